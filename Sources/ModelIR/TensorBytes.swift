@@ -1,0 +1,66 @@
+/// Immutable bytes shared between tensors without copying. The memory may be owned by the tensor,
+/// or borrowed from a reader's buffer (a decoded protobuf message, a mapped file) kept alive by
+/// `owner`.
+public final class TensorBytes: @unchecked Sendable {
+    public let pointer: UnsafeRawPointer
+    public let count: Int
+    private let owner: AnyObject?
+    private let ownsPointer: Bool
+
+    /// Copies `source` into memory this object owns.
+    public init(copying source: UnsafeRawBufferPointer) {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(source.count, 1), alignment: 64)
+        if source.count > 0, let base = source.baseAddress { p.copyMemory(from: base, byteCount: source.count) }
+        pointer = UnsafeRawPointer(p)
+        count = source.count
+        owner = nil
+        ownsPointer = true
+    }
+
+    /// Takes ownership of memory allocated with `UnsafeMutableRawPointer.allocate`.
+    public init(taking pointer: UnsafeMutableRawPointer, count: Int) {
+        self.pointer = UnsafeRawPointer(pointer)
+        self.count = count
+        owner = nil
+        ownsPointer = true
+    }
+
+    /// Refers to memory owned by `owner`, which is retained as long as these bytes live.
+    public init(borrowing pointer: UnsafeRawPointer, count: Int, owner: AnyObject) {
+        self.pointer = pointer
+        self.count = count
+        self.owner = owner
+        ownsPointer = false
+    }
+
+    /// Allocates `count` zeroed bytes.
+    public convenience init(zeroed count: Int) {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: max(count, 1))
+        self.init(taking: p, count: count)
+    }
+
+    deinit {
+        if ownsPointer { UnsafeMutableRawPointer(mutating: pointer).deallocate() }
+    }
+
+    public var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: pointer, count: count) }
+
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(buffer)
+    }
+
+    public var array: [UInt8] { [UInt8](buffer) }
+}
+
+extension TensorBytes: Equatable {
+    public static func == (a: TensorBytes, b: TensorBytes) -> Bool {
+        a === b || (a.count == b.count && memcmp(a.pointer, b.pointer, a.count) == 0)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
