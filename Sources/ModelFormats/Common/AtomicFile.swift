@@ -1,0 +1,116 @@
+import ModelIR
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A buffered writer on a file descriptor that remembers the first write error instead of
+/// trapping, so a full disk surfaces as one clear message.
+public final class FileSink {
+    private let fd: Int32
+    private var buffer: UnsafeMutableRawPointer
+    private let capacity = 1 << 20
+    private var used = 0
+    public private(set) var written = 0
+    private(set) var failure: Int32 = 0
+
+    init(fd: Int32) {
+        self.fd = fd
+        buffer = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 64)
+    }
+
+    deinit { buffer.deallocate() }
+
+    public func write(_ data: UnsafeRawBufferPointer) {
+        guard failure == 0, let base = data.baseAddress, data.count > 0 else { return }
+        if used + data.count > capacity {
+            flush()
+            if data.count >= capacity {
+                writeAll(base, data.count)
+                return
+            }
+        }
+        (buffer + used).copyMemory(from: base, byteCount: data.count)
+        used += data.count
+        written += data.count
+    }
+
+    public func write(_ bytes: [UInt8]) { bytes.withUnsafeBytes { write($0) } }
+
+    /// Writes zero bytes until the file length is a multiple of `alignment`.
+    public func pad(toMultipleOf alignment: Int) {
+        let rest = written % alignment
+        guard rest != 0 else { return }
+        write([UInt8](repeating: 0, count: alignment - rest))
+    }
+
+    func flush() {
+        guard used > 0 else { return }
+        let n = used
+        used = 0
+        written -= n
+        writeAll(buffer, n)
+    }
+
+    private func writeAll(_ p: UnsafeRawPointer, _ count: Int) {
+        var done = 0
+        while done < count && failure == 0 {
+            let n = Glibc.write(fd, p + done, count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+            } else {
+                done += n
+            }
+        }
+        written += done
+    }
+}
+
+/// Writes files so that a failure never damages what was there: the data goes to a temporary
+/// file in the same folder, is flushed to disk, and only then renamed over the target.
+public enum AtomicFile {
+    public static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
+        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw ModelError("\(path): cannot create a temporary file in '\(dir)': \(String(cString: strerror(errno)))")
+        }
+        let tempPath = String(cString: template)
+        var committed = false
+        defer {
+            if !committed { unlink(tempPath) }
+        }
+        do {
+            let sink = FileSink(fd: fd)
+            try body(sink)
+            sink.flush()
+            if sink.failure != 0 { throw ModelError("\(path): write failed: \(String(cString: strerror(sink.failure)))") }
+            guard fsync(fd) == 0 else { throw ModelError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
+            // mkstemp creates 0600; a model file should get the usual permissions.
+            let mask = umask(0)
+            umask(mask)
+            fchmod(fd, 0o666 & ~mask)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        guard rename(tempPath, path) == 0 else {
+            throw ModelError("\(path): cannot replace the file: \(String(cString: strerror(errno)))")
+        }
+        committed = true
+        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Writes `bytes` to `path` atomically.
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(to: path) { $0.write(bytes) }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import ModelFormats
+import ModelIR
+
+/// `modeltool convert IN OUT`: rewrite a model, losslessly, in the format OUT's extension names.
+struct Convert: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Convert a model between formats, or rewrite it losslessly.",
+        discussion: """
+        Formats come from the extensions (.onnx); --format / --to override them.
+        An unchanged ONNX round trip keeps everything: metadata, doc strings, functions, training info,
+        subgraphs, unknown fields. Tensors stored as external data stay external (in OUT.data) unless
+        --external-data or --inline says otherwise. A model over protobuf's 2 GB limit is written with
+        external data automatically.
+        """
+    )
+
+    @Argument(help: "The model to read.") var input: String
+    @Argument(help: "Where to write the result (written atomically).") var output: String
+    @Option(help: "Format of the input, when its extension does not say.") var format: ModelFormat?
+    @Option(help: "Format of the output, when its extension does not say.") var to: ModelFormat?
+    @Flag(help: "Store every initializer of 1 KiB or more in OUT.data beside the model (offsets 4 KiB aligned).")
+    var externalData = false
+    @Flag(help: "Store every tensor inside the model file.") var inline = false
+
+    func validate() throws {
+        if externalData && inline { throw ValidationError("--external-data and --inline exclude each other") }
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let model = try loadModel(input, format: format)
+            switch try ModelFormat.of(output, override: to) {
+            case .onnx:
+                let policy: ExternalDataPolicy = externalData ? .all(threshold: 1024) : inline ? .none : .asRead
+                let report = try ONNXWriter.write(model, to: output, externalData: policy)
+                if report.externalizedAutomatically {
+                    printError("modeltool: the model exceeds protobuf's 2 GB limit; its weights were written to \(report.externalDataPath ?? "")")
+                }
+            }
+        }
+    }
+}

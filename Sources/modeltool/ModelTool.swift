@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The modeltool command line: trims CNN channels by their Average Percentage of Zeros.
+@main
+struct ModelTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "modeltool",
+        abstract: "Make trained CNNs smaller by removing channels that are almost always zero (Network Trimming).",
+        discussion: """
+        Reads ONNX (.onnx) models. Typical session:
+          modeltool info model.onnx                 layers, shapes, parameters, MACs
+          modeltool convert model.onnx copy.onnx    lossless rewrite (also with --external-data)
+        """,
+        version: "0.1.0",
+        subcommands: [Info.self, Convert.self]
+    )
+}
