@@ -1,0 +1,211 @@
+/// Static shape inference: element types and shapes of every value, propagated in node order.
+///
+/// Inference starts from graph inputs, initializers and the file's value_info, keeps symbolic
+/// dimensions (such as a dynamic "batch") symbolic, and evaluates the small integer computations
+/// exporters emit to build shapes (Shape → Gather → Unsqueeze → Concat → Reshape), tracking their
+/// elements as `Dim`s so a symbolic batch flows through them. Operators it does not know produce
+/// unknown outputs; shapes that contradict each other throw a one-line `ModelError` naming the node.
+/// The bodies of If/Loop/Scan are not inferred: their outputs are what value_info says, or unknown.
+extension Model {
+    /// Types of all values of the main graph (inputs, initializers, node outputs), under the
+    /// model's default operator set version.
+    public func inferShapes() throws -> [String: TensorType] {
+        try graph.inferShapes(opset: defaultOpset)
+    }
+}
+
+extension Graph {
+    /// Types of all values of this graph, with operators read under `opset` of the default domain.
+    public func inferShapes(opset: Int64) throws -> [String: TensorType] {
+        var context = try ShapeContext(graph: self, opset: opset)
+        return try context.run(self)
+    }
+}
+
+/// The elements of a small integer or float tensor, known while inferring. Integer elements are
+/// `Dim`s so that `Shape` of a tensor with a symbolic dimension gives a partially known vector.
+enum KnownValue: Equatable {
+    case ints([Dim])
+    case floats([Double])
+
+    var ints: [Dim]? { if case .ints(let v) = self { return v }; return nil }
+    /// Elements as numbers (integers widened), nil when any is not a number.
+    var numbers: [Double]? {
+        switch self {
+        case .floats(let v): return v
+        case .ints(let v):
+            var out: [Double] = []
+            for d in v { guard let x = d.value else { return nil }; out.append(Double(x)) }
+            return out
+        }
+    }
+}
+
+/// What a rule found out about one output.
+struct Inferred {
+    var elementType: DataType?
+    var shape: Shape?
+    var value: KnownValue?
+
+    init(_ elementType: DataType?, _ shape: Shape?, value: KnownValue? = nil) {
+        self.elementType = elementType
+        self.shape = shape
+        self.value = value
+    }
+
+    static let unknown = Inferred(nil, nil)
+}
+
+/// Largest constant tensor whose elements inference keeps.
+private let maxKnownElements = 4096
+
+struct ShapeContext {
+    let opset: Int64
+    var types: [String: TensorType] = [:]
+    var values: [String: KnownValue] = [:]
+    /// Types stated by value_info and graph outputs, used where inference knows less.
+    var declared: [String: TensorType] = [:]
+
+    init(graph: Graph, opset: Int64) throws {
+        self.opset = opset
+        for v in graph.valueInfo + graph.outputs { if let t = v.tensorType { declared[v.name] = t } }
+        for v in graph.inputs { if let t = v.tensorType { types[v.name] = t } }
+        // An initializer also listed as a graph input is only a default: it can be overridden at run
+        // time, so its elements are not folded.
+        let overridable = Set(graph.inputs.map(\.name))
+        for t in graph.initializers {
+            types[t.name] = t.type
+            if !overridable.contains(t.name), let v = ShapeContext.known(t) { values[t.name] = v }
+        }
+    }
+
+    /// The elements of a small numeric tensor, or nil.
+    static func known(_ t: Tensor) -> KnownValue? {
+        guard t.elementCount <= maxKnownElements, (try? t.validate()) != nil else { return nil }
+        if t.dataType.isFloatingPoint {
+            return (try? t.floats()).map { .floats($0.map(Double.init)) }
+        }
+        guard t.dataType.isNumeric else { return nil }
+        return (try? t.int64s()).map { .ints($0.map { .fixed(Int($0)) }) }
+    }
+
+    mutating func run(_ graph: Graph) throws -> [String: TensorType] {
+        for node in graph.nodes {
+            let n = NodeInference(node: node, context: self)
+            let outputs: [Inferred]
+            do { outputs = try n.infer() } catch let e as ModelError {
+                throw e.at("node '\(node.displayName)' (\(node.opType))")
+            }
+            for (i, name) in node.outputs.enumerated() where !name.isEmpty {
+                let o = i < outputs.count ? outputs[i] : .unknown
+                let d = declared[name]
+                let shape = DimMath.merge(inferred: o.shape, declared: d?.shape)
+                let type = o.elementType ?? d?.elementType ?? .undefined
+                if type != .undefined || shape != nil { types[name] = TensorType(type, shape) }
+                if let v = o.value, (v.ints?.count ?? 0) <= maxKnownElements { values[name] = v }
+            }
+        }
+        for (name, t) in declared where types[name] == nil { types[name] = t }
+        return types
+    }
+}
+
+/// One node seen by the inference rules: its inputs' types and known values, and typed access to
+/// its attributes. Rules live in extensions, one file per op family.
+struct NodeInference {
+    let node: Node
+    let context: ShapeContext
+    var opset: Int64 { context.opset }
+
+    func infer() throws -> [Inferred] {
+        guard let kind = node.kind else { return [] }
+        switch kind.family {
+        case .convolutionAndPooling: return try inferConvolutionFamily(kind)
+        case .denseAndNormalization: return try inferDenseFamily(kind)
+        case .activation, .elementwise: return try inferElementwiseFamily(kind)
+        case .shapeAndDataMovement: return try inferShapeFamily(kind)
+        case .controlFlow: return [] // bodies are not inferred; value_info decides
+        }
+    }
+
+    // MARK: Inputs
+
+    /// The name of input `i`, throwing when a required input is absent.
+    func required(_ i: Int) throws -> String {
+        guard let name = node.input(i) else { throw ModelError("missing required input \(i)") }
+        return name
+    }
+
+    func type(_ i: Int) -> TensorType? { node.input(i).flatMap { context.types[$0] } }
+    func shape(_ i: Int) -> Shape? { type(i)?.shape }
+    func elementType(_ i: Int) -> DataType? {
+        guard let t = type(i)?.elementType, t != .undefined else { return nil }
+        return t
+    }
+    func value(_ i: Int) -> KnownValue? { node.input(i).flatMap { context.values[$0] } }
+    /// Integer elements of input `i`, possibly symbolic.
+    func dims(_ i: Int) -> [Dim]? { value(i)?.ints }
+    /// Integer elements of input `i` when all are numbers.
+    func ints(_ i: Int) -> [Int]? {
+        guard let d = dims(i) else { return nil }
+        var out: [Int] = []
+        for x in d { guard let v = x.value else { return nil }; out.append(v) }
+        return out
+    }
+    func numbers(_ i: Int) -> [Double]? { value(i)?.numbers }
+
+    /// The first input's type passed through unchanged.
+    var passThrough: Inferred { Inferred(elementType(0), shape(0)) }
+
+    // MARK: Attributes
+
+    func int(_ name: String, _ defaultValue: Int) throws -> Int {
+        guard let a = node[attribute: name] else { return defaultValue }
+        guard case .int(let v) = a.value else { throw ModelError("attribute '\(name)' must be an integer") }
+        return try DimMath.checked(Int(truncatingIfNeeded: v))
+    }
+
+    func ints(_ name: String) throws -> [Int]? {
+        guard let a = node[attribute: name] else { return nil }
+        guard let v = a.ints else { throw ModelError("attribute '\(name)' must be a list of integers") }
+        return try v.map { try DimMath.checked(Int(truncatingIfNeeded: $0)) }
+    }
+
+    func floats(_ name: String) throws -> [Double]? {
+        guard let a = node[attribute: name] else { return nil }
+        guard let v = a.floats else { throw ModelError("attribute '\(name)' must be a list of floats") }
+        return v.map(Double.init)
+    }
+
+    func string(_ name: String, _ defaultValue: String) throws -> String {
+        guard let a = node[attribute: name] else { return defaultValue }
+        guard let v = a.string else { throw ModelError("attribute '\(name)' must be a string") }
+        return v
+    }
+
+    // MARK: Axes
+
+    /// `axis` normalised into 0..<rank (ONNX allows -rank..<rank).
+    func axis(_ axis: Int, rank: Int, what: String = "axis") throws -> Int {
+        guard axis >= -rank, axis < rank else {
+            throw ModelError("\(what) \(axis) is out of range for rank \(rank)")
+        }
+        return axis < 0 ? axis + rank : axis
+    }
+
+    /// Axes normalised into 0..<rank, rejecting duplicates.
+    func axes(_ axes: [Int], rank: Int) throws -> [Int] {
+        let out = try axes.map { try axis($0, rank: rank) }
+        guard Set(out).count == out.count else { throw ModelError("axes \(axes) repeat an axis") }
+        return out
+    }
+
+    /// Axes that moved from an attribute to input `index` at opset `since`; nil when absent.
+    /// `known` is false when the input exists but its elements are not known statically.
+    func movedInts(_ name: String, input index: Int, since: Int64) throws -> (values: [Int]?, known: Bool) {
+        // Files that keep the attribute form past `since` are read leniently.
+        if opset < since || node.input(index) == nil { return (try ints(name), true) }
+        guard let v = ints(index) else { return (nil, false) }
+        return (v, true)
+    }
+}
