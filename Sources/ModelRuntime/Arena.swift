@@ -1,0 +1,73 @@
+import ModelIR
+
+/// A pool of tensor buffers keyed by byte size. A run takes buffers for node outputs and gives
+/// them back after their last consumer, so the same buffers serve the next node and the next
+/// batch: after the first batch of a given shape, running more batches allocates nothing.
+public final class Arena: @unchecked Sendable {
+    private var free: [Int: [TensorBuffer]] = [:]
+    /// Bytes of every buffer this arena has allocated (in use or free).
+    public private(set) var allocatedBytes = 0
+    /// Number of buffers this arena has allocated.
+    public private(set) var allocatedBuffers = 0
+
+    public init() {}
+
+    /// A buffer of exactly `byteCount` bytes, reused when one is free. Contents are undefined.
+    func take(byteCount: Int) -> TensorBuffer {
+        if var list = free[byteCount], let b = list.popLast() {
+            free[byteCount] = list
+            return b
+        }
+        allocatedBytes += byteCount
+        allocatedBuffers += 1
+        return TensorBuffer(byteCount: byteCount)
+    }
+
+    /// Returns a buffer for reuse. The caller must hold the only reference.
+    func give(_ buffer: TensorBuffer) {
+        free[buffer.byteCount, default: []].append(buffer)
+    }
+
+    /// Drops every free buffer (buffers in use are unaffected).
+    public func trim() {
+        for list in free.values { for b in list { allocatedBytes -= b.byteCount; allocatedBuffers -= 1 } }
+        free = [:]
+    }
+}
+
+/// What an operator needs while running: where to get output buffers and how many threads to use.
+struct ExecContext {
+    let arena: Arena
+    let threads: Int
+
+    /// A new float32 tensor from the arena, contents undefined.
+    func floats(_ shape: [Int]) throws -> RuntimeTensor {
+        let n = try RuntimeTensor.elementCount(shape)
+        return RuntimeTensor(shape: shape, elementType: .float32, buffer: arena.take(byteCount: n * 4))
+    }
+
+    /// A new int64 tensor from the arena, contents undefined.
+    func int64s(_ shape: [Int]) throws -> RuntimeTensor {
+        let n = try RuntimeTensor.elementCount(shape)
+        return RuntimeTensor(shape: shape, elementType: .int64, buffer: arena.take(byteCount: n * 8))
+    }
+
+    func tensor(_ shape: [Int], _ type: RuntimeElementType) throws -> RuntimeTensor {
+        type == .float32 ? try floats(shape) : try int64s(shape)
+    }
+
+    /// A new tensor holding `values`.
+    func int64s(_ shape: [Int], _ values: [Int64]) throws -> RuntimeTensor {
+        let t = try int64s(shape)
+        for (k, v) in values.enumerated() { t.i[k] = v }
+        return t
+    }
+
+    /// `t` as float32, converting int64 input into a fresh tensor.
+    func asFloat(_ t: RuntimeTensor) throws -> RuntimeTensor {
+        if t.elementType == .float32 { return t }
+        let out = try floats(t.shape)
+        for k in 0..<t.count { out.f[k] = Float(t.i[k]) }
+        return out
+    }
+}

@@ -1,0 +1,220 @@
+import CBLAS
+import ModelIR
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Runs a model's main graph on the CPU, one batch at a time.
+///
+/// Planning happens once in `init`: every node is resolved to a kernel for the model's opset,
+/// its attributes are parsed, and nodes whose inputs are all constant are evaluated. `run`
+/// then executes the remaining steps, handing each intermediate buffer back to the arena after
+/// its last consumer. An interpreter is not safe to run from several threads at once.
+public final class Interpreter {
+    struct Step {
+        let node: Node
+        let run: OperatorFunction
+        let inputs: [Int?]
+        let outputs: [Int?]
+        /// Slots whose last reader is this step (or that nobody reads), released after it.
+        var release: [Int] = []
+    }
+
+    public let graph: Graph
+    /// Opset version per domain ("" is the default ONNX set).
+    public let opsets: [String: Int]
+    /// Threads for OpenBLAS and the runtime's own parallel loops.
+    public var threads: Int
+    /// The pool that output buffers come from.
+    public let arena = Arena()
+
+    private var slotOf: [String: Int] = [:]
+    private var constants: [(slot: Int, tensor: RuntimeTensor)] = []
+    private var steps: [Step] = []
+    private var inputSlots: [(info: ValueInfo, slot: Int)] = []
+    private var outputSlots: [(name: String, slot: Int)] = []
+
+    /// Plans `model`'s main graph with the model's operator set versions.
+    public convenience init(model: Model, threads: Int? = nil) throws {
+        var opsets: [String: Int] = [:]
+        for o in model.opsetImports { opsets[o.domain == "ai.onnx" ? "" : o.domain] = Int(o.version) }
+        try self.init(graph: model.graph, opsets: opsets, threads: threads)
+    }
+
+    /// Plans `graph` for the default-domain `opset`.
+    public convenience init(graph: Graph, opset: Int, threads: Int? = nil) throws {
+        try self.init(graph: graph, opsets: ["": opset], threads: threads)
+    }
+
+    /// Plans `graph` with the given opset per domain. Throws one error listing every node the
+    /// runtime cannot execute.
+    public init(graph: Graph, opsets: [String: Int], threads: Int? = nil) throws {
+        self.graph = graph
+        self.opsets = opsets
+        self.threads = max(1, threads ?? Interpreter.defaultThreads)
+        try plan()
+    }
+
+    /// The number of processors, the default thread count.
+    public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Nodes of `model`'s main graph that no kernel executes at the model's opset.
+    public static func unsupportedNodes(in model: Model) -> [Node] {
+        var opsets: [String: Int] = [:]
+        for o in model.opsetImports { opsets[o.domain == "ai.onnx" ? "" : o.domain] = Int(o.version) }
+        return unsupportedNodes(in: model.graph, opsets: opsets)
+    }
+
+    static func unsupportedNodes(in graph: Graph, opsets: [String: Int]) -> [Node] {
+        graph.nodes.filter { node in
+            let domain = node.isDefaultDomain ? "" : node.domain
+            guard let v = opsets[domain] else { return true }
+            return KernelRegistry.entry(domain: domain, opType: node.opType, opset: v) == nil
+        }
+    }
+
+    private func slot(_ name: String) -> Int {
+        if let s = slotOf[name] { return s }
+        let s = slotOf.count
+        slotOf[name] = s
+        return s
+    }
+
+    private func plan() throws {
+        let unsupported = Interpreter.unsupportedNodes(in: graph, opsets: opsets)
+        if !unsupported.isEmpty {
+            let list = unsupported.map { n -> String in
+                let domain = n.isDefaultDomain ? "" : n.domain
+                let version = opsets[domain].map { "opset \($0)" } ?? "domain '\(domain)' not imported"
+                return "\(n.displayName) (\(domain.isEmpty ? "" : domain + ".")\(n.opType), \(version))"
+            }
+            throw ModelError("\(unsupported.count) node(s) use operators the runtime does not support: "
+                + list.joined(separator: ", "))
+        }
+        var constantValue: [Int: RuntimeTensor] = [:]
+        for t in graph.initializers {
+            do { constantValue[slot(t.name)] = try RuntimeTensor(t) } catch let e as ModelError {
+                throw e.at("initializer '\(t.name)'")
+            }
+        }
+        let initializerNames = Set(graph.initializers.map(\.name))
+        inputSlots = graph.inputs.filter { !initializerNames.contains($0.name) }.map { ($0, slot($0.name)) }
+
+        let folding = ExecContext(arena: Arena(), threads: threads)
+        for node in graph.nodes {
+            let domain = node.isDefaultDomain ? "" : node.domain
+            let opset = opsets[domain]!
+            let entry = KernelRegistry.entry(domain: domain, opType: node.opType, opset: opset)!
+            let place = "node '\(node.displayName)' (\(node.opType))"
+            let run: OperatorFunction
+            do { run = try entry.make(node, opset) } catch let e as ModelError { throw e.at(place) }
+            let ins = node.inputs.map { $0.isEmpty ? nil : slot($0) }
+            let outs = node.outputs.map { $0.isEmpty ? nil : slot($0) }
+            if ins.allSatisfy({ $0 == nil || constantValue[$0!] != nil }) {
+                // Every input is known: evaluate now, once, instead of on every batch.
+                let results: [RuntimeTensor]
+                do { results = try run(ins.map { $0.flatMap { constantValue[$0] } }, folding) } catch let e as ModelError {
+                    throw e.at(place)
+                }
+                for (k, o) in outs.enumerated() { if let o, k < results.count { constantValue[o] = results[k] } }
+                continue
+            }
+            steps.append(Step(node: node, run: run, inputs: ins, outputs: outs))
+        }
+        constants = constantValue.map { ($0.key, $0.value) }
+        outputSlots = graph.outputs.map { ($0.name, slot($0.name)) }
+        for (name, s) in outputSlots where constantValue[s] == nil && !inputSlots.contains(where: { $0.slot == s })
+            && !steps.contains(where: { $0.outputs.contains(s) }) {
+            throw ModelError("graph output '\(name)' is not produced by any node, input or initializer")
+        }
+
+        // Release each intermediate after its last reader; never constants or graph outputs.
+        let keep = Set(outputSlots.map(\.slot)).union(constantValue.keys)
+        var lastUse: [Int: Int] = [:]
+        for (k, step) in steps.enumerated() {
+            for case let s? in step.inputs { lastUse[s] = k }
+            for case let s? in step.outputs where lastUse[s] == nil { lastUse[s] = k }
+        }
+        for (s, k) in lastUse where !keep.contains(s) { steps[k].release.append(s) }
+    }
+
+    /// Runs one batch. `inputs` maps graph input names to tensors; returns every graph output.
+    public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
+        -> [String: RuntimeTensor] {
+        openblas_set_num_threads(Int32(threads))
+        let ctx = ExecContext(arena: arena, threads: threads)
+        var values = [RuntimeTensor?](repeating: nil, count: slotOf.count)
+        for (s, t) in constants { values[s] = t }
+        for (info, s) in inputSlots {
+            guard let t = inputs[info.name] else {
+                if values[s] != nil { continue }
+                throw ModelError("missing graph input '\(info.name)'")
+            }
+            values[s] = try checkedInput(t, info, ctx)
+        }
+        for step in steps {
+            try execute(step, &values, ctx, observer)
+            for s in step.release {
+                guard var t = values[s] else { continue }
+                values[s] = nil
+                // Only a buffer no other tensor refers to (a Reshape alias, the caller) goes back.
+                if isKnownUniquelyReferenced(&t.buffer) { arena.give(t.buffer) }
+            }
+        }
+        var out: [String: RuntimeTensor] = [:]
+        for (name, s) in outputSlots {
+            guard let t = values[s] else { throw ModelError("graph output '\(name)' was not computed") }
+            out[name] = t
+        }
+        return out
+    }
+
+    /// Runs one step and stores its outputs; its argument and result arrays end here, so that
+    /// released buffers are uniquely referenced afterwards.
+    private func execute(_ step: Step, _ values: inout [RuntimeTensor?], _ ctx: ExecContext,
+                         _ observer: (any RuntimeObserver)?) throws {
+        let place = "node '\(step.node.displayName)' (\(step.node.opType))"
+        let args = step.inputs.map { $0.flatMap { values[$0] } }
+        for (k, s) in step.inputs.enumerated() where s != nil && args[k] == nil {
+            throw ModelError("\(place): input '\(step.node.inputs[k])' was not computed")
+        }
+        let results: [RuntimeTensor]
+        do { results = try step.run(args, ctx) } catch let e as ModelError { throw e.at(place) }
+        for (k, o) in step.outputs.enumerated() {
+            guard let o else { continue }
+            guard k < results.count else { throw ModelError("\(place): output \(k) is not produced") }
+            values[o] = results[k]
+            if let observer, observer.wantsOutput(of: step.node, named: step.node.outputs[k]) {
+                try observer.observe(node: step.node, output: step.node.outputs[k], tensor: results[k])
+            }
+        }
+    }
+
+    /// Checks a fed tensor against the declared input type. The first dimension may differ from
+    /// a fixed declaration, since exporters often fix the batch size to 1.
+    private func checkedInput(_ t: RuntimeTensor, _ info: ValueInfo, _ ctx: ExecContext) throws -> RuntimeTensor {
+        guard let type = info.tensorType else { return t }
+        if let shape = type.shape {
+            guard shape.rank == t.rank else {
+                throw ModelError("graph input '\(info.name)' has shape \(t.shape), expected rank \(shape.rank) \(shape)")
+            }
+            for (k, d) in shape.dims.enumerated() where k > 0 {
+                if let v = d.value, v != t.shape[k] {
+                    throw ModelError("graph input '\(info.name)' has shape \(t.shape), expected \(shape)")
+                }
+            }
+        }
+        switch type.elementType {
+        case .int64, .int32, .int16, .int8, .uint8, .uint16, .uint32, .uint64, .bool:
+            if t.elementType == .int64 { return t }
+            let out = try ctx.int64s(t.shape)
+            for k in 0..<t.count { out.i[k] = floatToInt64(t.f[k]) }
+            return out
+        default:
+            return try ctx.asFloat(t)
+        }
+    }
+}

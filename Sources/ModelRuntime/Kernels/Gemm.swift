@@ -1,0 +1,26 @@
+import CBLAS
+
+/// Row-major single-precision GEMM through OpenBLAS: C = alpha·op(A)·op(B) + beta·C, where
+/// op(A) is m×k and op(B) is k×n.
+@inline(__always)
+func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+           _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+           _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    guard m > 0 && n > 0 else { return }
+    if k == 0 {
+        // BLAS leaves C untouched when k is 0 only if beta is 1; make the result exact.
+        for r in 0..<m { for j in 0..<n { c[r * ldc + j] = beta == 0 ? 0 : beta * c[r * ldc + j] } }
+        return
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Batched matrix product with broadcast batch dimensions: for each batch b,
+/// y[b] (m×n) = a[b] (m×k) · bm[b] (k×n). `aOffsets`/`bOffsets` give each batch's start.
+func batchedMatMul(_ a: UnsafePointer<Float>, aOffsets: [Int], _ b: UnsafePointer<Float>, bOffsets: [Int],
+                   _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
+    for (batch, (oa, ob)) in zip(aOffsets, bOffsets).enumerated() {
+        sgemm(m: m, n: n, k: k, a + oa, lda: k, b + ob, ldb: n, y + batch * m * n, ldc: n)
+    }
+}

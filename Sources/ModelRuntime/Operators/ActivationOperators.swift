@@ -1,0 +1,69 @@
+import ModelIR
+
+/// Activation functions: ReLU family, sigmoids, Clip, Gelu, Softmax/LogSoftmax.
+enum ActivationOperators {
+    typealias E = ElementwiseOperators
+
+    static let entries: [KernelEntry] = [
+        KernelEntry("Relu", since: 1) { _, _ in E.unary(Relu()) },
+        KernelEntry("LeakyRelu", since: 1) { n, _ in E.unary(LeakyRelu(alpha: n.float("alpha", default: 0.01))) },
+        KernelEntry("PRelu", since: 1) { _, _ in
+            return { inputs, ctx in
+                let x = try inputs.required(0), slope = try inputs.required(1)
+                let y = try E.apply(PReluOp.self, nil, x, slope, ctx)
+                guard y.shape == x.shape else { throw ModelError("slope \(slope.shape) does not broadcast to X \(x.shape)") }
+                return [y]
+            }
+        },
+        KernelEntry("Elu", since: 1) { n, _ in E.unary(Elu(alpha: n.float("alpha", default: 1))) },
+        KernelEntry("Selu", since: 1) { n, _ in
+            E.unary(Selu(alpha: n.float("alpha", default: 1.67326319217681884765625),
+                         gamma: n.float("gamma", default: 1.05070102214813232421875)))
+        },
+        KernelEntry("Clip", 1...10) { n, _ in
+            E.unary(Clip(low: n.float("min", default: -.greatestFiniteMagnitude),
+                         high: n.float("max", default: .greatestFiniteMagnitude)))
+        },
+        KernelEntry("Clip", since: 11) { _, _ in
+            return { inputs, ctx in
+                let f = Clip(low: try inputs.scalar(1) ?? -.greatestFiniteMagnitude,
+                             high: try inputs.scalar(2) ?? .greatestFiniteMagnitude)
+                return try E.unary(f)(inputs, ctx)
+            }
+        },
+        KernelEntry("Sigmoid", since: 1) { _, _ in E.unary(Sigmoid()) },
+        KernelEntry("HardSigmoid", since: 1) { n, _ in
+            E.unary(HardSigmoid(alpha: n.float("alpha", default: 0.2), beta: n.float("beta", default: 0.5)))
+        },
+        KernelEntry("HardSwish", since: 14) { _, _ in E.unary(HardSwish()) },
+        KernelEntry("Tanh", since: 1) { _, _ in E.unary(Tanh()) },
+        KernelEntry("Softplus", since: 1) { _, _ in E.unary(Softplus()) },
+        KernelEntry("Softsign", since: 1) { _, _ in E.unary(Softsign()) },
+        KernelEntry("Gelu", since: 20) { n, _ in
+            let mode = n.string("approximate", default: "none")
+            guard mode == "none" || mode == "tanh" else { throw ModelError("unknown approximate '\(mode)'") }
+            return E.unary(Gelu(tanhApproximation: mode == "tanh"))
+        },
+        KernelEntry("Softmax", 1...12) { n, v in softmaxOperator(n, v, log: false) },
+        KernelEntry("Softmax", since: 13) { n, v in softmaxOperator(n, v, log: false) },
+        KernelEntry("LogSoftmax", 1...12) { n, v in softmaxOperator(n, v, log: true) },
+        KernelEntry("LogSoftmax", since: 13) { n, v in softmaxOperator(n, v, log: true) },
+    ]
+
+    /// Before opset 13 the input is coerced to 2-D at `axis` (default 1) and normalized over the
+    /// second dimension; from 13 it is normalized along `axis` alone (default -1).
+    static func softmaxOperator(_ node: Node, _ opset: Int, log: Bool) -> OperatorFunction {
+        let coerce = opset < 13
+        let axis = node.intValue("axis", default: coerce ? 1 : -1)
+        return { inputs, ctx in
+            let x = try ctx.asFloat(try inputs.required(0))
+            let a = x.rank == 0 ? 0 : try normalizeAxis(axis, rank: x.rank)
+            let outer = product(x.shape[..<a])
+            let n = coerce ? product(x.shape[a...]) : (x.rank == 0 ? 1 : x.shape[a])
+            let inner = coerce || x.rank == 0 ? 1 : product(x.shape[(a + 1)...])
+            let y = try ctx.floats(x.shape)
+            softmax(x.f, y.f, outer: outer, n: n, inner: inner, log: log, threads: ctx.threads)
+            return [y]
+        }
+    }
+}

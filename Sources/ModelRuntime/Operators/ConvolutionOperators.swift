@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ConvolutionOperators {
+    static let entries: [KernelEntry] = []
+}

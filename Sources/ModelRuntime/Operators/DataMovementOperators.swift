@@ -1,0 +1,5 @@
+import ModelIR
+
+enum DataMovementOperators {
+    static let entries: [KernelEntry] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum PoolingOperators {
+    static let entries: [KernelEntry] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ReductionOperators {
+    static let entries: [KernelEntry] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ResizeOperators {
+    static let entries: [KernelEntry] = []
+}

@@ -1,0 +1,5 @@
+import ModelIR
+
+enum ShapeOperators {
+    static let entries: [KernelEntry] = []
+}

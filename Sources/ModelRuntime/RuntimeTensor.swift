@@ -1,0 +1,148 @@
+import ModelIR
+
+/// The element types the runtime computes with: float32 for data, int64 for shapes and indices.
+public enum RuntimeElementType: Sendable, Equatable, CustomStringConvertible {
+    case float32
+    case int64
+
+    public var description: String { self == .float32 ? "float32" : "int64" }
+}
+
+/// A block of 64-byte aligned memory holding one tensor's elements. Buffers come from an
+/// `Arena` and go back to it when the last tensor referring to them is released.
+public final class TensorBuffer: @unchecked Sendable {
+    let raw: UnsafeMutableRawPointer
+    /// Size in bytes.
+    public let byteCount: Int
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        raw = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 8), alignment: 64)
+    }
+
+    deinit { raw.deallocate() }
+}
+
+/// A dense tensor at run time: a shape and contiguous row-major float32 or int64 storage.
+///
+/// Tensors are immutable once produced; several tensors may share one buffer (a Reshape's output
+/// shares its input's storage).
+public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
+    public let shape: [Int]
+    public let elementType: RuntimeElementType
+    var buffer: TensorBuffer
+
+    init(shape: [Int], elementType: RuntimeElementType, buffer: TensorBuffer) {
+        self.shape = shape
+        self.elementType = elementType
+        self.buffer = buffer
+    }
+
+    /// A float32 tensor holding a copy of `values`; `values.count` must equal the shape's product.
+    public init(shape: [Int], floats values: [Float]) throws {
+        let count = try RuntimeTensor.elementCount(shape)
+        guard values.count == count else {
+            throw ModelError("tensor of shape \(shape) needs \(count) values, got \(values.count)")
+        }
+        buffer = TensorBuffer(byteCount: count * 4)
+        self.shape = shape
+        elementType = .float32
+        values.withUnsafeBufferPointer { buffer.raw.copyMemory(from: $0.baseAddress!, byteCount: count * 4) }
+    }
+
+    /// An int64 tensor holding a copy of `values`.
+    public init(shape: [Int], int64s values: [Int64]) throws {
+        let count = try RuntimeTensor.elementCount(shape)
+        guard values.count == count else {
+            throw ModelError("tensor of shape \(shape) needs \(count) values, got \(values.count)")
+        }
+        buffer = TensorBuffer(byteCount: count * 8)
+        self.shape = shape
+        elementType = .int64
+        values.withUnsafeBufferPointer { buffer.raw.copyMemory(from: $0.baseAddress!, byteCount: count * 8) }
+    }
+
+    /// Converts an IR constant: integer and bool types become int64, every other numeric type
+    /// float32.
+    public init(_ tensor: Tensor) throws {
+        try tensor.validate()
+        switch tensor.dataType {
+        case .int64, .int32, .int16, .int8, .uint8, .uint16, .uint32, .uint64, .bool:
+            try self.init(shape: tensor.dims, int64s: tensor.int64s())
+        default:
+            try self.init(shape: tensor.dims, floats: tensor.floats())
+        }
+    }
+
+    /// The IR constant holding the same values.
+    public func irTensor(name: String = "") -> Tensor {
+        switch elementType {
+        case .float32: return Tensor(name: name, floats: floats, dims: shape)
+        case .int64: return Tensor(name: name, int64s: int64s, dims: shape)
+        }
+    }
+
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+    public var rank: Int { shape.count }
+
+    /// The elements as float32 (int64 values are converted).
+    public var floats: [Float] {
+        switch elementType {
+        case .float32: return Array(UnsafeBufferPointer(start: f, count: count))
+        case .int64: return UnsafeBufferPointer(start: i, count: count).map { Float($0) }
+        }
+    }
+
+    /// The elements as int64 (float values are truncated toward zero, saturating).
+    public var int64s: [Int64] {
+        switch elementType {
+        case .int64: return Array(UnsafeBufferPointer(start: i, count: count))
+        case .float32: return UnsafeBufferPointer(start: f, count: count).map(floatToInt64)
+        }
+    }
+
+    /// Calls `body` with the float32 elements in place; the tensor must be float32.
+    public func withFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition(elementType == .float32, "withFloats on an int64 tensor")
+        return try body(UnsafeBufferPointer(start: f, count: count))
+    }
+
+    /// Float32 element pointer (internal: kernels read inputs and write fresh outputs through it).
+    var f: UnsafeMutablePointer<Float> { buffer.raw.assumingMemoryBound(to: Float.self) }
+    /// Int64 element pointer.
+    var i: UnsafeMutablePointer<Int64> { buffer.raw.assumingMemoryBound(to: Int64.self) }
+
+    /// The same storage seen with another shape of the same element count.
+    func reshaped(_ newShape: [Int]) -> RuntimeTensor {
+        RuntimeTensor(shape: newShape, elementType: elementType, buffer: buffer)
+    }
+
+    public var description: String {
+        let n = count
+        let head: String
+        switch elementType {
+        case .float32: head = UnsafeBufferPointer(start: f, count: min(n, 8)).map { "\($0)" }.joined(separator: ", ")
+        case .int64: head = UnsafeBufferPointer(start: i, count: min(n, 8)).map { "\($0)" }.joined(separator: ", ")
+        }
+        return "\(elementType)\(shape) [\(head)\(n > 8 ? ", …" : "")]"
+    }
+
+    /// The shape's element count, refusing negative or absurd dimensions.
+    static func elementCount(_ shape: [Int]) throws -> Int {
+        var count = 1
+        for d in shape {
+            guard d >= 0 else { throw ModelError("negative dimension in shape \(shape)") }
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= 1 << 40 else { throw ModelError("shape \(shape) is too large") }
+            count = p
+        }
+        return count
+    }
+}
+
+@inline(__always)
+func floatToInt64(_ v: Float) -> Int64 {
+    guard v.isFinite else { return v.isNaN ? 0 : (v > 0 ? Int64.max : Int64.min) }
+    return Int64(max(min(v, 9.2e18), -9.2e18))
+}
