@@ -35,7 +35,14 @@ public struct Tensor: Sendable, Equatable {
         self.init(name: name, dataType: .int64, dims: dims, storage: .bytes(bytes))
     }
 
-    public var elementCount: Int { dims.reduce(1, *) }
+    /// Product of the dims; saturates at Int.max instead of trapping on hostile dims (which
+    /// `validate()` rejects).
+    public var elementCount: Int {
+        dims.reduce(1) { total, d in
+            let (p, overflow) = total.multipliedReportingOverflow(by: d)
+            return overflow ? Int.max : p
+        }
+    }
     public var shape: Shape { Shape(fixed: dims) }
     public var type: TensorType { TensorType(dataType, shape) }
 

@@ -32,9 +32,14 @@ public enum ONNXWriter {
 
     @discardableResult
     public static func write(_ model: Model, to path: String, externalData: ExternalDataPolicy = .asRead) throws -> ONNXWriteReport {
+        try write(model, to: path, externalData: externalData, limit: ONNXReader.protobufLimit)
+    }
+
+    /// `limit` is the inline size above which weights move to external data (lowered by tests).
+    static func write(_ model: Model, to path: String, externalData: ExternalDataPolicy, limit: Int) throws -> ONNXWriteReport {
         try model.graph.verify()
-        var report = try write(model, path: path, policy: externalData)
-        if report.modelBytes > ONNXReader.protobufLimit {
+        var report = try write(model, path: path, policy: externalData, limit: limit)
+        if report.modelBytes > limit {
             // Only reached when .none was asked for, or .asRead produced an oversized file.
             throw ModelError("\(path): the model is \(report.modelBytes) bytes, over protobuf's 2 GB limit")
         }
@@ -42,13 +47,13 @@ public enum ONNXWriter {
         return report
     }
 
-    private static func write(_ model: Model, path: String, policy: ExternalDataPolicy) throws -> ONNXWriteReport {
+    private static func write(_ model: Model, path: String, policy: ExternalDataPolicy, limit: Int) throws -> ONNXWriteReport {
         var report = ONNXWriteReport()
         // First decide placement from sizes alone, so a model over 2 GB switches to external
         // data before anything is written.
         let inlineSize = try measure(model, policy: policy)
         var effective = policy
-        if inlineSize > ONNXReader.protobufLimit && policy != .none {
+        if inlineSize > limit && policy != .none {
             effective = .all(threshold: 1024)
             report.externalizedAutomatically = true
         }

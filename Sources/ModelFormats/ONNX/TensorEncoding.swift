@@ -59,7 +59,6 @@ extension ONNXEncoder {
     /// where the typed field is wider than the element (int32_data, uint64_data for uint32).
     private func store(_ data: TensorBytes, of tensor: Tensor, as form: TensorStorageForm,
                        in t: UnsafeMutablePointer<Onnx__TensorProto>) throws {
-        let count = tensor.elementCount
         func typed<T>(_: T.Type) -> UnsafeMutablePointer<T>? {
             guard data.count > 0 else { return nil }
             arena.retain(data)
@@ -79,7 +78,7 @@ extension ONNXEncoder {
             t.pointee.n_uint64_data = data.count / 8
             t.pointee.uint64_data = typed(UInt64.self)
         case .uint64Data where tensor.dataType == .uint32:
-            let values = (0..<count).map { UInt64(data.buffer.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+            let values = (0..<data.count / 4).map { UInt64(data.buffer.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
             t.pointee.n_uint64_data = values.count
             t.pointee.uint64_data = arena.buffer(values)
         case .int32Data:

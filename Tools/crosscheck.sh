@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Cross-checks against references nobody here wrote: the onnx package's own schema and loader.
+# Installs pinned onnx/onnxruntime/numpy from PyPI into .venv-tools (once), then runs each check.
+#   Tools/crosscheck.sh path/to/modeltool
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tool=${1:?usage: Tools/crosscheck.sh MODELTOOL}
+venv=.venv-tools
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import onnx, onnxruntime, numpy" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r Tools/requirements-crosscheck.txt
+fi
+py="$venv/bin/python"
+
+"$py" Tools/check-schema.py
+models=(Fixtures)
+[ -d ../shared/onnx-backend-data ] && models+=(../shared/onnx-backend-data) || echo "crosscheck: ../shared/onnx-backend-data absent, checking Fixtures only"
+"$py" Tools/roundtrip-check.py "$tool" "${models[@]}"
