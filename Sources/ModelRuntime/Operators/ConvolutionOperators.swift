@@ -1,5 +1,114 @@
 import ModelIR
 
+/// Conv and ConvTranspose.
 enum ConvolutionOperators {
-    static let entries: [KernelEntry] = []
+    static let entries: [KernelEntry] = [
+        KernelEntry("Conv", since: 1) { n, _ in try conv(n) },
+        KernelEntry("ConvTranspose", since: 1) { n, _ in try convTranspose(n) },
+    ]
+
+    /// Borrows `count` floats of scratch from the arena for the duration of `body`.
+    static func withScratch<R>(_ ctx: ExecContext, _ count: Int, _ body: (UnsafeMutablePointer<Float>?) throws -> R) rethrows -> R {
+        guard count > 0 else { return try body(nil) }
+        let b = ctx.arena.take(byteCount: count * 4)
+        defer { ctx.arena.give(b) }
+        return try body(b.raw.assumingMemoryBound(to: Float.self))
+    }
+
+    /// Checks X and W ranks and the group split, returning (batch, channels, spatial sizes, kernel).
+    static func checkShapes(_ x: RuntimeTensor, _ w: RuntimeTensor, groups: Int, kernelShape: [Int]?) throws
+        -> (Int, Int, [Int], [Int]) {
+        guard x.rank >= 3 && x.rank <= 5 else { throw ModelError("X has shape \(x.shape), expected rank 3 to 5") }
+        guard w.rank == x.rank else { throw ModelError("W has shape \(w.shape), expected rank \(x.rank) like X \(x.shape)") }
+        guard groups >= 1, x.shape[1] % groups == 0 else {
+            throw ModelError("group \(groups) does not divide the \(x.shape[1]) input channels")
+        }
+        let kernel = Array(w.shape[2...])
+        if let k = kernelShape, k != kernel { throw ModelError("kernel_shape \(k) disagrees with W \(w.shape)") }
+        return (x.shape[0], x.shape[1], Array(x.shape[2...]), kernel)
+    }
+
+    static func bias(_ inputs: [RuntimeTensor?], _ channels: Int, _ ctx: ExecContext) throws -> RuntimeTensor? {
+        guard let b = inputs.optional(2) else { return nil }
+        guard b.count == channels else { throw ModelError("B has shape \(b.shape), expected [\(channels)]") }
+        return try ctx.asFloat(b)
+    }
+
+    static func conv(_ node: Node) throws -> OperatorFunction {
+        let params = try WindowParams(node)
+        let groups = node.intValue("group", default: 1)
+        return { inputs, ctx in
+            let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
+            let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
+            let m = w.shape[0]
+            guard w.shape[1] == channels / groups, m % groups == 0 else {
+                throw ModelError("W \(w.shape) does not fit \(channels) input channels in \(groups) group(s)")
+            }
+            let b = try bias(inputs, m, ctx)
+            let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
+                                    geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
+            let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
+            withScratch(ctx, layout.scratchCount) { scratch in
+                convolution(x.f, w.f, b?.f, y.f, layout, scratch: scratch, threads: ctx.threads)
+            }
+            return [y]
+        }
+    }
+
+    static func convTranspose(_ node: Node) throws -> OperatorFunction {
+        let params = try WindowParams(node)
+        let groups = node.intValue("group", default: 1)
+        let outputPadding = node.intList("output_padding")
+        let outputShape = node.intList("output_shape")
+        return { inputs, ctx in
+            let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
+            let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
+            guard w.shape[0] == channels else { throw ModelError("W \(w.shape) does not fit \(channels) input channels") }
+            let m = w.shape[1] * groups
+            let b = try bias(inputs, m, ctx)
+            let r = spatial.count
+            let strides = params.strides ?? [Int](repeating: 1, count: r)
+            let dilations = params.dilations ?? [Int](repeating: 1, count: r)
+            let pads = params.pads ?? [Int](repeating: 0, count: 2 * r)
+            let extra = outputPadding ?? [Int](repeating: 0, count: r)
+            guard strides.count == r, dilations.count == r, pads.count == 2 * r, extra.count == r else {
+                throw ModelError("strides, dilations, pads or output_padding do not match \(r) spatial axes")
+            }
+            if let s = outputShape, s.count < r { throw ModelError("output_shape \(s) has fewer than \(r) axes") }
+            // The forward convolution this op is the adjoint of: its input is Y, its output X.
+            var g = WindowGeometry()
+            g.rank = r
+            for a in 0..<r {
+                let i = a + 3 - r
+                let extent = (kernel[a] - 1) * dilations[a] + 1
+                let full = strides[a] * (spatial[a] - 1) + extra[a] + extent
+                var out: Int, begin: Int
+                if let s = outputShape {
+                    out = s[s.count - r + a]
+                } else if params.autoPad == .sameUpper || params.autoPad == .sameLower {
+                    out = spatial[a] * strides[a]
+                } else if params.autoPad == .valid {
+                    out = full
+                } else {
+                    out = full - pads[a] - pads[a + r]
+                }
+                if outputShape != nil || params.autoPad == .sameUpper || params.autoPad == .sameLower {
+                    let total = full - out
+                    begin = params.autoPad == .sameUpper ? total / 2 : total - total / 2
+                } else {
+                    begin = params.autoPad == .valid ? 0 : pads[a]
+                }
+                guard out >= 1 else { throw ModelError("output size \(out) along spatial axis \(a) is not positive") }
+                g.input[i] = out; g.output[i] = spatial[a]; g.kernel[i] = kernel[a]
+                g.stride[i] = strides[a]; g.dilation[i] = dilations[a]; g.padBegin[i] = begin
+            }
+            let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups, geometry: g)
+            let y = try ctx.floats([batch, m] + g.input.suffix(r))
+            try withScratch(ctx, layout.outPerGroup * g.kernelVolume * g.outputVolume) { scratch in
+                guard let scratch else { throw ModelError("empty transposed convolution") }
+                transposedConvolution(x.f, w.f, b?.f, y.f, layout, scratch: scratch, threads: ctx.threads)
+            }
+            return [y]
+        }
+    }
 }

@@ -1,5 +1,49 @@
 import ModelIR
 
+/// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.
 enum PoolingOperators {
-    static let entries: [KernelEntry] = []
+    static let entries: [KernelEntry] = [
+        KernelEntry("MaxPool", since: 1) { n, _ in try pool(n, max: true) },
+        KernelEntry("AveragePool", since: 1) { n, _ in try pool(n, max: false) },
+        KernelEntry("GlobalAveragePool", since: 1) { _, _ in global(max: false) },
+        KernelEntry("GlobalMaxPool", since: 1) { _, _ in global(max: true) },
+    ]
+
+    static func pool(_ node: Node, max: Bool) throws -> OperatorFunction {
+        let params = try WindowParams(node)
+        guard let kernel = params.kernelShape else { throw ModelError("kernel_shape is required") }
+        let countPadding = node.int("count_include_pad", default: 0) != 0
+        let columnMajor = node.int("storage_order", default: 0) != 0
+        if columnMajor && kernel.count != 2 && node.outputs.count > 1 {
+            throw ModelError("storage_order=1 indices are only supported for 2-D pooling")
+        }
+        let wantsIndices = node.outputs.count > 1 && !node.outputs[1].isEmpty
+        return { inputs, ctx in
+            let x = try ctx.asFloat(try inputs.required(0))
+            guard x.rank == kernel.count + 2 else {
+                throw ModelError("X has shape \(x.shape), expected rank \(kernel.count + 2) for kernel \(kernel)")
+            }
+            let g = try WindowGeometry(spatial: Array(x.shape[2...]), kernel: kernel, params)
+            let planes = x.shape[0] * x.shape[1]
+            let y = try ctx.floats(Array(x.shape[..<2]) + g.outputShape)
+            if max {
+                let indices = wantsIndices ? try ctx.int64s(y.shape) : nil
+                maxPool(x.f, y.f, indices: indices?.i, planes: planes, g, columnMajor: columnMajor, threads: ctx.threads)
+                return indices.map { [y, $0] } ?? [y]
+            }
+            averagePool(x.f, y.f, planes: planes, g, countPadding: countPadding, threads: ctx.threads)
+            return [y]
+        }
+    }
+
+    static func global(max: Bool) -> OperatorFunction {
+        return { inputs, ctx in
+            let x = try ctx.asFloat(try inputs.required(0))
+            guard x.rank >= 2 else { throw ModelError("X has shape \(x.shape), expected rank ≥ 2") }
+            let y = try ctx.floats(Array(x.shape[..<2]) + [Int](repeating: 1, count: x.rank - 2))
+            globalPool(x.f, y.f, planes: x.shape[0] * x.shape[1], size: product(x.shape[2...]), max: max,
+                       threads: ctx.threads)
+            return [y]
+        }
+    }
 }

@@ -1,0 +1,194 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Unfolds one image's `channels` planes into columns: row (c, kd, kh, kw) of `col` holds, for
+/// every output position, the input value under that kernel tap (0 in the padding).
+func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ col: UnsafeMutablePointer<Float>,
+            threads: Int) {
+    let kvol = g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
+    let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
+    let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+    let (KH, KW) = (g.kernel[1], g.kernel[2])
+    let sw = g.stride[2]
+    parallelFor(channels * kvol, threads: threads, cost: ovol) { row in
+        let c = row / kvol
+        var t = row % kvol
+        let kw = t % KW; t /= KW
+        let kh = t % KH, kd = t / KH
+        let dst = col + row * ovol, src = x + c * ivol
+        let offD = kd * g.dilation[0], offH = kh * g.dilation[1], offW = kw * g.dilation[2]
+        let rw = g.validRange(2, offset: offW)
+        for od in 0..<OD {
+            let id = od * g.stride[0] - g.padBegin[0] + offD
+            for oh in 0..<OH {
+                let ih = oh * g.stride[1] - g.padBegin[1] + offH
+                let out = dst + (od * OH + oh) * OW
+                guard id >= 0 && id < ID && ih >= 0 && ih < IH && !rw.isEmpty else {
+                    out.initialize(repeating: 0, count: OW)
+                    continue
+                }
+                let line = src + (id * IH + ih) * IW - g.padBegin[2] + offW
+                if rw.lowerBound > 0 { out.initialize(repeating: 0, count: rw.lowerBound) }
+                if sw == 1 {
+                    (out + rw.lowerBound).update(from: line + rw.lowerBound, count: rw.count)
+                } else {
+                    for ow in rw { out[ow] = line[ow * sw] }
+                }
+                if rw.upperBound < OW { (out + rw.upperBound).initialize(repeating: 0, count: OW - rw.upperBound) }
+            }
+        }
+    }
+}
+
+/// Folds columns back onto one image, summing overlaps: the adjoint of `im2col`. `y` (channels
+/// planes of `g.input` size) must be initialized; values are added to it.
+func col2im(_ col: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ y: UnsafeMutablePointer<Float>,
+            threads: Int) {
+    let kvol = g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
+    let (IH, IW) = (g.input[1], g.input[2])
+    let (OH, OW) = (g.output[1], g.output[2])
+    let (KH, KW) = (g.kernel[1], g.kernel[2])
+    let sw = g.stride[2]
+    parallelFor(channels, threads: threads, cost: kvol * ovol) { c in
+        let dstPlane = y + c * ivol
+        for tap in 0..<kvol {
+            var t = tap
+            let kw = t % KW; t /= KW
+            let kh = t % KH, kd = t / KH
+            let src = col + (c * kvol + tap) * ovol
+            let offD = kd * g.dilation[0], offH = kh * g.dilation[1], offW = kw * g.dilation[2]
+            let rd = g.validRange(0, offset: offD), rh = g.validRange(1, offset: offH), rw = g.validRange(2, offset: offW)
+            for od in rd {
+                let id = od * g.stride[0] - g.padBegin[0] + offD
+                for oh in rh {
+                    let ih = oh * g.stride[1] - g.padBegin[1] + offH
+                    let line = dstPlane + (id * IH + ih) * IW - g.padBegin[2] + offW
+                    let from = src + (od * OH + oh) * OW
+                    for ow in rw { line[ow * sw] += from[ow] }
+                }
+            }
+        }
+    }
+}
+
+/// Sizes of a grouped convolution: x is [batch, inChannels, input…], w is
+/// [outChannels, inChannels/groups, kernel…], y is [batch, outChannels, output…].
+struct ConvLayout {
+    var batch: Int, inChannels: Int, outChannels: Int, groups: Int
+    var geometry: WindowGeometry
+
+    var inPerGroup: Int { inChannels / groups }
+    var outPerGroup: Int { outChannels / groups }
+    /// 1×1, stride 1, unpadded: the image itself is the column matrix.
+    var isPointwise: Bool {
+        let g = geometry
+        return g.kernelVolume == 1 && g.stride == [1, 1, 1] && g.padBegin == [0, 0, 0] && g.padEnd == [0, 0, 0]
+    }
+    var isDepthwise: Bool { groups > 1 && groups == inChannels }
+    /// Floats of im2col scratch one image and group needs (0 when none is needed).
+    var scratchCount: Int { isPointwise || isDepthwise ? 0 : inPerGroup * geometry.kernelVolume * geometry.outputVolume }
+}
+
+/// Convolution through im2col and sgemm per image and group; depthwise convolutions take the
+/// direct kernel. `scratch` holds `layout.scratchCount` floats.
+func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                 _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, scratch: UnsafeMutablePointer<Float>?, threads: Int) {
+    if l.isDepthwise {
+        depthwiseConvolution(x, w, bias, y, l, threads: threads)
+        return
+    }
+    let g = l.geometry
+    let kdim = l.inPerGroup * g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
+    for n in 0..<l.batch {
+        for grp in 0..<l.groups {
+            let image = x + (n * l.inChannels + grp * l.inPerGroup) * ivol
+            let columns: UnsafePointer<Float>
+            if l.isPointwise {
+                columns = image
+            } else {
+                im2col(image, channels: l.inPerGroup, g, scratch!, threads: threads)
+                columns = UnsafePointer(scratch!)
+            }
+            sgemm(m: l.outPerGroup, n: ovol, k: kdim, w + grp * l.outPerGroup * kdim, lda: kdim, columns, ldb: ovol,
+                  y + (n * l.outChannels + grp * l.outPerGroup) * ovol, ldc: ovol)
+        }
+    }
+    if let bias { addChannelBias(y, bias, batch: l.batch, channels: l.outChannels, spatial: ovol, threads: threads) }
+}
+
+/// y[n, c, :] += bias[c].
+func addChannelBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>, batch: Int, channels: Int,
+                    spatial: Int, threads: Int) {
+    parallelFor(batch * channels, threads: threads, cost: spatial) { row in
+        let b = bias[row % channels], bv = F8(repeating: b)
+        let p = y + row * spatial
+        var i = 0
+        while i + 8 <= spatial { store8(load8(p + i) + bv, p + i); i += 8 }
+        while i < spatial { p[i] += b; i += 1 }
+    }
+}
+
+/// Direct depthwise convolution (groups == input channels): each output plane accumulates its
+/// input plane shifted under each kernel tap, a contiguous loop the compiler vectorises.
+func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                          _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, threads: Int) {
+    let g = l.geometry
+    let kvol = g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
+    let multiplier = l.outChannels / l.inChannels
+    let (IH, IW) = (g.input[1], g.input[2]), (OH, OW) = (g.output[1], g.output[2])
+    let (KH, KW) = (g.kernel[1], g.kernel[2])
+    let sw = g.stride[2]
+    parallelFor(l.batch * l.outChannels, threads: threads, cost: ovol * kvol) { plane in
+        let n = plane / l.outChannels, m = plane % l.outChannels
+        let out = y + plane * ovol
+        out.initialize(repeating: bias?[m] ?? 0, count: ovol)
+        let src = x + (n * l.inChannels + m / multiplier) * ivol
+        for tap in 0..<kvol {
+            var t = tap
+            let kw = t % KW; t /= KW
+            let kh = t % KH, kd = t / KH
+            let wv = w[m * kvol + tap]
+            let offD = kd * g.dilation[0], offH = kh * g.dilation[1], offW = kw * g.dilation[2]
+            let rd = g.validRange(0, offset: offD), rh = g.validRange(1, offset: offH), rw = g.validRange(2, offset: offW)
+            if rw.isEmpty { continue }
+            for od in rd {
+                let id = od * g.stride[0] - g.padBegin[0] + offD
+                for oh in rh {
+                    let ih = oh * g.stride[1] - g.padBegin[1] + offH
+                    let line = src + (id * IH + ih) * IW - g.padBegin[2] + offW
+                    let row = out + (od * OH + oh) * OW
+                    if sw == 1 {
+                        for ow in rw { row[ow] += wv * line[ow] }
+                    } else {
+                        for ow in rw { row[ow] += wv * line[ow * sw] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Transposed convolution: per image and group, columns = Wᵀ·X, folded onto Y by col2im.
+/// `l.geometry` is the geometry of the forward convolution whose input is Y and output is X.
+/// `scratch` holds outPerGroup·kernelVolume·(X's spatial volume) floats.
+func transposedConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                           _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, scratch: UnsafeMutablePointer<Float>,
+                           threads: Int) {
+    let g = l.geometry
+    let xvol = g.outputVolume, yvol = g.inputVolume, kvol = g.kernelVolume
+    let rows = l.outPerGroup * kvol
+    y.initialize(repeating: 0, count: l.batch * l.outChannels * yvol)
+    for n in 0..<l.batch {
+        for grp in 0..<l.groups {
+            // W is [inChannels, outPerGroup·kvol]: this group's block, transposed.
+            sgemm(transA: true, m: rows, n: xvol, k: l.inPerGroup, w + grp * l.inPerGroup * rows, lda: rows,
+                  x + (n * l.inChannels + grp * l.inPerGroup) * xvol, ldb: xvol, scratch, ldc: xvol)
+            col2im(scratch, channels: l.outPerGroup, g, y + (n * l.outChannels + grp * l.outPerGroup) * yvol,
+                   threads: threads)
+        }
+    }
+    if let bias { addChannelBias(y, bias, batch: l.batch, channels: l.outChannels, spatial: yvol, threads: threads) }
+}
