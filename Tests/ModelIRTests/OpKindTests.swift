@@ -1,0 +1,31 @@
+import XCTest
+@testable import ModelIR
+
+final class OpKindTests: XCTestCase {
+    func testLookupByTypeAndDomain() {
+        XCTAssertEqual(OpKind(opType: "Conv", domain: ""), .conv)
+        XCTAssertEqual(OpKind(opType: "Conv", domain: "ai.onnx"), .conv)
+        XCTAssertNil(OpKind(opType: "Conv", domain: "com.microsoft"))
+        XCTAssertNil(OpKind(opType: "conv", domain: ""))
+        XCTAssertEqual(OpKind(opType: "If", domain: ""), .ifThenElse)
+        XCTAssertEqual(Node(opType: "Relu", inputs: ["x"], outputs: ["y"]).kind, .relu)
+    }
+
+    func testSectionsCoverTheOpList() {
+        let sizes = OpKind.Family.allCases.map { OpKind.members(of: $0).count }
+        XCTAssertEqual(sizes, [7, 5, 16, 15, 23, 3])
+        XCTAssertEqual(sizes.reduce(0, +), OpKind.allCases.count)
+        XCTAssertEqual(Set(OpKind.allCases.map(\.opType)).count, OpKind.allCases.count)
+        for kind in OpKind.allCases { XCTAssertEqual(OpKind(opType: kind.opType, domain: ""), kind) }
+    }
+
+    func testNamedSets() {
+        XCTAssertTrue(OpKind.tiesInputChannels.isSubset(of: OpKind.elementwise))
+        XCTAssertTrue(OpKind.passesChannelsThrough.isDisjoint(with: OpKind.tiesInputChannels))
+        XCTAssertFalse(OpKind.passesChannelsThrough.contains(.softmax))
+        XCTAssertFalse(OpKind.passesChannelsThrough.contains(.conv))
+        XCTAssertTrue(OpKind.passesChannelsThrough.contains(.batchNormalization))
+        XCTAssertEqual(OpKind.knownButNotExecuted, [.ifThenElse, .loop, .scan])
+        XCTAssertEqual(OpKind.activations.count, 16)
+    }
+}
