@@ -20,6 +20,13 @@ import onnx.numpy_helper
 from onnx import external_data_helper
 
 
+# Files modeltool refuses on purpose, with the reason (also stated in the README).
+KNOWN_UNSUPPORTED = {
+    "unknown_group.onnx": "unknown field in the deprecated group encoding; protobuf-c cannot decode groups, "
+                          "so modeltool refuses the file with a clear error",
+}
+
+
 def onnx_files(paths):
     for p in paths:
         if os.path.isfile(p):
@@ -43,8 +50,10 @@ def canonical(model):
     for t in external_data_helper._get_all_tensors(m):
         if t.data_type == onnx.TensorProto.STRING:
             continue
-        array = onnx.numpy_helper.to_array(t)
-        fresh = onnx.numpy_helper.from_array(array, t.name)
+        try:
+            fresh = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(t), t.name)
+        except Exception:  # types numpy cannot hold (e.g. 4-bit) are compared as stored
+            continue
         for field in ("float_data", "int32_data", "int64_data", "double_data", "uint64_data", "raw_data"):
             t.ClearField(field)
         t.raw_data = fresh.raw_data
@@ -90,10 +99,14 @@ def main():
     for path in onnx_files(sys.argv[2:]):
         with tempfile.TemporaryDirectory() as tmp:
             try:
-                problem = check(tool, path, tmp)
+                load(path)
             except Exception as e:  # a model onnx itself cannot load is not ours to judge
-                print(f"SKIP {path}: onnx cannot load it ({e.__class__.__name__})")
+                print(f"SKIP {path}: onnx cannot load it ({e.__class__.__name__}: {e})")
                 continue
+            if os.path.basename(path) in KNOWN_UNSUPPORTED:
+                print(f"SKIP {path}: {KNOWN_UNSUPPORTED[os.path.basename(path)]}")
+                continue
+            problem = check(tool, path, tmp)
         if problem:
             failed += 1
             print(f"FAIL {path}: {problem}")

@@ -5,6 +5,20 @@ import ModelIR
 import Glibc
 #endif
 
+/// The generated descriptors, taken from initialised messages: the address of the C global
+/// itself is what protobuf-c compares against.
+let modelDescriptor: UnsafePointer<ProtobufCMessageDescriptor> = {
+    var m = Onnx__ModelProto()
+    onnx__model_proto__init(&m)
+    return m.base.descriptor
+}()
+
+let tensorDescriptor: UnsafePointer<ProtobufCMessageDescriptor> = {
+    var t = Onnx__TensorProto()
+    onnx__tensor_proto__init(&t)
+    return t.base.descriptor
+}()
+
 /// Reads ONNX model files (and single TensorProto files) into the IR.
 public enum ONNXReader {
     /// Protobuf cannot encode messages of 2 GiB or more.
@@ -30,6 +44,7 @@ public enum ONNXReader {
 
     private static func decode(_ data: UnsafeRawPointer?, _ count: Int, modelPath: String?) throws -> Model {
         guard count > 0, let data else { throw ModelError("the file is empty, not an ONNX model") }
+        try WireScan.check(data.assumingMemoryBound(to: UInt8.self), count: count, descriptor: modelDescriptor)
         guard let raw = onnx__model_proto__unpack(nil, count, data.assumingMemoryBound(to: UInt8.self)) else {
             throw ModelError("not a valid ONNX protobuf (malformed or truncated)")
         }
@@ -57,6 +72,7 @@ public enum ONNXReader {
                 if file.size == 0 { return try emptyTensor() }
                 throw ModelError("the file is too large for one tensor")
             }
+            try WireScan.check(base.assumingMemoryBound(to: UInt8.self), count: file.size, descriptor: tensorDescriptor)
             guard let raw = onnx__tensor_proto__unpack(nil, file.size, base.assumingMemoryBound(to: UInt8.self)) else {
                 throw ModelError("not a valid TensorProto (malformed or truncated)")
             }
