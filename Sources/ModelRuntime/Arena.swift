@@ -63,6 +63,13 @@ struct ExecContext {
         return t
     }
 
+    /// Returns a scratch tensor's buffer to the arena when nothing else refers to it.
+    func recycle(_ t: consuming RuntimeTensor) {
+        var b = t.buffer
+        _ = consume t
+        if isKnownUniquelyReferenced(&b) { arena.give(b) }
+    }
+
     /// `t` as float32, converting int64 input into a fresh tensor.
     func asFloat(_ t: RuntimeTensor) throws -> RuntimeTensor {
         if t.elementType == .float32 { return t }
