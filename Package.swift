@@ -2,8 +2,8 @@
 import PackageDescription
 
 // Release builds get FMA and AVX2 through -target-cpu; Swift's default x86-64 target has neither.
-// MODELTOOL_TARGET_CPU overrides it (e.g. "native" or "x86-64-v3").
-let targetCPU = Context.environment["MODELTOOL_TARGET_CPU"] ?? "x86-64-v3"
+// MODELTOOL_TARGET_CPU overrides it (e.g. "native" or "znver4").
+let targetCPU = Context.environment["MODELTOOL_TARGET_CPU"] ?? "haswell"
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-Xcc", "-march=\(targetCPU)", "-target-cpu", targetCPU], .when(configuration: .release))
 ]
