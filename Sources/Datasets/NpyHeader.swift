@@ -41,7 +41,7 @@ struct NpyHeader {
         let text = try read(lengthStart, headerLength)
         var parser = HeaderParser(bytes: text)
         guard let fields = parser.parseDict() else {
-            throw DatasetError(name, "has a malformed .npy header: \(String(decoding: text.prefix(120), as: UTF8.self))")
+            throw DatasetError(name, "has a malformed .npy header: \(printable(text.prefix(120)))")
         }
         guard case .string(let descr)? = fields["descr"] else {
             throw DatasetError(name, "has an unsupported dtype (structured or missing 'descr')")
@@ -170,4 +170,10 @@ struct HeaderParser {
         at += utf8.count
         return true
     }
+}
+
+/// Header bytes as one printable line: controls become spaces, ends trimmed, non-ASCII `?`.
+func printable(_ bytes: ArraySlice<UInt8>) -> String {
+    let text = bytes.map { $0 < 0x20 ? " " : $0 > 0x7e ? "?" : Character(UnicodeScalar($0)) }
+    return String(text.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
 }
