@@ -63,7 +63,11 @@ public struct ProfileTotals: Sendable, Equatable {
         var seen: [String: Int] = [:]
         for l in layers { seen.merge(l.parameterCounts) { a, _ in a } }
         params = seen.values.reduce(0, +)
-        macs = layers.compactMap(\.macs).reduce(0, &+)
+        // Saturates rather than wrapping on absurd models.
+        macs = layers.compactMap(\.macs).reduce(0) { a, b in
+            let (s, o) = a.addingReportingOverflow(b)
+            return o ? Int.max : s
+        }
         layersWithUnknownMACs = layers.filter { $0.macs == nil }.map(\.name)
     }
 }
@@ -84,10 +88,16 @@ extension Model {
         }
         let types = try g.inferShapes(opset: defaultOpset)
         var constants: [String: (DataType, Int)] = [:]
-        for t in g.initializers { constants[t.name] = (t.dataType, t.elementCount) }
-        for s in g.sparseInitializers { constants[s.name] = (s.values.dataType, s.values.elementCount) }
+        for t in g.initializers {
+            try t.validate()
+            constants[t.name] = (t.dataType, t.elementCount)
+        }
+        for s in g.sparseInitializers {
+            try s.values.validate()
+            constants[s.name] = (s.values.dataType, s.values.elementCount)
+        }
         for n in g.nodes where n.kind == .constant {
-            if let o = n.outputs.first, let t = types[o], let count = t.shape?.elementCount {
+            if let o = n.outputs.first, let t = types[o], let count = DimMath.elementCount(t.shape) {
                 constants[o] = (t.elementType, count)
             }
         }
@@ -128,8 +138,8 @@ struct MACCounter {
     let outputs: [Shape?]
 
     /// Elements of input `i`, when its shape is fully known.
-    func inCount(_ i: Int) -> Int? { i < inputs.count ? inputs[i]?.elementCount : nil }
-    func outCount(_ i: Int = 0) -> Int? { i < outputs.count ? outputs[i]?.elementCount : nil }
+    func inCount(_ i: Int) -> Int? { i < inputs.count ? DimMath.elementCount(inputs[i]) : nil }
+    func outCount(_ i: Int = 0) -> Int? { i < outputs.count ? DimMath.elementCount(outputs[i]) : nil }
     func hasInput(_ i: Int) -> Bool { node.input(i) != nil }
 
     func times(_ a: Int?, _ b: Int) throws -> Int? {
@@ -137,6 +147,12 @@ struct MACCounter {
         let (p, o) = a.multipliedReportingOverflow(by: b)
         guard !o else { throw ModelError("MAC count overflows") }
         return p
+    }
+
+    func sum(_ a: Int, _ b: Int) throws -> Int {
+        let (s, o) = a.addingReportingOverflow(b)
+        guard !o else { throw ModelError("MAC count overflows") }
+        return s
     }
 
     /// Output elements × `cost`.
@@ -148,21 +164,24 @@ struct MACCounter {
         switch kind {
         case .conv, .convTranspose:
             guard let w = inputs.count > 1 ? inputs[1]?.fixedDims : nil, w.count >= 2 else { return nil }
-            let perElement = w.dropFirst().reduce(1, *)
+            guard let perElement = DimMath.product(ints: w.dropFirst()) else { throw ModelError("MAC count overflows") }
             let source = kind == .conv ? outCount() : inCount(0)
             guard let mults = try times(source, perElement), let out = outCount() else { return nil }
-            return mults + (hasInput(2) ? out : 0)
+            return try sum(mults, hasInput(2) ? out : 0)
         case .maxPool, .averagePool:
-            return try perOutput(node.ints("kernel_shape")?.reduce(1) { $0 * Int($1) } ?? 1)
+            guard let k = DimMath.product(ints: (node.ints("kernel_shape") ?? []).map { Int($0) }) else { throw ModelError("MAC count overflows") }
+            return try perOutput(k)
         case .globalAveragePool:
-            guard let i = inCount(0), let o = outCount() else { return nil }
-            return i * MACCost.add + o * MACCost.div
+            guard let i = inCount(0), let o = try times(outCount(), MACCost.div) else { return nil }
+            return try sum(i, o)
         case .globalMaxPool: return try times(inCount(0), MACCost.cmp)
-        case .lrn: return try perOutput(MACCost.div + MACCost.exp + MACCost.add + Int(node.int("size", default: 1)) * MACCost.mul)
+        case .lrn:
+            let size = Int(Swift.min(Swift.max(node.int("size", default: 1), 0), 1 << 20))
+            return try perOutput(MACCost.div + MACCost.exp + MACCost.add + size * MACCost.mul)
         case .gemm, .matMul:
             guard let a = inputs.first??.fixedDims, let k = kind == .gemm && node.int("transA", default: 0) != 0 ? a.first : a.last,
                   let out = outCount(), let mults = try times(out, k) else { return nil }
-            return mults + (kind == .gemm && hasInput(2) ? out : 0)
+            return try sum(mults, kind == .gemm && hasInput(2) ? out : 0)
         case .batchNormalization:
             return try perOutput(MACCost.add + MACCost.sqrt + MACCost.div + MACCost.add + MACCost.mul)
         case .instanceNormalization: return try perOutput(2 * (MACCost.add + MACCost.mul + MACCost.add + MACCost.div))
@@ -171,8 +190,10 @@ struct MACCounter {
             var axis = Int(node.int("axis", default: -1))
             if axis < 0 { axis += x.count }
             guard axis >= 0, axis <= x.count else { return nil }
-            let rows = x[..<axis].reduce(1, *)
-            return all * (3 * MACCost.mul + 4 * MACCost.add) + rows * (MACCost.add + MACCost.sqrt + MACCost.div)
+            guard let rows = DimMath.product(ints: x[..<axis]),
+                  let perElement = try times(all, 3 * MACCost.mul + 4 * MACCost.add),
+                  let perRow = try times(rows, MACCost.add + MACCost.sqrt + MACCost.div) else { return nil }
+            return try sum(perElement, perRow)
         case .relu, .neg, .abs: return try perOutput(MACCost.cmp)
         case .leakyRelu, .pRelu: return try perOutput(MACCost.mul + MACCost.cmp)
         case .clip: return try perOutput(2 * MACCost.cmp)

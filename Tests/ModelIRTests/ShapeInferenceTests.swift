@@ -65,6 +65,18 @@ final class ShapeInferenceTests: XCTestCase {
                     contains: ["exceeds"])
     }
 
+    func testHugeDimensionsThrowInsteadOfOverflowing() {
+        let big = Int(Int64.max / 2)
+        assertError(try TG.infer([TG.node("Flatten", ["x"], ["y"])], inputs: [TG.input("x", [big, big, 4])]),
+                    contains: ["out of range"])
+        assertError(try TG.infer([TG.node("Resize", ["x", "", "sc"], ["y"])], inputs: [TG.input("x", [1, 1 << 40])],
+                                 initializers: [TG.floats("sc", [1, 1e8])], opset: 13),
+                    contains: ["out of range"])
+        let model = TG.model([TG.node("MaxPool", ["x"], ["y"], [TG.ints("kernel_shape", [1 << 40, 1 << 40])])],
+                             inputs: [ValueInfo(name: "x")])
+        XCTAssertThrowsError(try model.profile()) { e in XCTAssertTrue("\(e)".contains("overflows"), "\(e)") }
+    }
+
     func testPoolCeilMode() throws {
         let pool = { (ceil: Int64, pads: [Int64]) in
             TG.node("MaxPool", ["x"], ["y", "i"], [TG.ints("kernel_shape", [3, 3]), TG.ints("strides", [2, 2]),

@@ -91,7 +91,7 @@ extension NodeInference {
         if let w, w.rank != x.rank { throw ModelError("weight \(w) and input \(x) have different ranks") }
         let group = try int("group", 1)
         guard group > 0 else { throw ModelError("attribute 'group' must be positive, got \(group)") }
-        if let c = x[1].value, let wc = w?[1].value, c != wc * group {
+        if let c = x[1].value, let wc = w?[1].value, c != (try DimMath.mul(wc, group)) {
             throw ModelError("input has \(c) channels but the weight \(w!) expects \(wc) × group \(group)")
         }
         let out = w?[0] ?? .unknown

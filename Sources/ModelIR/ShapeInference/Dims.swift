@@ -22,6 +22,29 @@ enum DimMath {
         return try checked(p)
     }
 
+    /// The product of `values`, or nil when it overflows.
+    static func product<S: Sequence>(ints values: S) -> Int? where S.Element == Int {
+        var p = 1
+        for v in values {
+            let (q, o) = p.multipliedReportingOverflow(by: v)
+            if o { return nil }
+            p = q
+        }
+        return p
+    }
+
+    /// Elements of a shape whose dimensions are all numbers, or nil (also when the count overflows).
+    static func elementCount(_ shape: Shape?) -> Int? {
+        shape?.fixedDims.flatMap { product(ints: $0) }
+    }
+
+    /// `size` rounded by `rule` as a dimension, throwing when it is not a sensible size.
+    static func dimension(_ size: Double, _ rule: FloatingPointRoundingRule) throws -> Int {
+        let r = size.rounded(rule)
+        guard r.isFinite, r >= 0, r <= Double(limit) else { throw ModelError("computed size \(size) is out of range") }
+        return Int(r)
+    }
+
     /// Floor division for positive divisors (Swift's `/` truncates towards zero).
     static func floorDiv(_ a: Int, _ b: Int) -> Int {
         let q = a / b

@@ -34,7 +34,7 @@ extension NodeInference {
     /// True when input `i` is absent or an empty tensor (Resize's way of omitting scales or sizes).
     private func isOmitted(_ i: Int) -> Bool {
         guard node.input(i) != nil else { return true }
-        if let n = shape(i)?.elementCount, n == 0 { return true }
+        if DimMath.elementCount(shape(i)) == 0 { return true }
         return false
     }
 
@@ -85,7 +85,7 @@ extension NodeInference {
                     ratios.append(Double(sizes[i]) / Double(n))
                 }
                 let scale = policy == "not_larger" ? ratios.min() ?? 1 : ratios.max() ?? 1
-                for a in resized { dims[a] = .fixed(Int((scale * Double(x[a].value!)).rounded())) }
+                for a in resized { dims[a] = .fixed(try DimMath.dimension(scale * Double(x[a].value!), .toNearestOrAwayFromZero)) }
             }
         } else if let scales {
             guard scales.count == resized.count, scales.allSatisfy({ $0 > 0 && $0.isFinite && $0 < 1e9 }) else {
@@ -93,7 +93,7 @@ extension NodeInference {
             }
             for (i, a) in resized.enumerated() {
                 switch x[a] {
-                case .fixed(let n): dims[a] = .fixed(Int((Double(n) * scales[i]).rounded(.down)))
+                case .fixed(let n): dims[a] = .fixed(try DimMath.dimension(Double(n) * scales[i], .down))
                 default: if scales[i] != 1 { dims[a] = .unknown }
                 }
             }

@@ -81,7 +81,7 @@ struct ShapeContext {
 
     /// The elements of a small numeric tensor, or nil.
     static func known(_ t: Tensor) -> KnownValue? {
-        guard t.elementCount <= maxKnownElements, (try? t.validate()) != nil else { return nil }
+        guard (try? t.validate()) != nil, t.elementCount <= maxKnownElements else { return nil }
         if t.dataType.isFloatingPoint {
             return (try? t.floats()).map { .floats($0.map(Double.init)) }
         }

@@ -86,7 +86,7 @@ extension NodeInference {
                     out[hole] = .symbol(symbols[0])
                 }
             }
-        } else if let n = x.elementCount, let m = Shape(out).elementCount, n != m {
+        } else if let n = DimMath.elementCount(x), let m = DimMath.elementCount(Shape(out)), n != m {
             throw ModelError("cannot reshape \(x) (\(n) elements) into \(Shape(out)) (\(m) elements)")
         }
         return [Inferred(type, Shape(out), value: value(0))]
@@ -253,7 +253,7 @@ extension NodeInference {
         if let bad = dims.first(where: { ($0.value ?? 0) < 0 }) { throw ModelError("shape \(Shape(dims)) holds \(bad)") }
         let y = Shape(dims)
         var folded: KnownValue? = nil
-        if let n = y.elementCount, n <= 64 {
+        if let n = DimMath.elementCount(y), n <= 64 {
             switch fill {
             case .ints(let v): folded = .ints(Array(repeating: v[0], count: n))
             case .floats(let v): folded = .floats(Array(repeating: v[0], count: n))
