@@ -1,0 +1,96 @@
+import XCTest
+import ModelIR
+@testable import ModelRuntime
+
+final class ConvolutionTests: XCTestCase {
+    let ones2x2 = T([1, 1, 2, 2], [1, 1, 1, 1])
+
+    func testPlainConv() throws {
+        assertTensor(try run1("Conv", [iota([1, 1, 3, 3]), ones2x2]), [1, 1, 2, 2], [12, 16, 24, 28])
+    }
+
+    func testPaddingAndStride() throws {
+        let y = try run1("Conv", [iota([1, 1, 3, 3]), ones2x2], [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])])
+        assertTensor(y, [1, 1, 2, 2], [1, 5, 11, 28])
+    }
+
+    func testDilation() throws {
+        assertTensor(try run1("Conv", [iota([1, 1, 3, 3]), ones2x2], [ints("dilations", [2, 2])]), [1, 1, 1, 1], [20])
+    }
+
+    func testBiasAndPointwiseGroups() throws {
+        // 1×1 kernels, two groups of two channels: the plain-GEMM path.
+        let w = T([2, 2, 1, 1], [1, 1, 1, -1])
+        let y = try run1("Conv", [iota([1, 4, 1, 1]), w, T([2], [10, 20])], [int("group", 2)])
+        assertTensor(y, [1, 2, 1, 1], [13, 19])
+    }
+
+    func testGroupedIm2col() throws {
+        let w = T([2, 2, 1, 2], [1, 1, 1, 1, 1, 0, 0, 1])
+        assertTensor(try run1("Conv", [iota([1, 4, 1, 2]), w], [int("group", 2)]), [1, 2, 1, 1], [10, 13])
+    }
+
+    func testDepthwiseWithPaddingAndStride() throws {
+        let x = T([1, 2, 3, 3], (1...9).map(Float.init) + [Float](repeating: 1, count: 9))
+        let w = T([2, 1, 3, 3], [Float](repeating: 1, count: 18))
+        let attrs = [int("group", 2), ints("pads", [1, 1, 1, 1])]
+        assertTensor(try run1("Conv", [x, w], attrs), [1, 2, 3, 3],
+                     [12, 21, 16, 27, 45, 33, 24, 39, 28, 4, 6, 4, 6, 9, 6, 4, 6, 4])
+        assertTensor(try run1("Conv", [x, w, T([2], [0, 100])], attrs + [ints("strides", [2, 2])]), [1, 2, 2, 2],
+                     [12, 16, 24, 28, 104, 104, 104, 104])
+    }
+
+    func testDepthwiseMatchesIm2col() throws {
+        // The same depthwise conv computed per channel through the general path.
+        let x = T([1, 2, 4, 5], (0..<40).map { Float(($0 * 7) % 11) - 5 })
+        let w = T([2, 1, 3, 2], (0..<12).map { Float($0 % 5) - 2 })
+        let attrs = [int("group", 2), ints("pads", [1, 0, 2, 1]), ints("strides", [1, 2]), ints("dilations", [1, 2])]
+        let y = try run1("Conv", [x, w], attrs)
+        for c in 0..<2 {
+            let xc = T([1, 1, 4, 5], Array(x.floats[(c * 20)..<(c * 20 + 20)]))
+            let wc = T([1, 1, 3, 2], Array(w.floats[(c * 6)..<(c * 6 + 6)]))
+            let yc = try run1("Conv", [xc, wc], Array(attrs.dropFirst()))
+            let n = yc.count
+            XCTAssertEqual(Array(y.floats[(c * n)..<(c * n + n)]), yc.floats)
+        }
+    }
+
+    func testConv1DSameUpper() throws {
+        let y = try run1("Conv", [iota([1, 1, 5]), T([1, 1, 3], [1, 0, -1])], [string("auto_pad", "SAME_UPPER")])
+        assertTensor(y, [1, 1, 5], [-2, -2, -2, -2, 4])
+    }
+
+    func testConv3D() throws {
+        assertTensor(try run1("Conv", [iota([1, 1, 2, 2, 2]), T([1, 1, 2, 2, 2], [Float](repeating: 1, count: 8))]),
+                     [1, 1, 1, 1, 1], [36])
+    }
+
+    func testConvTranspose() throws {
+        let x = iota([1, 1, 2, 2])
+        assertTensor(try run1("ConvTranspose", [x, ones2x2]), [1, 1, 3, 3], [1, 3, 2, 4, 10, 6, 3, 7, 4])
+        assertTensor(try run1("ConvTranspose", [x, ones2x2], [ints("strides", [2, 2])]), [1, 1, 4, 4],
+                     [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+        assertTensor(try run1("ConvTranspose", [x, ones2x2], [ints("pads", [1, 1, 1, 1])]), [1, 1, 1, 1], [10])
+        let padded = try run1("ConvTranspose", [x, ones2x2, T([1], [0.5])],
+                              [ints("strides", [2, 2]), ints("output_padding", [1, 1])])
+        XCTAssertEqual(padded.shape, [1, 1, 5, 5])
+        XCTAssertEqual(Array(padded.floats.suffix(5)), [0.5, 0.5, 0.5, 0.5, 0.5])
+        let shaped = try run1("ConvTranspose", [x, ones2x2], [ints("strides", [2, 2]), ints("output_shape", [4, 4])])
+        XCTAssertEqual(shaped.shape, [1, 1, 4, 4])
+    }
+
+    func testConvTransposeGroups() throws {
+        // Two groups, one channel each: each output channel sees only its own input channel.
+        let x = T([1, 2, 1, 1], [1, 2])
+        let w = T([2, 1, 1, 2], [1, 2, 3, 4])
+        assertTensor(try run1("ConvTranspose", [x, w], [int("group", 2)]), [1, 2, 1, 2], [1, 2, 6, 8])
+    }
+
+    func testBadWeightsNameTheNode() throws {
+        XCTAssertThrowsError(try run1("Conv", [iota([1, 3, 3, 3]), ones2x2])) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("node 'n' (Conv)"), message)
+            XCTAssertFalse(message.contains("\n"))
+        }
+    }
+}
