@@ -46,6 +46,11 @@ struct HardSwish: UnaryFloatFunction {
     func scalar(_ x: Float) -> Float { x * Swift.max(0, Swift.min(1, x / 6 + 0.5)) }
     func vector(_ x: F8) -> F8 { x * HardSigmoid(alpha: 1 / 6, beta: 0.5).vector(x) }
 }
+struct Shrink: UnaryFloatFunction {
+    var lambda: Float = 0.5
+    var bias: Float = 0
+    func scalar(_ x: Float) -> Float { x < -lambda ? x + bias : (x > lambda ? x - bias : 0) }
+}
 struct Tanh: UnaryFloatFunction { func scalar(_ x: Float) -> Float { tanhf(x) } }
 struct Softplus: UnaryFloatFunction {
     func scalar(_ x: Float) -> Float { x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)) }

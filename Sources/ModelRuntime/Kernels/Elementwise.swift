@@ -170,4 +170,5 @@ struct Exponential: UnaryFloatFunction { func scalar(_ x: Float) -> Float { expf
 struct Logarithm: UnaryFloatFunction { func scalar(_ x: Float) -> Float { logf(x) } }
 struct Floor: UnaryFloatFunction { func scalar(_ x: Float) -> Float { x.rounded(.down) } }
 struct Ceil: UnaryFloatFunction { func scalar(_ x: Float) -> Float { x.rounded(.up) } }
+struct Sign: UnaryFloatFunction { func scalar(_ x: Float) -> Float { x > 0 ? 1 : (x < 0 ? -1 : 0) } }
 struct ErrorFunction: UnaryFloatFunction { func scalar(_ x: Float) -> Float { erff(x) } }

@@ -7,9 +7,14 @@ enum ActivationOperators {
     static let entries: [KernelEntry] = [
         KernelEntry("Relu", since: 1) { _, _ in E.unary(Relu()) },
         KernelEntry("LeakyRelu", since: 1) { n, _ in E.unary(LeakyRelu(alpha: n.float("alpha", default: 0.01))) },
-        KernelEntry("PRelu", since: 1) { _, _ in
+        KernelEntry("PRelu", since: 1) { _, opset in
             return { inputs, ctx in
-                let x = try inputs.required(0), slope = try inputs.required(1)
+                let x = try inputs.required(0)
+                var slope = try inputs.required(1)
+                if opset < 7 && slope.rank == 1 && x.rank >= 2 && slope.count == x.shape[1] && slope.count > 1 {
+                    // Before opset 7 a [C] slope is per channel of [N, C, …].
+                    slope = slope.reshaped([slope.count] + [Int](repeating: 1, count: x.rank - 2))
+                }
                 let y = try E.apply(PReluOp.self, nil, x, slope, ctx)
                 guard y.shape == x.shape else { throw ModelError("slope \(slope.shape) does not broadcast to X \(x.shape)") }
                 return [y]
@@ -36,6 +41,9 @@ enum ActivationOperators {
             E.unary(HardSigmoid(alpha: n.float("alpha", default: 0.2), beta: n.float("beta", default: 0.5)))
         },
         KernelEntry("HardSwish", since: 14) { _, _ in E.unary(HardSwish()) },
+        KernelEntry("Shrink", since: 9) { n, _ in
+            E.unary(Shrink(lambda: n.float("lambd", default: 0.5), bias: n.float("bias", default: 0)))
+        },
         KernelEntry("Tanh", since: 1) { _, _ in E.unary(Tanh()) },
         KernelEntry("Softplus", since: 1) { _, _ in E.unary(Softplus()) },
         KernelEntry("Softsign", since: 1) { _, _ in E.unary(Softsign()) },

@@ -11,6 +11,7 @@ enum ElementwiseOperators {
         KernelEntry("Mul", since: 7) { _, _ in binary(MulOp.self, .mul) },
         KernelEntry("Div", 1...6) { n, _ in binary(DivOp.self, .div, legacy: n) },
         KernelEntry("Div", since: 7) { _, _ in binary(DivOp.self, .div) },
+        KernelEntry("Pow", 1...6) { n, _ in binary(PowOp.self, nil, legacy: n) },
         KernelEntry("Pow", since: 7) { _, _ in binary(PowOp.self, nil) },
         KernelEntry("Max", since: 6) { _, _ in variadic(MaxOp.self, .max) },
         KernelEntry("Min", since: 6) { _, _ in variadic(MinOp.self, .min) },
@@ -24,6 +25,7 @@ enum ElementwiseOperators {
         KernelEntry("Reciprocal", since: 1) { _, _ in unary(Reciprocal()) },
         KernelEntry("Floor", since: 1) { _, _ in unary(Floor()) },
         KernelEntry("Ceil", since: 1) { _, _ in unary(Ceil()) },
+        KernelEntry("Sign", since: 9) { _, _ in unary(Sign()) },
         KernelEntry("Erf", since: 9) { _, _ in unary(ErrorFunction()) },
     ]
 
