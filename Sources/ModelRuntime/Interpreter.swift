@@ -36,6 +36,8 @@ public final class Interpreter {
     private var steps: [Step] = []
     private var inputSlots: [(info: ValueInfo, slot: Int)] = []
     private var outputSlots: [(name: String, slot: Int)] = []
+    /// The previous run's outputs: their buffers return to the arena once the caller drops them.
+    private var lastOutputs: [RuntimeTensor] = []
 
     /// Plans `model`'s main graph with the model's operator set versions.
     public convenience init(model: Model, threads: Int? = nil) throws {
@@ -57,6 +59,9 @@ public final class Interpreter {
         self.threads = max(1, threads ?? Interpreter.defaultThreads)
         try plan()
     }
+
+    /// Number of nodes executed on every run (the rest were folded into constants at plan time).
+    public var plannedNodeCount: Int { steps.count }
 
     /// The number of processors, the default thread count.
     public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -145,6 +150,7 @@ public final class Interpreter {
     public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
         -> [String: RuntimeTensor] {
         openblas_set_num_threads(Int32(threads))
+        reclaimOutputs()
         let ctx = ExecContext(arena: arena, threads: threads)
         var values = [RuntimeTensor?](repeating: nil, count: slotOf.count)
         for (s, t) in constants { values[s] = t }
@@ -169,7 +175,21 @@ public final class Interpreter {
             guard let t = values[s] else { throw ModelError("graph output '\(name)' was not computed") }
             out[name] = t
         }
+        lastOutputs = Array(out.values)
         return out
+    }
+
+    /// Gives back the buffers of earlier outputs that nobody holds any more, so a loop over
+    /// batches that drops each result allocates nothing after the first batch.
+    private func reclaimOutputs() {
+        let constantBuffers = Set(constants.map { ObjectIdentifier($0.tensor.buffer) })
+        var outputs = lastOutputs
+        lastOutputs = []
+        while var t = outputs.popLast() {
+            if !constantBuffers.contains(ObjectIdentifier(t.buffer)) && isKnownUniquelyReferenced(&t.buffer) {
+                arena.give(t.buffer)
+            }
+        }
     }
 
     /// Runs one step and stores its outputs; its argument and result arrays end here, so that

@@ -1,0 +1,126 @@
+import XCTest
+import ModelIR
+@testable import ModelRuntime
+
+final class InterpreterTests: XCTestCase {
+    func testNoKernelKeyIsRegisteredTwice() {
+        let overlaps = KernelRegistry.overlappingEntries.map { "\($0.0.opType) \($0.0.versions) / \($0.1.versions)" }
+        XCTAssertEqual(overlaps, [])
+        XCTAssertGreaterThan(KernelRegistry.supportedOps.count, 80)
+    }
+
+    func testEveryUnsupportedNodeIsListedAtOnce() {
+        let graph = Graph(nodes: [
+            Node(name: "a", opType: "Relu", inputs: ["x"], outputs: ["r"]),
+            Node(name: "b", opType: "FancyOp", inputs: ["r"], outputs: ["f"]),
+            Node(name: "c", opType: "Gelu", inputs: ["f"], outputs: ["g"]),
+            Node(name: "d", opType: "Custom", domain: "com.example", inputs: ["g"], outputs: ["y"]),
+        ], inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")])
+        let model = Model(opsetImports: [OpsetImport(domain: "", version: 13)], graph: graph)
+        XCTAssertEqual(Interpreter.unsupportedNodes(in: model).map(\.name), ["b", "c", "d"])
+        XCTAssertThrowsError(try Interpreter(model: model)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.contains("3 node(s)"), message)
+            XCTAssertTrue(message.contains("b (FancyOp, opset 13)"), message)
+            XCTAssertTrue(message.contains("c (Gelu, opset 13)"), message)
+            XCTAssertTrue(message.contains("d (com.example.Custom, domain 'com.example' not imported)"), message)
+        }
+    }
+
+    /// conv → relu → conv → relu, with weights as initializers.
+    func smallNet() -> Graph {
+        let w1 = Tensor(name: "w1", floats: (0..<36).map { Float($0 % 7) / 7 - 0.4 }, dims: [4, 1, 3, 3])
+        let w2 = Tensor(name: "w2", floats: (0..<8).map { Float($0) / 4 - 1 }, dims: [2, 4, 1, 1])
+        return Graph(nodes: [
+            Node(name: "conv1", opType: "Conv", inputs: ["x", "w1"], outputs: ["c1"], attributes: [ints("pads", [1, 1, 1, 1])]),
+            Node(name: "relu1", opType: "Relu", inputs: ["c1"], outputs: ["r1"]),
+            Node(name: "conv2", opType: "Conv", inputs: ["r1", "w2"], outputs: ["c2"]),
+            Node(name: "relu2", opType: "Relu", inputs: ["c2"], outputs: ["y"]),
+        ], inputs: [ValueInfo(name: "x", tensor: TensorType(.float, Shape([.symbol("N"), .fixed(1), .fixed(5), .fixed(5)])))],
+           outputs: [ValueInfo(name: "y")], initializers: [w1, w2])
+    }
+
+    final class Recorder: RuntimeObserver {
+        var seen: [String] = []
+        var zeros = 0
+        func wantsOutput(of node: Node, named output: String) -> Bool { node.opType == "Relu" }
+        func observe(node: Node, output: String, tensor: RuntimeTensor) throws {
+            seen.append("\(node.name):\(output):\(tensor.shape)")
+            zeros += tensor.withFloats { $0.filter { $0 == 0 }.count }
+        }
+    }
+
+    func testObserverSeesWantedOutputs() throws {
+        let interpreter = try Interpreter(graph: smallNet(), opset: 13, threads: 1)
+        let recorder = Recorder()
+        let out = try interpreter.run(inputs: ["x": iota([2, 1, 5, 5])], observer: recorder)
+        XCTAssertEqual(recorder.seen, ["relu1:r1:[2, 4, 5, 5]", "relu2:y:[2, 2, 5, 5]"])
+        XCTAssertEqual(out["y"]!.shape, [2, 2, 5, 5])
+        XCTAssertGreaterThan(recorder.zeros, 0)
+    }
+
+    func testArenaDoesNotGrowOverBatches() throws {
+        let interpreter = try Interpreter(graph: smallNet(), opset: 13, threads: 2)
+        let x = iota([3, 1, 5, 5])
+        let first = try interpreter.run(inputs: ["x": x])["y"]!.floats
+        _ = try interpreter.run(inputs: ["x": x])
+        let bytes = interpreter.arena.allocatedBytes, buffers = interpreter.arena.allocatedBuffers
+        for _ in 0..<50 { _ = try interpreter.run(inputs: ["x": x]) }
+        XCTAssertEqual(interpreter.arena.allocatedBytes, bytes)
+        XCTAssertEqual(interpreter.arena.allocatedBuffers, buffers)
+        XCTAssertEqual(try interpreter.run(inputs: ["x": x])["y"]!.floats, first)
+        XCTAssertLessThanOrEqual(buffers, 5)  // c1/r1 share, c2/y, im2col scratch
+    }
+
+    func testIntermediatesAreReusedWithinARun() throws {
+        // A chain of 6 Relus needs two buffers in flight plus the output, reclaimed between runs.
+        var nodes: [Node] = []
+        for k in 0..<6 { nodes.append(Node(opType: "Relu", inputs: [k == 0 ? "x" : "v\(k)"], outputs: [k == 5 ? "y" : "v\(k + 1)"])) }
+        let graph = Graph(nodes: nodes, inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")])
+        let interpreter = try Interpreter(graph: graph, opset: 13, threads: 1)
+        for _ in 0..<5 { _ = try interpreter.run(inputs: ["x": iota([4, 4])]) }
+        XCTAssertLessThanOrEqual(interpreter.arena.allocatedBuffers, 3)
+    }
+
+    /// The Shape → Gather → Unsqueeze → Concat → Reshape chain PyTorch emits for x.view(N, -1).
+    func testDynamicBatchReshapeChain() throws {
+        let graph = Graph(nodes: [
+            Node(opType: "Shape", inputs: ["x"], outputs: ["s"]),
+            Node(opType: "Constant", inputs: [], outputs: ["zero"], attributes: [Attribute("value", .tensor(Tensor(int64s: [0], dims: [])))]),
+            Node(opType: "Gather", inputs: ["s", "zero"], outputs: ["n"], attributes: [int("axis", 0)]),
+            Node(opType: "Unsqueeze", inputs: ["n"], outputs: ["n1"], attributes: [ints("axes", [0])]),
+            Node(opType: "Constant", inputs: [], outputs: ["minus1"], attributes: [Attribute("value_ints", .ints([-1]))]),
+            Node(opType: "Concat", inputs: ["n1", "minus1"], outputs: ["shape"], attributes: [int("axis", 0)]),
+            Node(opType: "Reshape", inputs: ["x", "shape"], outputs: ["y"]),
+        ], inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")])
+        let interpreter = try Interpreter(graph: graph, opset: 11, threads: 1)
+        XCTAssertEqual(try interpreter.run(inputs: ["x": iota([2, 3, 2])])["y"]!.shape, [2, 6])
+        XCTAssertEqual(try interpreter.run(inputs: ["x": iota([5, 3, 2])])["y"]!.shape, [5, 6])
+    }
+
+    func testConstantSubgraphsAreFolded() throws {
+        let graph = Graph(nodes: [
+            Node(opType: "Add", inputs: ["a", "b"], outputs: ["c"]),
+            Node(opType: "Mul", inputs: ["x", "c"], outputs: ["y"]),
+        ], inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")],
+           initializers: [Tensor(name: "a", floats: [1], dims: [1]), Tensor(name: "b", floats: [2], dims: [1])])
+        let interpreter = try Interpreter(graph: graph, opset: 13, threads: 1)
+        XCTAssertEqual(interpreter.plannedNodeCount, 1)
+        assertTensor(try interpreter.run(inputs: ["x": T([2], [1, 2])])["y"]!, [2], [3, 6])
+    }
+
+    func testInputChecks() throws {
+        let interpreter = try Interpreter(graph: smallNet(), opset: 13, threads: 1)
+        XCTAssertThrowsError(try interpreter.run(inputs: [:])) { XCTAssertEqual("\($0)", "missing graph input 'x'") }
+        XCTAssertThrowsError(try interpreter.run(inputs: ["x": iota([1, 1, 4, 5])])) {
+            XCTAssertTrue("\($0)".contains("expected [N,1,5,5]"), "\($0)")
+        }
+    }
+
+    func testIntegerGraphInputsAreConverted() throws {
+        let graph = Graph(nodes: [Node(opType: "Relu", inputs: ["x"], outputs: ["y"])],
+                          inputs: [ValueInfo(name: "x", tensor: TensorType(.uint8, Shape(fixed: [2])))], outputs: [ValueInfo(name: "y")])
+        let interpreter = try Interpreter(graph: graph, opset: 13, threads: 1)
+        assertTensor(try interpreter.run(inputs: ["x": I([3, 0])])["y"]!, [2], [3, 0])
+    }
+}
