@@ -186,3 +186,17 @@ final class ShapeInferenceTests: XCTestCase {
         XCTAssertEqual(s["y"], "[3,4]")
     }
 }
+
+extension ShapeInferenceTests {
+    /// Opset 6 PRelu applies a [C] slope along the channel axis; from opset 7 it broadcasts numpy-style.
+    func testLegacyPReluSlopeAlongChannels() throws {
+        func graph() -> Graph {
+            Graph(nodes: [Node(name: "p", opType: "PRelu", inputs: ["x", "s"], outputs: ["y"])],
+                  inputs: [ValueInfo(name: "x", tensor: TensorType(.float, Shape(fixed: [2, 3, 4])))],
+                  outputs: [ValueInfo(name: "y")],
+                  initializers: [Tensor(name: "s", floats: [0.1, 0.2, 0.3], dims: [3])])
+        }
+        XCTAssertEqual(try graph().inferShapes(opset: 6)["y"]?.shape, Shape(fixed: [2, 3, 4]))
+        XCTAssertThrowsError(try graph().inferShapes(opset: 7))
+    }
+}

@@ -18,6 +18,11 @@ extension NodeInference {
             _ = try required(0)
             _ = try required(1)
             if let x = shape(0), let slope = shape(1) {
+                // Before opset 7 a 1-D slope of C values applies along the channel axis (legacy
+                // broadcasting), as PyTorch's old exports rely on.
+                if opset < 7, slope.rank == 1, x.rank >= 2, DimMath.unify(slope[0], x[1]) != nil || slope[0] == .fixed(1) {
+                    return [passThrough]
+                }
                 guard slope.rank <= x.rank, let b = DimMath.broadcast(x, slope),
                       zip(b.dims, x.dims).allSatisfy({ DimMath.unify($0, $1) != nil }) else {
                     throw ModelError("slope \(slope) does not broadcast to the input \(x)")
