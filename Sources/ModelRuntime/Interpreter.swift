@@ -154,6 +154,9 @@ public final class Interpreter {
         let ctx = ExecContext(arena: arena, threads: threads)
         var values = [RuntimeTensor?](repeating: nil, count: slotOf.count)
         for (s, t) in constants { values[s] = t }
+        for name in inputs.keys where !inputSlots.contains(where: { $0.info.name == name }) {
+            throw ModelError("'\(name)' is not an input of the graph (inputs: \(inputSlots.map(\.info.name).joined(separator: ", ")))")
+        }
         for (info, s) in inputSlots {
             guard let t = inputs[info.name] else {
                 if values[s] != nil { continue }

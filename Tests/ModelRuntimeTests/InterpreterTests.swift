@@ -112,6 +112,9 @@ final class InterpreterTests: XCTestCase {
     func testInputChecks() throws {
         let interpreter = try Interpreter(graph: smallNet(), opset: 13, threads: 1)
         XCTAssertThrowsError(try interpreter.run(inputs: [:])) { XCTAssertEqual("\($0)", "missing graph input 'x'") }
+        XCTAssertThrowsError(try interpreter.run(inputs: ["x": iota([1, 1, 5, 5]), "z": iota([1])])) {
+            XCTAssertEqual("\($0)", "'z' is not an input of the graph (inputs: x)")
+        }
         XCTAssertThrowsError(try interpreter.run(inputs: ["x": iota([1, 1, 4, 5])])) {
             XCTAssertTrue("\($0)".contains("expected [N,1,5,5]"), "\($0)")
         }

@@ -7,8 +7,8 @@ enum ResizeOperators {
             let scales = n[attribute: "scales"]?.floats
             return try resize(n, legacy: true) { _ in (scales, nil) }
         },
-        KernelEntry("Upsample", 9...9) { n, _ in try resize(n, legacy: true) { (try $0.optional(1)?.floats, nil) } },
-        KernelEntry("Resize", 10...10) { n, _ in try resize(n, legacy: true) { (try $0.optional(1)?.floats, nil) } },
+        KernelEntry("Upsample", 9...9) { n, _ in try resize(n, legacy: true) { ($0.optional(1)?.floats, nil) } },
+        KernelEntry("Resize", 10...10) { n, _ in try resize(n, legacy: true) { ($0.optional(1)?.floats, nil) } },
         KernelEntry("Resize", since: 11) { n, _ in
             try resize(n, legacy: false) { inputs in
                 let scales = inputs.optional(2).flatMap { $0.count > 0 ? $0.floats : nil }
