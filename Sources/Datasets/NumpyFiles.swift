@@ -7,7 +7,9 @@ func openNpy(path: String) throws -> SampleSource {
 
 /// Opens one array of a `.npz` archive: `member` is its name with or without `.npy`, or nil for
 /// the first array. Stored members are read in place with `pread`; deflated members are inflated
-/// as a stream, so sequential batches cost one pass and only one chunk is held at a time.
+/// as a stream, so sequential C-order batches cost one pass and only one chunk is held at a time.
+/// A deflated Fortran-order member has each batch spread over the whole member, so every batch
+/// costs a full decompression pass: store such arrays uncompressed (`np.savez`) or in C order.
 func openNpz(path: String, member: String?) throws -> SampleSource {
     let file = try RandomAccessFile(path: path)
     let directory = try ZipDirectory(file: file, name: path)
