@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Regenerates Fixtures/keras/ with Keras 2 (tf_keras), Keras 3 (keras) and tf2onnx.
+# Creates .venv-keras/ (git-ignored) from Tools/keras/requirements.txt, pinned, from PyPI
+# (about 1.2 GB installed; measured install time is in Fixtures/keras/README.md).
+#   Tools/keras/make-fixtures.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+venv=.venv-keras
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import tf_keras, keras, tf2onnx, onnxruntime" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r Tools/keras/requirements.txt
+fi
+rm -f Fixtures/keras/*.h5 Fixtures/keras/*.keras Fixtures/keras/*.npz Fixtures/keras/*.json Fixtures/keras/*.onnx
+"$venv/bin/python" Tools/keras/make_keras_fixtures.py Fixtures/keras

@@ -1,0 +1,175 @@
+"""Writes the Keras fixtures under Fixtures/keras/ with Keras itself (run by Tools/keras/make-fixtures.sh).
+
+Each model is saved with random (seeded) weights, including non-trivial batch-norm statistics and
+biases, together with <name>.npz holding a fixed NHWC input batch `x` and Keras's own output `y`, so
+the cross-check needs no TensorFlow. Keras 2 files come from tf_keras, Keras 3 files from keras.
+A few copies are then rewritten with h5py into forms older or larger writers produce (bare-list
+Sequential config, "Model" class name, split `layer_names0/1` lists, variable-length strings).
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else "Fixtures/keras"
+
+
+def randomize(model, seed):
+    """Gives every weight a seeded random value; variances stay positive."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = []
+        for w in layer.weights:
+            shape = tuple(w.shape)
+            name = getattr(w, "path", None) or w.name
+            if "moving_variance" in name:
+                values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+            else:
+                values.append((rng.standard_normal(shape) * 0.3).astype("float32"))
+        if values:
+            layer.set_weights(values)
+
+
+def sequential(K):
+    """Conv (fused relu) → BN → max pool → depthwise (no bias) → ReLU6 → avg pool same → conv valid → Flatten → Dense."""
+    L = K.layers
+    return K.Sequential([
+        K.Input(shape=(16, 16, 3)),
+        L.Conv2D(8, 3, padding="same", activation="relu", name="conv_a"),
+        L.BatchNormalization(name="bn_a"),
+        L.MaxPooling2D(2, padding="valid", name="pool_a"),
+        L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", use_bias=False, name="dw"),
+        L.ReLU(max_value=6.0, name="relu6"),
+        L.AveragePooling2D(3, strides=2, padding="same", name="avg_same"),
+        L.Conv2D(4, 3, padding="valid", use_bias=False, name="conv_b"),
+        L.Flatten(name="flatten"),
+        L.Dropout(0.5, name="drop"),
+        L.Dense(10, activation="softmax", name="logits"),
+    ], name="seq")
+
+
+def functional(K):
+    """Residual Add around a separable conv, Concatenate, valid pooling, GAP, Dense, Activation."""
+    L = K.layers
+    x_in = K.Input(shape=(12, 12, 3), name="image")
+    x = L.Conv2D(8, 3, strides=2, padding="same", activation="relu", name="stem")(x_in)
+    y = L.SeparableConv2D(8, 3, padding="same", name="sep")(x)
+    y = L.BatchNormalization(epsilon=1e-3, name="sep_bn")(y)
+    y = L.Activation("relu", name="sep_relu")(y)
+    a = L.Add(name="residual")([x, y])
+    b = L.Conv2D(4, 1, name="squeeze")(a)
+    c = L.Concatenate(name="concat")([a, b])
+    c = L.MaxPooling2D(3, strides=2, padding="same", name="pool_same")(c)
+    c = L.AveragePooling2D(2, padding="valid", name="avg_valid")(c)
+    g = L.GlobalAveragePooling2D(name="gap")(c)
+    d = L.Dense(5, name="head")(g)
+    out = L.Activation("sigmoid", name="prob")(d)
+    return K.Model(x_in, out, name="func")
+
+
+def save_expected(model, name, seed):
+    x = np.random.default_rng(1000 + seed).standard_normal((3,) + tuple(model.input_shape[1:])).astype("float32")
+    y = np.asarray(model(x, training=False))
+    np.savez(os.path.join(OUT, name + ".npz"), x=x, y=y)
+
+
+def keras2():
+    import tf_keras as K
+
+    for seed, (name, build) in enumerate([("k2_sequential", sequential), ("k2_functional", functional)]):
+        model = build(K)
+        randomize(model, seed)
+        model.save(os.path.join(OUT, name + ".h5"), save_format="h5")
+        save_expected(model, name, seed)
+    # Weights-only (save_weights .h5: layer_names at the root) plus its to_json() config.
+    model = functional(K)
+    randomize(model, 7)
+    model.save_weights(os.path.join(OUT, "k2_weights_only.h5"))
+    with open(os.path.join(OUT, "k2_weights_only.json"), "w") as f:
+        f.write(model.to_json())
+    save_expected(model, "k2_weights_only", 7)
+    return K
+
+
+def keras3():
+    import keras as K
+
+    for seed, (name, build) in enumerate([("k3_sequential", sequential), ("k3_functional", functional)], start=3):
+        model = build(K)
+        randomize(model, seed)
+        K.saving.save_model(model, os.path.join(OUT, name + ".keras"))
+        K.saving.save_model(model, os.path.join(OUT, name + ".h5"))
+        save_expected(model, name, seed)
+    model = sequential(K)
+    randomize(model, 9)
+    model.save_weights(os.path.join(OUT, "k3_weights_only.weights.h5"))
+    with open(os.path.join(OUT, "k3_weights_only.json"), "w") as f:
+        f.write(model.to_json())
+    save_expected(model, "k3_weights_only", 9)
+    return K
+
+
+def rewrite_old_forms():
+    """Copies of Keras 2 files in forms other writers produce, with the same weights and outputs."""
+    import shutil
+
+    def copy(src, dst):
+        shutil.copy(os.path.join(OUT, src + ".h5"), os.path.join(OUT, dst + ".h5"))
+        shutil.copy(os.path.join(OUT, src + ".npz"), os.path.join(OUT, dst + ".npz"))
+        return h5py.File(os.path.join(OUT, dst + ".h5"), "r+")
+
+    # Keras <= 2.2.0: Sequential config is a bare list of layers; functional class name "Model" with
+    # 4-element inbound nodes [[name, node, tensor, kwargs]] kept, as in Keras 2.
+    with copy("k2_sequential", "k2_sequential_oldconfig") as f:
+        config = json.loads(f.attrs["model_config"])
+        layers = [l for l in config["config"]["layers"] if l["class_name"] != "InputLayer"]
+        layers[0]["config"]["batch_input_shape"] = [None, 16, 16, 3]
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": layers}).encode()
+        f.attrs["keras_version"] = b"2.1.6"
+    with copy("k2_functional", "k2_functional_oldconfig") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["class_name"] = "Model"
+        for layer in config["config"]["layers"]:
+            # 3-element inbound nodes (no kwargs), as some Keras 2 writers produced.
+            layer["inbound_nodes"] = [[entry[:3] for entry in node] for node in layer["inbound_nodes"]]
+        f.attrs["model_config"] = json.dumps(config).encode()  # fixed-length bytes, not vlen str
+        # Split name list (what Keras does past 64 KB) and variable-length ASCII weight names.
+        g = f["model_weights"]
+        names = [n if isinstance(n, bytes) else n.encode() for n in g.attrs["layer_names"]]
+        del g.attrs["layer_names"]
+        g.attrs["layer_names0"] = np.array(names[: len(names) // 2])
+        g.attrs["layer_names1"] = np.array(names[len(names) // 2:])
+        for n in names:
+            wn = [w.decode() if isinstance(w, bytes) else str(w) for w in g[n.decode()].attrs["weight_names"]]
+            if wn:
+                g[n.decode()].attrs.create("weight_names", wn, dtype=h5py.string_dtype("ascii"))
+
+
+def tf2onnx_export():
+    """Exports k2_functional with tf2onnx (an ONNX model another converter made, NHWC input)."""
+    import tf_keras as K
+    import tensorflow as tf
+    import tf2onnx
+
+    model = K.models.load_model(os.path.join(OUT, "k2_functional.h5"))
+    spec = (tf.TensorSpec((None, 12, 12, 3), tf.float32, name="image"),)
+    tf2onnx.convert.from_keras(model, input_signature=spec, opset=17,
+                               output_path=os.path.join(OUT, "k2_functional.tf2onnx.onnx"))
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    keras2()
+    keras3()
+    rewrite_old_forms()
+    what = "tf2onnx"
+    try:
+        tf2onnx_export()
+    except Exception as e:  # reported, so the README can say why the file is missing
+        print(f"make_keras_fixtures: {what} export failed: {type(e).__name__}: {e}", file=sys.stderr)
+        raise
+    for f in sorted(os.listdir(OUT)):
+        print(f"{os.path.getsize(os.path.join(OUT, f)):>8}  {f}")
