@@ -39,22 +39,24 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "ModelIR", swiftSettings: fastMath),
+        // Atomic writes shared by every writer (models, datasets, statistics).
+        .target(name: "FileIO"),
         .target(
             name: "ModelFormats",
-            dependencies: ["ModelIR", "CONNX", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["ModelIR", "FileIO", "CONNX", "CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: fastMath
         ),
         .target(name: "ModelRuntime", dependencies: ["ModelIR", "CBLAS"], swiftSettings: fastMath),
         .target(name: "ModelTrimming", dependencies: ["ModelIR", "ModelRuntime"], swiftSettings: fastMath),
         .target(
             name: "Datasets",
-            dependencies: ["CHDF5", "CZlibSystem", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["FileIO", "CHDF5", "CZlibSystem", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: fastMath
         ),
         .executableTarget(
             name: "modeltool",
             dependencies: [
-                "ModelIR", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets",
+                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath

@@ -1,5 +1,3 @@
-import ModelIR
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,6 +65,13 @@ public final class FileSink {
     }
 }
 
+/// A failed file operation, with a one-line message naming the file.
+public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// Writes files so that a failure never damages what was there: the data goes to a temporary
 /// file in the same folder, is flushed to disk, and only then renamed over the target.
 public enum AtomicFile {
@@ -76,7 +81,7 @@ public enum AtomicFile {
         var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
-            throw ModelError("\(path): cannot create a temporary file in '\(dir)': \(String(cString: strerror(errno)))")
+            throw FileError("\(path): cannot create a temporary file in '\(dir)': \(String(cString: strerror(errno)))")
         }
         let tempPath = String(cString: template)
         var committed = false
@@ -87,8 +92,8 @@ public enum AtomicFile {
             let sink = FileSink(fd: fd)
             try body(sink)
             sink.flush()
-            if sink.failure != 0 { throw ModelError("\(path): write failed: \(String(cString: strerror(sink.failure)))") }
-            guard fsync(fd) == 0 else { throw ModelError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
+            if sink.failure != 0 { throw FileError("\(path): write failed: \(String(cString: strerror(sink.failure)))") }
+            guard fsync(fd) == 0 else { throw FileError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
             // mkstemp creates 0600; a model file should get the usual permissions.
             let mask = umask(0)
             umask(mask)
@@ -99,7 +104,7 @@ public enum AtomicFile {
         }
         close(fd)
         guard rename(tempPath, path) == 0 else {
-            throw ModelError("\(path): cannot replace the file: \(String(cString: strerror(errno)))")
+            throw FileError("\(path): cannot replace the file: \(String(cString: strerror(errno)))")
         }
         committed = true
         let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)

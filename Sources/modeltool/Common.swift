@@ -1,4 +1,6 @@
 import ArgumentParser
+import Datasets
+import FileIO
 import ModelFormats
 import ModelIR
 
@@ -16,6 +18,12 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ModelError {
+        printError("modeltool: \(e.message)")
+        throw ExitCode(1)
+    } catch let e as DatasetError {
+        printError("modeltool: \(e.message)")
+        throw ExitCode(1)
+    } catch let e as FileError {
         printError("modeltool: \(e.message)")
         throw ExitCode(1)
     }

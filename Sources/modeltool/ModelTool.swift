@@ -10,8 +10,10 @@ struct ModelTool: ParsableCommand {
         Reads ONNX (.onnx) models. Typical session:
           modeltool info model.onnx                 layers, shapes, parameters, MACs
           modeltool convert model.onnx copy.onnx    lossless rewrite (also with --external-data)
+          modeltool run model.onnx --input x.npy -o y.npy
+          modeltool eval model.onnx --data x.npy --labels y.npy --scale 0.00392156862745098
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Convert.self]
+        subcommands: [Info.self, Convert.self, Run.self, Eval.self]
     )
 }

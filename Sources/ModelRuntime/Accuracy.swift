@@ -1,0 +1,40 @@
+import ModelIR
+
+/// Top-1 and top-k accuracy over batches of class scores, counted exactly.
+///
+/// Ties are broken as numpy's `argmax`/stable descending sort do: among equal scores the lower
+/// class index ranks first, so results match a NumPy evaluation of the same outputs.
+public struct TopKAccuracy: Sendable, Equatable {
+    public let k: Int
+    public private(set) var samples = 0
+    public private(set) var top1Hits = 0
+    public private(set) var topKHits = 0
+
+    public init(k: Int) { self.k = max(1, k) }
+
+    /// Adds one batch: `scores` holds `labels.count` rows of `classes` values.
+    public mutating func add(scores: UnsafeBufferPointer<Float>, classes: Int, labels: [Int]) throws {
+        guard classes > 0, scores.count == labels.count * classes else {
+            throw ModelError("the model gives \(scores.count) scores for \(labels.count) labels; expected one row of class scores per sample")
+        }
+        for (row, label) in labels.enumerated() {
+            guard label >= 0 && label < classes else {
+                throw ModelError("label \(label) is outside the model's \(classes) classes")
+            }
+            let base = row * classes
+            let target = scores[base + label]
+            // Rank of the label: classes scoring higher, plus equal-scoring classes before it.
+            var rank = 0
+            for c in 0..<classes {
+                let s = scores[base + c]
+                if s > target || (s == target && c < label) { rank += 1 }
+            }
+            samples += 1
+            if rank == 0 { top1Hits += 1 }
+            if rank < k { topKHits += 1 }
+        }
+    }
+
+    public var top1: Double { samples == 0 ? 0 : Double(top1Hits) / Double(samples) }
+    public var topK: Double { samples == 0 ? 0 : Double(topKHits) / Double(samples) }
+}

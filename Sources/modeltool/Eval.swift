@@ -1,0 +1,77 @@
+import ArgumentParser
+import Datasets
+import ModelIR
+import ModelRuntime
+
+/// `modeltool eval MODEL --data X --labels Y`: top-1 / top-k accuracy over a labelled data set.
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a classifier's top-1 and top-k accuracy on a labelled data set.",
+        discussion: """
+        Data and labels stream batch by batch from .npy, .npz (file.npz:array), IDX (gzipped or not,
+        as Fashion-MNIST ships) or HDF5 (file.h5:/group/dataset). The model's first output must give
+        one row of class scores per sample; ties rank the lower class first, as numpy's argmax does.
+        Example (the bundled LeNet on the bundled Fashion-MNIST slice):
+          modeltool eval Fixtures/models/lenet.onnx --data Fixtures/fashion-mnist/images.npy \\
+            --labels Fixtures/fashion-mnist/labels.npy --scale 0.00392156862745098
+        """
+    )
+
+    @Argument(help: "The model file.") var model: String
+    @Option(help: "The samples.") var data: String
+    @Option(help: "One integer class label per sample.") var labels: String
+    @Option(help: "Also report top-k accuracy for this k.") var top: Int = 5
+    @Option(help: "Format of the model, when its extension does not say.") var format: ModelFormat?
+    @OptionGroup var dataOptions: DataOptions
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func validate() throws {
+        guard top > 0 else { throw ValidationError("--top must be positive") }
+    }
+
+    struct Result: Encodable {
+        var model: String
+        var data: String
+        var samples: Int
+        var top1: Double
+        var topK: Double
+        var k: Int
+        var top1Correct: Int
+        var topKCorrect: Int
+        var seconds: Double
+        var samplesPerSecond: Double
+    }
+
+    func run() throws {
+        try runReportingErrors {
+            let m = try loadModel(model, format: format)
+            let prepared = try PreparedRun(model: m, dataPath: data, options: dataOptions)
+            let labelSource = try openSource(path: labels)
+            let batches = try prepared.reader.batches(batchSize: prepared.batchSize,
+                                                      selection: SampleSelection(limit: dataOptions.limit),
+                                                      labels: labelSource)
+            guard let outputName = m.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
+            var accuracy = TopKAccuracy(k: top)
+            let progress = ProgressBar(total: batches.range.count, unit: "images")
+            while let batch = try batches.next() {
+                let outputs = try prepared.run(batch)
+                guard let scores = outputs[outputName], let batchLabels = batch.labels else { continue }
+                let rows = batchLabels.count
+                try scores.withFloats { try accuracy.add(scores: $0, classes: rows > 0 ? $0.count / rows : 0, labels: batchLabels) }
+                progress.advance(by: rows)
+            }
+            let result = Result(model: model, data: data, samples: accuracy.samples, top1: accuracy.top1,
+                                topK: accuracy.topK, k: top, top1Correct: accuracy.top1Hits,
+                                topKCorrect: accuracy.topKHits, seconds: progress.elapsed,
+                                samplesPerSecond: progress.rate)
+            if json {
+                try printJSON(result)
+            } else {
+                print("\(model) on \(data): \(result.samples) samples")
+                print(String(format: "  top-1  %.2f%%  (%d correct)", 100 * result.top1, result.top1Correct))
+                print(String(format: "  top-%d  %.2f%%  (%d correct)", top, 100 * result.topK, result.topKCorrect))
+                print(String(format: "  %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
+            }
+        }
+    }
+}
