@@ -55,6 +55,24 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    func testIm2colInBandsMatchesWholeImage() throws {
+        let x: [Float] = (0..<252).map { (i: Int) -> Float in Float((i * 5) % 13) - 6 }
+        let w: [Float] = (0..<108).map { (i: Int) -> Float in Float((i * 3) % 7) - 3 }
+        var params = try WindowParams(Node(opType: "Conv", inputs: [], outputs: [], attributes: [ints("pads", [1, 0, 1, 2])]))
+        params.strides = [1, 2]
+        let g = try WindowGeometry(spatial: [7, 6], kernel: [3, 3], params)
+        func conv(budget: Int) -> [Float] {
+            let layout = ConvLayout(batch: 2, inChannels: 3, outChannels: 4, groups: 1, geometry: g, scratchBudget: budget)
+            var y = [Float](repeating: .nan, count: 2 * 4 * g.outputVolume)
+            var scratch = [Float](repeating: 0, count: layout.scratchCount)
+            convolution(x, w, nil, &y, layout, scratch: &scratch, threads: 2)
+            return y
+        }
+        let whole = conv(budget: 1 << 22), banded = conv(budget: 1)
+        XCTAssertFalse(whole.contains { $0.isNaN })
+        XCTAssertEqual(whole, banded)
+    }
+
     func testConv1DSameUpper() throws {
         let y = try run1("Conv", [iota([1, 1, 5]), T([1, 1, 3], [1, 0, -1])], [string("auto_pad", "SAME_UPPER")])
         assertTensor(y, [1, 1, 5], [-2, -2, -2, -2, 4])

@@ -5,12 +5,14 @@ import Darwin
 #endif
 
 /// Unfolds one image's `channels` planes into columns: row (c, kd, kh, kw) of `col` holds, for
-/// every output position, the input value under that kernel tap (0 in the padding).
-func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ col: UnsafeMutablePointer<Float>,
-            threads: Int) {
-    let kvol = g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
+/// each output position in output rows `rows` (a row is one (od, oh) pair of OW positions), the
+/// input value under that kernel tap (0 in the padding).
+func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, rows: Range<Int>,
+            _ col: UnsafeMutablePointer<Float>, threads: Int) {
+    let kvol = g.kernelVolume, ivol = g.inputVolume
+    let ovol = rows.count * g.output[2]
     let (ID, IH, IW) = (g.input[0], g.input[1], g.input[2])
-    let (OD, OH, OW) = (g.output[0], g.output[1], g.output[2])
+    let (OH, OW) = (g.output[1], g.output[2])
     let (KH, KW) = (g.kernel[1], g.kernel[2])
     let sw = g.stride[2]
     parallelFor(channels * kvol, threads: threads, cost: ovol) { row in
@@ -21,11 +23,12 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ col
         let dst = col + row * ovol, src = x + c * ivol
         let offD = kd * g.dilation[0], offH = kh * g.dilation[1], offW = kw * g.dilation[2]
         let rw = g.validRange(2, offset: offW)
-        for od in 0..<OD {
+        for r in rows {
+            let od = r / OH, oh = r % OH
             let id = od * g.stride[0] - g.padBegin[0] + offD
-            for oh in 0..<OH {
+            do {
                 let ih = oh * g.stride[1] - g.padBegin[1] + offH
-                let out = dst + (od * OH + oh) * OW
+                let out = dst + (r - rows.lowerBound) * OW
                 guard id >= 0 && id < ID && ih >= 0 && ih < IH && !rw.isEmpty else {
                     out.initialize(repeating: 0, count: OW)
                     continue
@@ -79,6 +82,8 @@ func col2im(_ col: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ y
 struct ConvLayout {
     var batch: Int, inChannels: Int, outChannels: Int, groups: Int
     var geometry: WindowGeometry
+    /// Floats of im2col scratch to aim for.
+    var scratchBudget = 1 << 22
 
     var inPerGroup: Int { inChannels / groups }
     var outPerGroup: Int { outChannels / groups }
@@ -88,8 +93,16 @@ struct ConvLayout {
         return g.kernelVolume == 1 && g.stride == [1, 1, 1] && g.padBegin == [0, 0, 0] && g.padEnd == [0, 0, 0]
     }
     var isDepthwise: Bool { groups > 1 && groups == inChannels }
-    /// Floats of im2col scratch one image and group needs (0 when none is needed).
-    var scratchCount: Int { isPointwise || isDepthwise ? 0 : inPerGroup * geometry.kernelVolume * geometry.outputVolume }
+    /// Output rows ((od, oh) pairs) unfolded at a time, keeping im2col scratch near 16 MB
+    /// however large the image.
+    var rowsPerChunk: Int {
+        let perRow = max(1, inPerGroup * geometry.kernelVolume * geometry.output[2])
+        return max(1, min(geometry.output[0] * geometry.output[1], scratchBudget / perRow))
+    }
+    /// Floats of im2col scratch needed (0 when none is).
+    var scratchCount: Int {
+        isPointwise || isDepthwise ? 0 : inPerGroup * geometry.kernelVolume * geometry.output[2] * rowsPerChunk
+    }
 }
 
 /// Convolution through im2col and sgemm per image and group; depthwise convolutions take the
@@ -105,15 +118,23 @@ func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: U
     for n in 0..<l.batch {
         for grp in 0..<l.groups {
             let image = x + (n * l.inChannels + grp * l.inPerGroup) * ivol
-            let columns: UnsafePointer<Float>
+            let weights = w + grp * l.outPerGroup * kdim
+            let out = y + (n * l.outChannels + grp * l.outPerGroup) * ovol
             if l.isPointwise {
-                columns = image
-            } else {
-                im2col(image, channels: l.inPerGroup, g, scratch!, threads: threads)
-                columns = UnsafePointer(scratch!)
+                sgemm(m: l.outPerGroup, n: ovol, k: kdim, weights, lda: kdim, image, ldb: ovol, out, ldc: ovol)
+                continue
             }
-            sgemm(m: l.outPerGroup, n: ovol, k: kdim, w + grp * l.outPerGroup * kdim, lda: kdim, columns, ldb: ovol,
-                  y + (n * l.outChannels + grp * l.outPerGroup) * ovol, ldc: ovol)
+            // Unfold a band of output rows at a time and multiply it into Y's matching columns.
+            let totalRows = g.output[0] * g.output[1], OW = g.output[2]
+            var start = 0
+            while start < totalRows {
+                let rows = start..<min(totalRows, start + l.rowsPerChunk)
+                im2col(image, channels: l.inPerGroup, g, rows: rows, scratch!, threads: threads)
+                let width = rows.count * OW
+                sgemm(m: l.outPerGroup, n: width, k: kdim, weights, lda: kdim, scratch!, ldb: width,
+                      out + rows.lowerBound * OW, ldc: ovol)
+                start = rows.upperBound
+            }
         }
     }
     if let bias { addChannelBias(y, bias, batch: l.batch, channels: l.outChannels, spatial: ovol, threads: threads) }
