@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats", "ModelIR", "ModelRuntime"]),
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelIR", "ModelFormats"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "CLITests", dependencies: ["modeltool"]),
+        .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets"]),
     ],
     // Swift 5 mode: the C globals (stderr, HDF5 ids) and kernel closures trip Swift 6's strict
     // concurrency checking without making anything safer in this single-process tool.
