@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's main job on the bundled example: inspect the bundled LeNet, then rewrite it
-# losslessly and show that the copy is byte-identical.
+# The README's main job on the bundled example: inspect the bundled LeNet, measure its accuracy
+# on the bundled Fashion-MNIST slice, then rewrite it losslessly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=${1:-.build/release/modeltool}
@@ -10,6 +10,10 @@ trap 'rm -rf "$out"' EXIT
 
 echo "== modeltool info $model"
 "$tool" info "$model"
+echo
+echo "== modeltool eval $model on 1000 Fashion-MNIST test images"
+"$tool" eval "$model" --data Fixtures/fashion-mnist/images-idx3-ubyte.gz \
+  --labels Fixtures/fashion-mnist/labels-idx1-ubyte.gz --scale 0.00392156862745098
 echo
 echo "== modeltool convert $model (lossless round trip)"
 "$tool" convert "$model" "$out/lenet.onnx"
