@@ -32,9 +32,16 @@ func runReportingErrors(_ body: () throws -> Void) throws {
 /// Model file formats, chosen from the file extension unless --format says otherwise.
 enum ModelFormat: String, ExpressibleByArgument, CaseIterable {
     case onnx
+    /// Keras legacy HDF5 (full model, or weights only with --config).
+    case h5
+    /// Keras 3 zip (config.json + model.weights.h5).
+    case keras
 
     init?(path: String) {
-        if path.lowercased().hasSuffix(".onnx") { self = .onnx } else { return nil }
+        let lower = path.lowercased()
+        if lower.hasSuffix(".onnx") { self = .onnx } else if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") {
+            self = .h5
+        } else if lower.hasSuffix(".keras") { self = .keras } else { return nil }
     }
 
     static func of(_ path: String, override: ModelFormat?) throws -> ModelFormat {
@@ -46,9 +53,11 @@ enum ModelFormat: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
-/// Reads a model in any supported format.
-func loadModel(_ path: String, format: ModelFormat? = nil) throws -> Model {
+/// Reads a model in any supported format. `kerasConfig` is the to_json() file for a weights-only
+/// Keras file; `nchwInput` gives a Keras model a channels-first input instead of Keras's own.
+func loadModel(_ path: String, format: ModelFormat? = nil, kerasConfig: String? = nil, nchwInput: Bool = false) throws -> Model {
     switch try ModelFormat.of(path, override: format) {
     case .onnx: return try ONNXReader.read(path: path)
+    case .h5, .keras: return try KerasReader.read(path: path, configPath: kerasConfig, nchwInput: nchwInput)
     }
 }

@@ -7,7 +7,7 @@ struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Convert a model between formats, or rewrite it losslessly.",
         discussion: """
-        Formats come from the extensions (.onnx); --format / --to override them.
+        Formats come from the extensions (.onnx, .h5, .keras); --format / --to override them.
         An unchanged ONNX round trip keeps everything: metadata, doc strings, functions, training info,
         subgraphs, unknown fields. Tensors stored as external data stay external (in OUT.data) unless
         --external-data or --inline says otherwise. A model over protobuf's 2 GB limit is written with
@@ -22,6 +22,9 @@ struct Convert: ParsableCommand {
     @Flag(help: "Store every initializer of 1 KiB or more in OUT.data beside the model (offsets 4 KiB aligned).")
     var externalData = false
     @Flag(help: "Store every tensor inside the model file.") var inline = false
+    @Flag(help: "Give a model read from Keras a channels-first (NCHW) input instead of Keras's NHWC one.")
+    var nchwInput = false
+    @Option(help: "The model's to_json() architecture, for a weights-only Keras .h5 file.") var config: String?
 
     func validate() throws {
         if externalData && inline { throw ValidationError("--external-data and --inline exclude each other") }
@@ -29,7 +32,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let model = try loadModel(input, format: format)
+            let model = try loadModel(input, format: format, kerasConfig: config, nchwInput: nchwInput)
             switch try ModelFormat.of(output, override: to) {
             case .onnx:
                 let policy: ExternalDataPolicy = externalData ? .all(threshold: 1024) : inline ? .none : .asRead
@@ -37,6 +40,8 @@ struct Convert: ParsableCommand {
                 if report.externalizedAutomatically {
                     printError("modeltool: the model exceeds protobuf's 2 GB limit; its weights were written to \(report.externalDataPath ?? "")")
                 }
+            case .h5, .keras:
+                throw ModelError("\(output): writing Keras files is not implemented yet; convert to .onnx")
             }
         }
     }

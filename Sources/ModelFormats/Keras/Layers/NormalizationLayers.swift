@@ -1,0 +1,34 @@
+import ModelIR
+
+/// BatchNormalization over the channel axis, with Keras's epsilon written explicitly (Keras's
+/// default is 1e-3, ONNX's 1e-5).
+enum NormalizationLayers {
+    static let mappings: [String: LayerMapping] = [
+        "BatchNormalization": LayerMapping(weightNames: { c in
+            (c.bool("scale", default: true) ? ["gamma"] : []) + (c.bool("center", default: true) ? ["beta"] : [])
+                + ["moving_mean", "moving_variance"]
+        }, map: batchNorm),
+    ]
+
+    static func batchNorm(_ call: LayerCall) throws -> KTensor {
+        let c = call.config
+        let x = call.builder.kerasOrder(try call.single(), for: call.name)
+        let axis: Int
+        if let list = c.values["axis"] as? [Any], list.count == 1, let a = list[0] as? Int { axis = a } else { axis = try c.int("axis", default: -1) }
+        guard axis == -1 || axis == x.rank - 1, let channels = x.channels else {
+            throw call.error("only normalisation over the last (channel) axis of a known size is supported (axis \(axis))")
+        }
+        let ones = [Float](repeating: 1, count: channels), zeros = [Float](repeating: 0, count: channels)
+        let gamma = c.bool("scale", default: true) ? try call.weight("gamma", [channels]).values : ones
+        let beta = c.bool("center", default: true) ? try call.weight("beta", [channels]).values : zeros
+        let mean = try call.weight("moving_mean", [channels]).values
+        let variance = try call.weight("moving_variance", [channels]).values
+        let b = call.builder, n = call.name
+        let inputs = [x.name, b.constant("\(n).scale", gamma, dims: [channels]), b.constant("\(n).bias", beta, dims: [channels]),
+                      b.constant("\(n).mean", mean, dims: [channels]), b.constant("\(n).var", variance, dims: [channels])]
+        let epsilon = try c.double("epsilon", default: 1e-3)
+        let out = b.add(.batchNormalization, name: n, inputs: inputs, output: call.output,
+                        [Attribute("epsilon", .float(Float(epsilon)))])
+        return KTensor(name: out, shape: x.shape)
+    }
+}
