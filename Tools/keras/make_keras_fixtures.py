@@ -148,6 +148,29 @@ def rewrite_old_forms():
                 g[n.decode()].attrs.create("weight_names", wn, dtype=h5py.string_dtype("ascii"))
 
 
+def bad_files():
+    """Damaged copies for the reader's error tests (Fixtures/keras/bad/)."""
+    import shutil
+
+    bad = os.path.join(OUT, "bad")
+    os.makedirs(bad, exist_ok=True)
+    src = os.path.join(OUT, "k2_sequential.h5")
+    with open(src, "rb") as f:
+        data = f.read()
+    with open(os.path.join(bad, "truncated.h5"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    shutil.copy(src, os.path.join(bad, "missing_dataset.h5"))
+    with h5py.File(os.path.join(bad, "missing_dataset.h5"), "r+") as f:
+        del f["model_weights/conv_b/conv_b/kernel:0"]
+    shutil.copy(src, os.path.join(bad, "shape_mismatch.h5"))
+    with h5py.File(os.path.join(bad, "shape_mismatch.h5"), "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["config"]["layers"][1]["config"]["filters"] = 9  # conv_a stores 8 filters
+        f.attrs["model_config"] = json.dumps(config)
+    with h5py.File(os.path.join(bad, "not_keras.h5"), "w") as f:
+        f["images"] = np.zeros((2, 3), "float32")
+
+
 def tf2onnx_export():
     """Exports k2_functional with tf2onnx (an ONNX model another converter made, NHWC input)."""
     import tf_keras as K
@@ -165,6 +188,7 @@ if __name__ == "__main__":
     keras2()
     keras3()
     rewrite_old_forms()
+    bad_files()
     what = "tf2onnx"
     try:
         tf2onnx_export()
