@@ -70,6 +70,33 @@ def functional(K):
     return K.Model(x_in, out, name="func")
 
 
+def zoo(K):
+    """The other mapped layers and activations: padding, upsampling, rescaling, reshape, merges, PReLU…"""
+    L = K.layers
+    x_in = K.Input(shape=(8, 8, 4), name="zoo_in")
+    x = L.Rescaling(0.5, offset=0.1, name="rescale")(x_in)
+    x = L.ZeroPadding2D(((1, 0), (0, 2)), name="zpad")(x)
+    x = L.Conv2D(6, 3, dilation_rate=2, activation="swish", name="dil")(x)
+    x = L.UpSampling2D(2, name="up")(x)
+    a = L.LeakyReLU(name="leaky")(x)
+    b = L.ELU(alpha=0.7, name="elu")(x)
+    c = L.PReLU(shared_axes=[1, 2], name="prelu")(x)
+    m = L.Multiply(name="mul")([a, b])
+    s = L.Subtract(name="sub")([m, c])
+    v = L.Average(name="avg3")([a, b, c])
+    mx = L.Maximum(name="max")([s, v])
+    mn = L.Minimum(name="min")([s, v])
+    y = L.Concatenate(name="cat")([mx, mn])
+    y = L.Activation("tanh", name="tanh")(y)
+    g = L.GlobalMaxPooling2D(name="gmp")(y)
+    g = L.Dense(12, activation="gelu", name="fc")(g)
+    g = L.Reshape((3, 4), name="reshape")(g)
+    g = L.Softmax(axis=1, name="softmax")(g)
+    g = L.Flatten(name="flat")(g)
+    g = L.Dense(4, activation="hard_sigmoid", name="hs")(g)
+    return K.Model(x_in, g, name="zoo")
+
+
 def save_expected(model, name, seed):
     x = np.random.default_rng(1000 + seed).standard_normal((3,) + tuple(model.input_shape[1:])).astype("float32")
     y = np.asarray(model(x, training=False))
@@ -79,7 +106,7 @@ def save_expected(model, name, seed):
 def keras2():
     import tf_keras as K
 
-    for seed, (name, build) in enumerate([("k2_sequential", sequential), ("k2_functional", functional)]):
+    for seed, (name, build) in enumerate([("k2_sequential", sequential), ("k2_functional", functional), ("k2_zoo", zoo)]):
         model = build(K)
         randomize(model, seed)
         model.save(os.path.join(OUT, name + ".h5"), save_format="h5")
@@ -97,7 +124,7 @@ def keras2():
 def keras3():
     import keras as K
 
-    for seed, (name, build) in enumerate([("k3_sequential", sequential), ("k3_functional", functional)], start=3):
+    for seed, (name, build) in enumerate([("k3_sequential", sequential), ("k3_functional", functional), ("k3_zoo", zoo)], start=3):
         model = build(K)
         randomize(model, seed)
         K.saving.save_model(model, os.path.join(OUT, name + ".keras"))
