@@ -10,7 +10,8 @@
 # set on this project's machines to a folder holding that wheel); otherwise
 # the regular PyPI torch 2.13.0 is installed, which also pulls the large
 # CUDA runtime packages. Set TORCH_WHEEL=/path/to/torch-*.whl to force a file.
-# Rerunnable: existing venv and outputs are reused / overwritten.
+# FIXTURES_VENV=DIR uses another venv folder. Rerunnable: an existing venv and
+# existing outputs are reused / overwritten.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,12 +19,12 @@ TRAIN=1
 for arg in "$@"; do
   case "$arg" in
     --no-train) TRAIN=0 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
 
-VENV=.venv-fixtures
+VENV="${FIXTURES_VENV:-.venv-fixtures}"
 TORCH_VERSION=2.13.0
 PY="$VENV/bin/python"
 
@@ -44,17 +45,19 @@ if ! "$PY" -c "import torch, sys; sys.exit(0 if torch.__version__.split('+')[0] 
 fi
 "$PY" -m pip install -q -r Tools/fixtures/requirements.txt
 
+PYABS="$(cd "$(dirname "$PY")" && pwd)/$(basename "$PY")"
 cd Tools/fixtures
 echo "== Fashion-MNIST slices"
-"../../$PY" make_data.py
+"$PYABS" make_data.py
 if [ "$TRAIN" = 1 ]; then
   echo "== training and exporting the CNNs"
-  "../../$PY" train_models.py
+  "$PYABS" train_models.py
 fi
 echo "== round-trip fixtures"
-"../../$PY" make_roundtrip.py
+"$PYABS" make_roundtrip.py
 echo "== malformed inputs"
-"../../$PY" make_bad.py
+"$PYABS" make_bad.py
 echo "== Fixtures/README.md"
-"../../$PY" write_readme.py
-echo "done: $(du -sh ../../Fixtures | cut -f1) in Fixtures/"
+"$PYABS" write_readme.py
+cd ../../Fixtures
+echo "done: $(du -shc models fashion-mnist roundtrip bad README.md | tail -1 | cut -f1) in Fixtures/{models,fashion-mnist,roundtrip,bad}"
