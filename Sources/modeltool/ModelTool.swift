@@ -12,8 +12,10 @@ struct ModelTool: ParsableCommand {
           modeltool convert model.onnx copy.onnx    lossless rewrite (also with --external-data)
           modeltool run model.onnx --input x.npy -o y.npy
           modeltool eval model.onnx --data x.npy --labels y.npy --scale 0.00392156862745098
+          modeltool apoz model.onnx --data x.npy -o stats.json    per-channel zero counts (APoZ)
+          modeltool info model.onnx --apoz stats.json --plot apoz.svg
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Convert.self, Run.self, Eval.self]
+        subcommands: [Info.self, Convert.self, Run.self, Eval.self, Apoz.self]
     )
 }
