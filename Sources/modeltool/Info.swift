@@ -23,23 +23,41 @@ struct Info: ParsableCommand {
                       shape and data-movement ops: 0.
 
         Operators the runtime cannot execute are all listed, with node names.
-        """
+
+        APoZ: --apoz stats.json (from `modeltool apoz`) or --data X (collected now) adds, per observed
+        layer, the mean, std, min and max of its channels' APoZ and the number of channels above
+        mean + 1 std (the paper's trimming criterion); --channels lists every channel, --plot writes
+        a histogram per layer as SVG.
+        """ + "\n" + observationHelp
     )
 
-    @Argument(help: "The model file (.onnx).") var file: String
+    @Argument(help: "The model file (.onnx, Keras .h5 or .keras).") var file: String
     @Option(help: "Format of the input, when its extension does not say.") var format: ModelFormat?
-    @Option(help: "Batch size the MACs are counted for.") var batch: Int = 1
+    @Option(help: "The model's Keras config (to_json() text), for a weights-only .h5.") var config: String?
+    @Option(help: "Batch size the MACs are counted for (default 1); with --data also samples per batch (default 64).")
+    var batch: Int?
     @Flag(help: "Print the same information as JSON.") var json = false
+    @OptionGroup(title: "APoZ") var apozOptions: ApozInfoOptions
 
     func validate() throws {
-        guard batch > 0 else { throw ValidationError("--batch must be positive") }
+        if let batch, batch <= 0 { throw ValidationError("--batch must be positive") }
     }
 
     func run() throws {
-        try runReportingErrors {
-            let model = try loadModel(file, format: format)
-            let report = try ModelReport(model: model, file: file, batch: batch)
-            if json { try printJSON(report) } else { print(report.text) }
+        try runReportingApozErrors {
+            let model = try loadModel(file, format: format, kerasConfig: config)
+            var report = try ModelReport(model: model, file: file, batch: batch ?? 1)
+            if apozOptions.wanted {
+                let stats = try apozOptions.statistics(model: model, file: file, batch: batch)
+                let apoz = ApozReport(stats, source: apozOptions.apoz ?? apozOptions.data ?? "")
+                if let plot = apozOptions.plot { try ApozPlot(apoz, title: file).write(to: plot) }
+                report.apoz = apoz
+            }
+            if json {
+                try printJSON(report)
+            } else {
+                print(report.text + (report.apoz.map { $0.text(channels: apozOptions.channels) } ?? ""))
+            }
         }
     }
 }
@@ -78,6 +96,8 @@ struct ModelReport: Encodable {
     var macsBatch: Int
     var layersWithUnknownMACs: [String]
     var unsupported: [Unsupported]
+    /// Per observed layer APoZ, with --apoz or --data.
+    var apoz: ApozReport?
 
     init(model: Model, file: String, batch: Int) throws {
         self.file = file
