@@ -1,0 +1,213 @@
+import ModelIR
+
+/// Channels that must be removed together: one or more producers (Conv, Gemm, …) whose outputs
+/// are tied by element-wise ops, with every tensor that carries them.
+public struct ChannelGroup: Sendable, Equatable {
+    /// Index of the group in `ChannelAnalysis.groups`.
+    public var id: Int
+    /// Channels before trimming.
+    public var channels: Int
+    /// Display names of the nodes that create the channels (Conv, ConvTranspose, Gemm, MatMul).
+    public var producers: [String]
+    /// Why the group cannot be trimmed; empty when it can.
+    public var barriers: [String]
+    /// Tensors holding some of the group's channels, in node order.
+    public var tensors: [String]
+
+    public var isPrunable: Bool { barriers.isEmpty }
+}
+
+/// The coupled-channel analysis of a model: every group of channels that can be removed together,
+/// and what removing them means for every node.
+///
+/// Each op family states in `ChannelRules/` how its input channels relate to its output channels.
+/// Walking the nodes in order, producers open groups, pass-throughs carry them, element-wise ops
+/// between activations merge them, Concat/Split offset them, Flatten expands them into features,
+/// and everything else is a barrier with a reason.
+public struct ChannelAnalysis: Sendable {
+    public let model: Model
+    public let groups: [ChannelGroup]
+    /// The channel map of every tensor that carries group channels.
+    let maps: [String: ChannelMap]
+    /// Edits per node index.
+    let edits: [Int: [ParameterEdit]]
+    /// Types inferred for the original graph.
+    let shapes: [String: TensorType]
+
+    /// Analyses `model`'s main graph. With `allowOutputChange`, channels reaching a graph output may
+    /// be removed (the output gets narrower); otherwise a graph output is a barrier.
+    public init(model: Model, allowOutputChange: Bool = false) throws {
+        try model.graph.verify()
+        var analyzer = try ChannelAnalyzer(model: model)
+        try analyzer.run(allowOutputChange: allowOutputChange)
+        let (groups, maps) = analyzer.finish()
+        self.model = model
+        self.groups = groups
+        self.maps = maps
+        self.edits = analyzer.edits
+        self.shapes = analyzer.shapes
+    }
+
+    /// The channel map of a tensor, if it carries group channels.
+    func map(_ tensor: String) -> ChannelMap? { maps[tensor] }
+
+    /// The groups a tensor's channels belong to, in order.
+    public func groups(of tensor: String) -> [Int] {
+        var seen: [Int] = []
+        for s in maps[tensor]?.segments ?? [] where !seen.contains(s.group) { seen.append(s.group) }
+        return seen
+    }
+}
+
+/// Mutable state of the analysis: a union-find over group ids, the maps found so far, the edits.
+struct ChannelAnalyzer {
+    struct GroupState {
+        var size: Int
+        var producers: [String] = []
+        var barriers: [String] = []
+    }
+
+    let graph: Graph
+    let opset: Int64
+    let shapes: [String: TensorType]
+    let constants: [String: Tensor]
+    let producerIndex: [String: Int]
+    var maps: [String: ChannelMap] = [:]
+    var parent: [Int] = []
+    var states: [GroupState] = []
+    var edits: [Int: [ParameterEdit]] = [:]
+    /// The node being analysed.
+    var current = 0
+
+    init(model: Model) throws {
+        graph = model.graph
+        opset = model.defaultOpset
+        shapes = try model.graph.inferShapes(opset: model.defaultOpset)
+        constants = ConstantValues.resolve(model.graph)
+        producerIndex = model.graph.producers
+    }
+
+    mutating func run(allowOutputChange: Bool) throws {
+        // Graph inputs have a fixed number of channels.
+        for input in graph.runtimeInputs { fresh(input.name, producer: nil, barrier: "graph input '\(input.name)'") }
+        for (i, node) in graph.nodes.enumerated() {
+            current = i
+            try apply(node)
+        }
+        if !allowOutputChange {
+            for o in graph.outputs { barrier(o.name, "graph output '\(o.name)' (use allowOutputChange to let it narrow)") }
+        }
+        // Values read inside If/Loop/Scan bodies cannot be followed there.
+        for node in graph.nodes {
+            for a in node.attributes { for g in a.subgraphs { for name in ConstantValues.outerNames(g) {
+                barrier(name, "read inside a subgraph of \(node.displayName) (\(node.opType))")
+            } } }
+        }
+    }
+
+    // MARK: Groups
+
+    mutating func find(_ g: Int) -> Int {
+        var r = g
+        while parent[r] != r { r = parent[r] }
+        var x = g
+        while parent[x] != r { let next = parent[x]; parent[x] = r; x = next }
+        return r
+    }
+
+    mutating func newGroup(size: Int, producer: String?, barrier: String?) -> Int {
+        let id = states.count
+        parent.append(id)
+        var s = GroupState(size: size)
+        if let producer { s.producers = [producer] }
+        if let barrier { s.barriers = [barrier] }
+        states.append(s)
+        return id
+    }
+
+    /// Ties two groups of equal size: channel c of one is channel c of the other.
+    mutating func union(_ a: Int, _ b: Int) {
+        let ra = find(a), rb = find(b)
+        guard ra != rb else { return }
+        parent[rb] = ra
+        states[ra].producers += states[rb].producers.filter { !states[ra].producers.contains($0) }
+        states[ra].barriers += states[rb].barriers.filter { !states[ra].barriers.contains($0) }
+    }
+
+    /// Gives `tensor` a new group of its axis-1 size; a barrier reason makes it fixed.
+    mutating func fresh(_ tensor: String, size: Int? = nil, producer: String?, barrier: String?) {
+        guard !tensor.isEmpty, let n = size ?? dim(tensor, 1), n > 0 else { return }
+        let g = newGroup(size: n, producer: producer, barrier: barrier)
+        maps[tensor] = ChannelMap(segments: [Segment(group: g, range: 0..<n)])
+    }
+
+    /// Makes every group `tensor` carries non-prunable.
+    mutating func barrier(_ tensor: String, _ reason: String) {
+        guard let m = maps[tensor] else { return }
+        for s in m.segments {
+            let r = find(s.group)
+            if !states[r].barriers.contains(reason) { states[r].barriers.append(reason) }
+        }
+    }
+
+    /// The node is a barrier: its data inputs' groups are fixed and its outputs get fixed groups.
+    mutating func stop(_ node: Node, _ reason: String) {
+        let why = "\(node.displayName) (\(node.opType)): \(reason)"
+        for input in dataInputs(node) { barrier(input, why) }
+        for output in node.outputs { fresh(output, producer: nil, barrier: why) }
+    }
+
+    mutating func edit(_ e: ParameterEdit, node: Int? = nil) { edits[node ?? current, default: []].append(e) }
+
+    /// Outputs carry input 0's channels unchanged.
+    mutating func pass(_ node: Node) {
+        guard let x = node.input(0), let m = maps[x] else { return }
+        for o in node.outputs.prefix(1) where !o.isEmpty { maps[o] = m }
+    }
+
+    // MARK: Facts about values
+
+    func isConstant(_ name: String) -> Bool { constants[name] != nil }
+    func dataInputs(_ node: Node) -> [String] { node.inputs.filter { !$0.isEmpty && !isConstant($0) } }
+    func shape(_ name: String) -> Shape? { shapes[name]?.shape }
+    func rank(_ name: String) -> Int? { shape(name)?.rank }
+    func dim(_ name: String, _ axis: Int) -> Int? {
+        guard let s = shape(name), axis < s.rank else { return nil }
+        return s[axis].value
+    }
+    func ints(_ name: String?) -> [Int]? {
+        guard let name, let t = constants[name], let v = try? t.int64s() else { return nil }
+        return v.map { Int($0) }
+    }
+    func floats(_ name: String?) -> [Float]? {
+        guard let name, let t = constants[name] else { return nil }
+        return try? t.floats()
+    }
+
+    /// Axes normalised to 0..<rank, or nil when one is out of range.
+    func normalized(_ axes: [Int], rank: Int) -> [Int]? {
+        let out = axes.map { $0 < 0 ? $0 + rank : $0 }
+        return out.allSatisfy { $0 >= 0 && $0 < rank } ? out : nil
+    }
+
+    // MARK: Result
+
+    /// Groups numbered densely in order of creation, and the maps renumbered to match.
+    mutating func finish() -> ([ChannelGroup], [String: ChannelMap]) {
+        var number: [Int: Int] = [:]
+        var groups: [ChannelGroup] = []
+        for g in states.indices where find(g) == g {
+            number[g] = groups.count
+            let s = states[g]
+            groups.append(ChannelGroup(id: groups.count, channels: s.size, producers: s.producers, barriers: s.barriers, tensors: []))
+        }
+        var out: [String: ChannelMap] = [:]
+        for (name, m) in maps {
+            out[name] = m.renamed { number[find($0)]! }
+        }
+        // Tensors in node order (graph inputs first).
+        let order = graph.runtimeInputs.map(\.name) + graph.nodes.flatMap(\.outputs)
+        for name in order { for g in Set(out[name]?.segments.map(\.group) ?? []).sorted() { groups[g].tensors.append(name) } }
+        return (groups, out)
+    }
+}
