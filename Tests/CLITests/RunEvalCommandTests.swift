@@ -15,7 +15,7 @@ final class RunEvalCommandTests: XCTestCase {
     /// for every bundled model, to 1e-4 relative.
     func testRunMatchesOnnxRuntimeOutputs() throws {
         let dir = try temporaryDirectory(self)
-        for model in ["lenet", "lenet_dynamo", "vgg_style", "resnet_style", "mobilenet_style"] {
+        for model in ["lenet", "lenet_dynamo", "vgg_style", "resnet_style", "mobilenet_style", "inception_style"] {
             let expected = "Fixtures/models/expected/\(model).npz"
             guard FileManager.default.fileExists(atPath: repositoryRoot.appendingPathComponent(expected).path) else { continue }
             let out = dir.appendingPathComponent("\(model).npy").path
