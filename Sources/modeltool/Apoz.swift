@@ -84,7 +84,7 @@ struct Apoz: ParsableCommand {
                                           seconds: result.seconds, samplesPerSecond: rate))
                 } else {
                     print("\(stats.samples) samples, \(stats.tensors.count) observed tensors -> \(output)"
-                        + String(format: " (%.2f s, %.0f samples/s)", result.seconds, rate))
+                        + String(format: " (%.3f s, %.0f samples/s)", result.seconds, rate))
                 }
             }
         }

@@ -103,7 +103,7 @@ struct ApozReport: Encodable {
     }
 
     func text(channels: Bool) -> String {
-        var out = ["", "  APoZ        \(samples) samples from \(source)"]
+        var out = ["", "", "  APoZ        \(samples) samples from \(source)"]
         for d in data { out.append("              \(d)") }
         var table = TextTable(header: ["#", "observed tensor", "channels of", "ch", "mean", "std", "min", "max", ">mean+std"],
                               rightAligned: [0, 3, 4, 5, 6, 7, 8])
@@ -117,11 +117,11 @@ struct ApozReport: Encodable {
             for l in layers {
                 out.append("")
                 out.append("  \(l.tensor)  (channels of \(l.producers.map(\.name).joined(separator: " + ")))")
-                var t = TextTable(header: ["channel", "APoZ", "zeros", "positions", "act. mean", "act. std"],
-                                  rightAligned: [0, 1, 2, 3, 4, 5])
+                var t = TextTable(header: ["channel", "APoZ", "", "zeros", "positions", "act. mean", "act. std"],
+                                  rightAligned: [0, 1, 3, 4, 5, 6])
                 let threshold = l.summary.mean + l.summary.std
                 for c in 0..<l.channels {
-                    t.add([String(c) + (l.apoz[c] > threshold ? " *" : ""), percent(l.apoz[c]), String(l.zeros[c]),
+                    t.add([String(c), percent(l.apoz[c]), l.apoz[c] > threshold ? "*" : " ", String(l.zeros[c]),
                            String(l.positions[c]), String(format: "%.4g", l.activationMean[c]),
                            String(format: "%.4g", l.activationStd[c])])
                 }
