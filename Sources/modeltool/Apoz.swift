@@ -10,14 +10,10 @@ struct Apoz: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Collect per-channel APoZ statistics over a data set, or merge statistics files.",
         discussion: """
-        modeltool apoz MODEL --data X -o stats.json [--shard i/n] [--batch N] [--limit N] [--threads N]
+        modeltool apoz MODEL --data X -o stats.json [--shard i/n] [--batch N] [--limit N]
         modeltool apoz merge a.json b.json ... -o all.json
 
-        The statistics file (format in docs/APOZ-STATS.md) holds a fingerprint of the model's graph
-        and weights, the samples read, and per observed tensor exact per-channel counts of zeros and
-        positions, with the sum and sum of squares of the activations. Shards of one data set
-        (--shard 0/4 ... 3/4) merge into exactly the counts of one full run; `modeltool info MODEL
-        --apoz stats.json` shows them.
+        The statistics file (format in docs/APOZ-STATS.md) holds a fingerprint of the model's graph and weights, the samples read, and per observed tensor exact per-channel counts of zeros and positions, with the sum and sum of squares of the activations. Shards of one data set (--shard 0/4 ... 3/4) merge into exactly the counts of one full run; `modeltool info MODEL --apoz stats.json` shows them.
         """,
         subcommands: [Collect.self, Merge.self],
         defaultSubcommand: Collect.self
@@ -30,8 +26,9 @@ struct Apoz: ParsableCommand {
             discussion: observationHelp + """
 
 
-            Example (the bundled LeNet over the bundled Fashion-MNIST slice, second of four shards):
-              modeltool apoz Fixtures/models/lenet.onnx --data Fixtures/fashion-mnist/images.npy \\
+            Example (the bundled LeNet and Fashion-MNIST slice, second of four shards):
+              modeltool apoz Fixtures/models/lenet.onnx \\
+                --data Fixtures/fashion-mnist/images.npy \\
                 --scale 0.00392156862745098 --shard 1/4 -o lenet.1.json
             """
         )
@@ -94,8 +91,7 @@ struct Apoz: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add statistics files of one model (e.g. the shards of a cluster job) count for count.",
             discussion: """
-            Refuses files from different models (fingerprints differ), with different observed tensors,
-            or covering the same samples twice. Sums of activations are added in file order.
+            Refuses files from different models (fingerprints differ), with different observed tensors, or covering the same samples twice. Sums of activations are added in file order.
             """
         )
 

@@ -28,15 +28,9 @@ struct ObserveOptions: ParsableArguments {
 
 /// The help text that explains where APoZ is observed; shared by `apoz` and `info`.
 let observationHelp = """
-    APoZ (Average Percentage of Zeros) of channel c = exact zeros in channel c (axis 1) over all
-    samples and positions / (samples x positions). It is observed on every Relu output and every
-    Clip whose min is 0 (ReLU6); Keras layers with a fused relu are imported as a Relu node and are
-    observed there too. A Relu after BatchNormalization is observed after the normalisation (at the
-    Relu's output), which is where the zeros are. Each point is reported with the layer whose
-    channels it holds (the Conv/Gemm reached back through BatchNormalization, pooling and other
-    channel-preserving layers; several for a residual Add), since that is what trimming removes.
-    --observe NAME observes only the named tensors; --observe-also NAME adds tensors to the
-    defaults. NaN and infinite activations are counted apart (nonFinite), never as zeros.
+    APoZ (Average Percentage of Zeros) of channel c = exact zeros in channel c (axis 1) over all samples and positions / (samples x positions). It is observed on every Relu output and every Clip whose min is 0 (ReLU6); Keras layers with a fused relu are imported as a Relu node and are observed there too. A Relu after BatchNormalization is observed after the normalisation (at the Relu's output), which is where the zeros are.
+
+    Each point is reported with the layer whose channels it holds (the Conv/Gemm reached back through BatchNormalization, pooling and other channel-preserving layers; several for a residual Add), since that is what trimming removes. --observe NAME observes only the named tensors; --observe-also NAME adds tensors to the defaults. NaN and infinite activations are counted apart (nonFinite), never as zeros.
     """
 
 /// Runs a model over a data set with an `ApozObserver` and returns the statistics.

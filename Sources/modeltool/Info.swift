@@ -24,11 +24,9 @@ struct Info: ParsableCommand {
 
         Operators the runtime cannot execute are all listed, with node names.
 
-        APoZ: --apoz stats.json (from `modeltool apoz`) or --data X (collected now) adds, per observed
-        layer, the mean, std, min and max of its channels' APoZ and the number of channels above
-        mean + 1 std (the paper's trimming criterion); --channels lists every channel, --plot writes
-        a histogram per layer as SVG.
-        """ + "\n" + observationHelp
+        APoZ: --apoz stats.json (from `modeltool apoz`) or --data X (collected now) adds, per observed layer, the mean, std, min and max of its channels' APoZ and the number of channels above mean + 1 std (the paper's trimming criterion); --channels lists every channel, --plot writes a histogram per layer as SVG.
+
+        """ + observationHelp
     )
 
     @Argument(help: "The model file (.onnx, Keras .h5 or .keras).") var file: String
