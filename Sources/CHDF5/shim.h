@@ -35,4 +35,7 @@ static inline hsize_t mt_h5s_unlimited(void) { return H5S_UNLIMITED; }
 /// Turns off libhdf5's automatic error-stack printing; callers turn failures into their own message.
 static inline void mt_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+/// Property-list class for link creation (used to create intermediate groups of a path).
+static inline hid_t mt_h5p_link_create(void) { return H5P_LINK_CREATE; }
+
 #endif

@@ -40,8 +40,10 @@ struct Convert: ParsableCommand {
                 if report.externalizedAutomatically {
                     printError("modeltool: the model exceeds protobuf's 2 GB limit; its weights were written to \(report.externalDataPath ?? "")")
                 }
-            case .h5, .keras:
-                throw ModelError("\(output): writing Keras files is not implemented yet; convert to .onnx")
+            case .h5:
+                try KerasWriter.write(model, to: output, as: .legacyH5)
+            case .keras:
+                try KerasWriter.write(model, to: output, as: .kerasZip)
             }
         }
     }

@@ -1,3 +1,4 @@
+import Foundation
 import ModelIR
 
 /// Activation (by name), ReLU, LeakyReLU, PReLU, ELU, Softmax, and the fused `activation` of
@@ -120,5 +121,136 @@ enum ActivationLayers {
         default:
             throw call.error("activation '\(activation)' is not supported")
         }
+    }
+}
+
+// MARK: Writing
+
+extension ActivationLayers {
+    static let exporters: [OpKind: KerasNodeExporter] = [
+        .relu: exportActivation, .sigmoid: exportActivation, .tanh: exportActivation, .selu: exportActivation,
+        .softplus: exportActivation, .softsign: exportActivation, .exp: exportActivation, .gelu: exportActivation,
+        .clip: exportActivation, .elu: exportActivation, .leakyRelu: exportLeakyRelu, .softmax: exportSoftmax,
+        .pRelu: exportPRelu,
+    ]
+
+    /// The Keras `activation` name that computes exactly what `node` computes, or nil.
+    static func kerasName(of node: Node, exporter: KerasExporter) -> String? {
+        switch node.kind {
+        case .relu: return "relu"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .selu where node[attribute: "alpha"] == nil && node[attribute: "gamma"] == nil: return "selu"
+        case .softplus: return "softplus"
+        case .softsign: return "softsign"
+        case .exp: return "exponential"
+        case .elu where node.float("alpha", default: 1) == 1: return "elu"
+        case .gelu where node.string("approximate", default: "none") == "none": return "gelu"
+        case .clip:
+            let (lo, hi) = clipBounds(node, exporter: exporter)
+            return lo == 0 && hi == 6 ? "relu6" : nil
+        default: return nil
+        }
+    }
+
+    /// Clip's bounds from inputs (opset ≥ 11) or attributes.
+    static func clipBounds(_ node: Node, exporter: KerasExporter) -> (Float?, Float?) {
+        func input(_ i: Int) -> Float? {
+            node.input(i).flatMap { exporter.constant($0) }.flatMap { try? $0.floats() }.flatMap(\.first)
+        }
+        return (input(1) ?? node[attribute: "min"]?.float, input(2) ?? node[attribute: "max"]?.float)
+    }
+
+    /// Element-wise activations → Activation(name); Clip(0, m) → ReLU(max_value m).
+    static func exportActivation(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        if call.node.kind == .sigmoid, deferToSwish(call) {
+            // Marked so the Mul knows; bound so the Mul is not skipped as unmapped.
+            call.exporter.absorbed.insert(call.index)
+            call.bind(x)
+            return
+        }
+        if let name = kerasName(of: call.node, exporter: call.exporter) {
+            call.bind(call.exporter.addLayer("Activation", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                             config: ["activation": name]))
+            return
+        }
+        switch call.node.kind {
+        case .clip:
+            let (lo, hi) = clipBounds(call.node, exporter: call.exporter)
+            guard lo == 0, let hi else { throw ModelError("only Clip(0, max) maps to ReLU(max_value)") }
+            call.bind(call.exporter.addLayer("ReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                             config: ["max_value": Double(hi), "negative_slope": 0.0, "threshold": 0.0]))
+        case .elu:
+            let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 1))
+            call.bind(call.exporter.addLayer("ELU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                             config: ["alpha": alpha]))
+        default:
+            throw ModelError("these attributes have no Keras activation")
+        }
+    }
+
+    /// Sigmoid(x) read only by Mul(x, ·) is swish; the Mul writes it.
+    private static func deferToSwish(_ call: KerasExportCall) -> Bool {
+        guard let (_, mul) = call.soleConsumer(), mul.kind == .mul, mul.inputs.count == 2,
+              Set(mul.inputs) == Set([call.output, call.node.inputs[0]]) else { return false }
+        return true
+    }
+
+    static func exportLeakyRelu(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 0.01))
+        call.bind(call.exporter.addLayer("LeakyReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                         config: ["alpha": alpha], keras3: ["negative_slope": alpha]))
+    }
+
+    /// Softmax along the channels (or the features of a 2-D tensor) → Softmax(axis); a flattened
+    /// tensor's order does not matter to a softmax over all its features.
+    static func exportSoftmax(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        let axis = Int(call.node.int("axis", default: -1))
+        let a = axis < 0 ? axis + x.rank : axis
+        let kerasAxis: Int
+        switch x.layout {
+        case .same, .flattened:
+            guard a == x.rank - 1 || (x.rank == 2 && a == 1) else { throw ModelError("softmax axis \(axis) is not supported here") }
+            kerasAxis = -1
+        case .channelsFirst:
+            guard a >= 1, a < x.rank else { throw ModelError("softmax axis \(axis) is out of range") }
+            kerasAxis = a == 1 ? -1 : a - 1
+        }
+        call.bind(call.exporter.addLayer("Softmax", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                         config: ["axis": kerasAxis]))
+    }
+
+    /// PRelu with a per-channel (or full) slope → PReLU; slope axes of size 1 are Keras's shared axes.
+    static func exportPRelu(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        let slope = try call.requireConstant(1, "the slope")
+        var values = try slope.floats()
+        var dims: [Int]
+        let r = x.rank - 1
+        var irDims = slope.dims
+        while irDims.count < r { irDims.insert(1, at: 0) }
+        guard irDims.count == r else { throw ModelError("slope \(slope.dims) does not fit input rank \(x.rank)") }
+        if x.layout == .channelsFirst && r >= 2 {
+            let perm = Array(1..<r) + [0]
+            values = permuted(values, dims: irDims, perm: perm)
+            dims = perm.map { irDims[$0] }
+        } else if case .flattened = x.layout {
+            throw ModelError("a slope over flattened channels-first features is not supported")
+        } else {
+            dims = irDims
+        }
+        var shared: [Int] = []
+        for (i, d) in dims.enumerated() where d == 1 && x.shape[i] != 1 { shared.append(i + 1) }
+        let full = x.shape.enumerated().map { i, d in shared.contains(i + 1) ? 1 : d }
+        guard full.allSatisfy({ $0 != nil }) else { throw ModelError("PReLU needs known sizes") }
+        let fullDims = full.map { $0! }
+        guard fullDims.reduce(1, *) == values.count || values.count == 1 else { throw ModelError("slope \(slope.dims) does not broadcast") }
+        if values.count == 1 && fullDims.reduce(1, *) != 1 { values = [Float](repeating: values[0], count: fullDims.reduce(1, *)) }
+        call.bind(call.exporter.addLayer("PReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                         config: ["shared_axes": shared.isEmpty ? NSNull() as Any : shared as Any],
+                                         weights: [KerasWeight(name: "alpha", dims: fullDims, values: values)]))
     }
 }

@@ -130,3 +130,123 @@ enum ConvolutionLayers {
                             name: call.name, last: true)
     }
 }
+
+// MARK: Writing
+
+extension ConvolutionLayers {
+    static let exporters: [OpKind: KerasNodeExporter] = [
+        .conv: exportConv,
+    ]
+
+    /// Conv → Conv2D / Conv1D, DepthwiseConv2D (group = C), SeparableConv2D (the reader's depthwise +
+    /// pointwise pair), with a ZeroPadding2D in front when the pads are neither 'valid' nor 'same'.
+    static func exportConv(_ call: KerasExportCall) throws {
+        let node = call.node
+        var x = try call.channelsFirstInput()
+        let w = try call.requireConstant(1, "the weight")
+        let rank = w.dims.count - 2
+        guard rank == 1 || rank == 2, x.rank == rank + 2, let cin = x.channels else {
+            throw ModelError("only 1-D and 2-D convolutions with known input channels are supported")
+        }
+        let kernel = w.dims.suffix(rank).map { $0 }
+        let strides = (node.ints("strides") ?? [Int64](repeating: 1, count: rank)).map { Int($0) }
+        let dilations = (node.ints("dilations") ?? [Int64](repeating: 1, count: rank)).map { Int($0) }
+        let group = Int(node.int("group", default: 1)), cout = w.dims[0]
+        let bias = try call.constant(2).map { try $0.floats() }
+        if let bias, bias.count != cout { throw ModelError("bias has \(bias.count) values for \(cout) channels") }
+        var pads = try KerasLayoutMath.pads(node, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
+        var padding = KerasLayoutMath.padding(pads: pads, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
+        if padding == nil {
+            x = try zeroPad(call, x, pads: pads, name: "\(call.name)_pad")
+            pads = [Int](repeating: 0, count: 2 * rank)
+            padding = "valid"
+        }
+        let spatial = (0..<rank).map {
+            KerasLayoutMath.outputSize(x.spatial[$0], kernel: kernel[$0], stride: strides[$0], dilation: dilations[$0],
+                                       padBegin: pads[$0], padEnd: pads[rank + $0])
+        }
+        let values = try w.floats()
+        var config: [String: Any] = ["kernel_size": kernel, "strides": strides, "padding": padding!, "data_format": "channels_last",
+                                     "dilation_rate": dilations, "use_bias": bias != nil]
+        // (out, in/g, k…) → (k…, in/g, out)
+        let toKeras = Array(2..<(rank + 2)) + [1, 0]
+        if let separable = try exportSeparable(call, x: x, depthwise: w, config: config, spatial: spatial) {
+            call.finish(separable.value, fused: separable.fused)
+            return
+        }
+        let fused = call.fusableActivation()
+        config["activation"] = fused?.name ?? "linear"
+        let className: String
+        var weights: [KerasWeight]
+        if group == cin && group > 1 && cout % cin == 0 && rank == 2 {
+            className = "DepthwiseConv2D"
+            config["depth_multiplier"] = cout / cin
+            weights = [depthwiseKernel(values, cin: cin, multiplier: cout / cin, kernel: kernel)]
+        } else {
+            guard group >= 1, cin % group == 0, w.dims[1] * group == cin else {
+                throw ModelError("weight \(w.dims) does not fit \(cin) input channels in \(group) groups")
+            }
+            className = rank == 1 ? "Conv1D" : "Conv2D"
+            config["filters"] = cout
+            config["groups"] = group
+            weights = [KerasWeight(name: "kernel", dims: toKeras.map { w.dims[$0] },
+                                   values: permuted(values, dims: w.dims, perm: toKeras))]
+        }
+        if let bias { weights.append(KerasWeight(name: "bias", dims: [cout], values: bias)) }
+        let y = call.exporter.addLayer(className, name: call.name, inputs: [x], outputShape: spatial + [cout], layout: .channelsFirst,
+                                       config: config, weights: weights)
+        call.finish(y, fused: fused)
+    }
+
+    /// IR (C·M, 1, kh, kw) with output channel c·M + m → Keras (kh, kw, C, M).
+    static func depthwiseKernel(_ values: [Float], cin: Int, multiplier m: Int, kernel: [Int]) -> KerasWeight {
+        let dims = [cin, m, kernel[0], kernel[1]]
+        return KerasWeight(name: "depthwise_kernel", dims: [kernel[0], kernel[1], cin, m],
+                           values: permuted(values, dims: dims, perm: [2, 3, 0, 1]))
+    }
+
+    /// The reader's SeparableConv2D: a bias-free depthwise Conv named `X/depthwise` whose only reader
+    /// is a 1×1 group-1 Conv named `X`. Both nodes become one SeparableConv2D named X.
+    private static func exportSeparable(_ call: KerasExportCall, x: KerasValue, depthwise w: Tensor, config: [String: Any],
+                                        spatial: [Int?]) throws -> (value: KerasValue, fused: (name: String, output: String)?)? {
+        guard call.name.hasSuffix("/depthwise"), w.dims.count == 4, let cin = x.channels,
+              call.node.int("group", default: 1) == Int64(cin), call.node.input(2) == nil, w.dims[0] % cin == 0,
+              let (pointIndex, point) = call.soleConsumer(), point.kind == .conv,
+              point.name == String(call.name.dropLast("/depthwise".count)), point.int("group", default: 1) == 1,
+              let pw = point.input(1).flatMap({ call.exporter.constant($0) }), pw.dims.count == 4, pw.dims[2] == 1, pw.dims[3] == 1,
+              (point.ints("strides") ?? [1, 1]) == [1, 1], (point.ints("pads") ?? [0, 0, 0, 0]).allSatisfy({ $0 == 0 })
+        else { return nil }
+        let pointCall = KerasExportCall(node: point, index: pointIndex, exporter: call.exporter)
+        call.exporter.absorbed.insert(pointIndex)
+        let m = w.dims[0] / cin, filters = pw.dims[0]
+        var config = config
+        let fused = pointCall.fusableActivation()
+        config["activation"] = fused?.name ?? "linear"
+        config["filters"] = filters
+        config["depth_multiplier"] = m
+        let bias = try pointCall.constant(2).map { try $0.floats() }
+        config["use_bias"] = bias != nil
+        var weights = [depthwiseKernel(try w.floats(), cin: cin, multiplier: m, kernel: Array(w.dims.suffix(2))),
+                       KerasWeight(name: "pointwise_kernel", dims: [1, 1, cin * m, filters],
+                                   values: permuted(try pw.floats(), dims: pw.dims, perm: [2, 3, 1, 0]))]
+        if let bias { weights.append(KerasWeight(name: "bias", dims: [filters], values: bias)) }
+        let y = call.exporter.addLayer("SeparableConv2D", name: point.name, inputs: [x], outputShape: spatial + [filters],
+                                       layout: .channelsFirst, config: config, weights: weights)
+        call.exporter.bind(point.outputs[0], y)
+        return (y, fused)
+    }
+
+    /// A ZeroPadding2D (or 1D) in front of a layer whose pads Keras cannot express.
+    static func zeroPad(_ call: KerasExportCall, _ x: KerasValue, pads: [Int], name: String) throws -> KerasValue {
+        let n = pads.count / 2
+        guard pads.allSatisfy({ $0 >= 0 }) else { throw ModelError("negative pads \(pads) are not supported") }
+        let shape = (0..<n).map { i in x.spatial[i].map { $0 + pads[i] + pads[n + i] } } + [x.channels]
+        let padding: Any = n == 1 ? [pads[0], pads[1]] : (0..<n).map { [pads[$0], pads[n + $0]] }
+        return call.exporter.addLayer(n == 1 ? "ZeroPadding1D" : "ZeroPadding2D", name: name, inputs: [x], outputShape: shape,
+                                      layout: .channelsFirst, config: n == 1 ? ["padding": padding] : ["padding": padding, "data_format": "channels_last"])
+    }
+}
+
+extension KerasValue {
+    var spatial: [Int?] { Array(shape.dropLast()) }
+}

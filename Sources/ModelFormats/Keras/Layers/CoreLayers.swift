@@ -151,3 +151,203 @@ enum CoreLayers {
         return x
     }
 }
+
+// MARK: Writing
+
+extension CoreLayers {
+    static let exporters: [OpKind: KerasNodeExporter] = [
+        .gemm: exportGemm,
+        .matMul: exportMatMul,
+        .flatten: exportFlatten,
+        .reshape: exportReshape,
+        .transpose: exportTranspose,
+        .identity: { $0.bind(try $0.input(0)) },
+        .dropout: { $0.bind(try $0.input(0)) },
+        .pad: exportPad,
+        .resize: exportResize,
+        .upsample: exportResize,
+    ]
+
+    /// Gemm (alpha = beta = 1, no transA, constant B and C) → Dense.
+    static func exportGemm(_ call: KerasExportCall) throws {
+        let node = call.node
+        guard node.int("transA", default: 0) == 0, node.float("alpha", default: 1) == 1, node.float("beta", default: 1) == 1 else {
+            throw ModelError("only alpha = beta = 1 without transA maps to Dense")
+        }
+        let w = try call.requireConstant(1, "B")
+        guard w.dims.count == 2 else { throw ModelError("B must be 2-D") }
+        let transB = node.int("transB", default: 0) != 0
+        let units = transB ? w.dims[0] : w.dims[1]
+        let kernel = transB ? permuted(try w.floats(), dims: w.dims, perm: [1, 0]) : try w.floats()
+        var bias: [Float]?
+        if let c = call.constant(2) {
+            guard c.elementCount == units || c.elementCount == 1 else { throw ModelError("C must be a vector of \(units)") }
+            let v = try c.floats()
+            bias = v.count == units ? v : [Float](repeating: v[0], count: units)
+        } else if call.node.input(2) != nil {
+            throw ModelError("C must be a constant")
+        }
+        try dense(call, kernel: kernel, inFeatures: transB ? w.dims[1] : w.dims[0], units: units, bias: bias, name: call.name)
+    }
+
+    /// MatMul by a constant matrix (and a following Add of a constant vector) → Dense.
+    static func exportMatMul(_ call: KerasExportCall) throws {
+        let w = try call.requireConstant(1, "the second operand")
+        guard w.dims.count == 2, try call.input(0).rank == 2 else { throw ModelError("only a 2-D input times a constant matrix maps to Dense") }
+        var bias: [Float]?
+        if let (i, add) = call.soleConsumer(), add.kind == .add {
+            let other = add.inputs.first { $0 != call.output }
+            if let other, let c = call.exporter.constant(other), c.elementCount == w.dims[1], c.dims.count <= 2 {
+                bias = try c.floats()
+                call.exporter.absorbed.insert(i)
+                try dense(call, kernel: try w.floats(), inFeatures: w.dims[0], units: w.dims[1], bias: bias, name: call.name,
+                          alsoBind: add.outputs[0])
+                return
+            }
+        }
+        try dense(call, kernel: try w.floats(), inFeatures: w.dims[0], units: w.dims[1], bias: nil, name: call.name)
+    }
+
+    /// Dense with a Keras kernel (in, units) given in the IR's feature order: after a channels-first
+    /// flatten its rows are moved to Keras's (spatial…, c) order.
+    static func dense(_ call: KerasExportCall, kernel: [Float], inFeatures: Int, units: Int, bias: [Float]?, name: String,
+                      alsoBind: String? = nil) throws {
+        let x = try call.input(0)
+        guard x.rank == 2, x.channels == nil || x.channels == inFeatures else {
+            throw ModelError("expects a 2-D input of \(inFeatures) features, got \(x.shape)")
+        }
+        var rows = kernel
+        var input = x
+        if case .flattened(_, _, let from) = x.layout {
+            // Keras row (s…, c) ← IR row (c, s…).
+            let order = permuted(Array(0..<inFeatures).map(Float.init), dims: from, perm: Array(1..<from.count) + [0])
+            rows = [Float](repeating: 0, count: kernel.count)
+            for (kerasRow, irRow) in order.enumerated() {
+                let r = Int(irRow)
+                for u in 0..<units { rows[kerasRow * units + u] = kernel[r * units + u] }
+            }
+            input.layout = .same
+        } else if x.layout != .same {
+            throw ModelError("Dense needs a 2-D input")
+        }
+        let fused = call.fusableActivation()
+        var weights = [KerasWeight(name: "kernel", dims: [inFeatures, units], values: rows)]
+        if let bias { weights.append(KerasWeight(name: "bias", dims: [units], values: bias)) }
+        let y = call.exporter.addLayer("Dense", name: name, inputs: [input], outputShape: [units], layout: .same,
+                                       config: ["units": units, "activation": fused?.name ?? "linear", "use_bias": bias != nil],
+                                       weights: weights)
+        call.finish(y, fused: fused)
+        if let alsoBind { call.exporter.bind(alsoBind, y) }
+    }
+
+    /// Flatten(axis 1): a Keras Flatten, whose feature order differs from the IR's after a
+    /// channels-first tensor with more than one position (recorded in the layout for Dense).
+    static func exportFlatten(_ call: KerasExportCall) throws {
+        guard call.node.int("axis", default: 1) == 1 else { throw ModelError("only axis 1 maps to Flatten") }
+        try flatten(call)
+    }
+
+    static func flatten(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        if x.rank == 2 {
+            call.bind(x)
+            return
+        }
+        guard let sizes = Optional(x.shape.compactMap { $0 }), sizes.count == x.shape.count else {
+            throw ModelError("Flatten needs known sizes, got \(x.shape)")
+        }
+        let total = sizes.reduce(1, *)
+        var layout = KerasLayout.same
+        if x.layout == .channelsFirst && total != sizes.last! {
+            layout = .flattened(source: x.layer, sourceShape: x.shape, from: [sizes.last!] + sizes.dropLast())
+        } else if case .flattened = x.layout {
+            throw ModelError("cannot flatten a flattened tensor")
+        }
+        let y = call.exporter.addLayer("Flatten", name: call.name, inputs: [x], outputShape: [total], layout: layout,
+                                       config: ["data_format": "channels_last"])
+        call.bind(y)
+    }
+
+    /// Reshape to (N, features) is a Flatten (PyTorch's `x.view(x.size(0), -1)` included); the
+    /// reader's un-flatten back to (N, C, H, W) returns to the tensor before the Flatten; a
+    /// channels-last IR tensor reshapes as Keras's Reshape.
+    static func exportReshape(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        guard let out = call.irShape(call.output), out.count >= 2, out.dropFirst().allSatisfy({ $0 != nil }) else {
+            throw ModelError("the output shape is not known")
+        }
+        let target = out.dropFirst().map { $0! }
+        let inTotal = x.shape.reduce(Optional(1)) { a, d in a.flatMap { a in d.map { a * $0 } } }
+        if case .flattened(let source, let sourceShape, let from) = x.layout, target == from {
+            call.bind(KerasValue(layer: source, shape: sourceShape, layout: .channelsFirst))
+            return
+        }
+        if target.count == 1, inTotal == target[0] {
+            try flatten(call)
+            return
+        }
+        guard x.layout == .same else { throw ModelError("only a channels-last tensor reshapes as Keras's Reshape") }
+        let y = call.exporter.addLayer("Reshape", name: call.name, inputs: [x], outputShape: target.map { $0 }, layout: .same,
+                                       config: ["target_shape": target])
+        call.bind(y)
+    }
+
+    /// Transposes between channels-first and channels-last change only how the Keras tensor is seen.
+    static func exportTranspose(_ call: KerasExportCall) throws {
+        var x = try call.input(0)
+        let perm = call.node.ints("perm") ?? []
+        if x.rank >= 3, x.layout == .same, perm == KerasGraphBuilder.toChannelsFirst(rank: x.rank) {
+            x.layout = .channelsFirst
+        } else if x.rank >= 3, x.layout == .channelsFirst, perm == KerasGraphBuilder.toChannelsLast(rank: x.rank) {
+            x.layout = .same
+        } else {
+            throw ModelError("perm \(perm) is not a move between channels-first and channels-last")
+        }
+        call.bind(x)
+    }
+
+    /// Constant zero Pad of the spatial axes → ZeroPadding2D.
+    static func exportPad(_ call: KerasExportCall) throws {
+        let x = try call.channelsFirstInput()
+        guard call.node.string("mode", default: "constant") == "constant" else { throw ModelError("only constant padding maps to ZeroPadding") }
+        let pads = try (call.constant(1).map { try $0.int64s() } ?? call.node.ints("pads") ?? []).map { Int($0) }
+        let r = x.rank
+        guard pads.count == 2 * r, call.node.input(3) == nil else { throw ModelError("needs pads for every axis and no axes input") }
+        if call.node.input(2) != nil { guard call.scalar(2) == 0 else { throw ModelError("only zero padding maps to ZeroPadding") } }
+        guard pads[0] == 0, pads[1] == 0, pads[r] == 0, pads[r + 1] == 0 else {
+            throw ModelError("padding of the batch or channel axis has no Keras equivalent")
+        }
+        let spatialPads = Array(pads[2..<r]) + Array(pads[(r + 2)...])
+        call.bind(try ConvolutionLayers.zeroPad(call, x, pads: spatialPads, name: call.name))
+    }
+
+    /// Resize/Upsample by whole factors: nearest (asymmetric, floor) or linear (half_pixel) → UpSampling2D.
+    static func exportResize(_ call: KerasExportCall) throws {
+        let x = try call.channelsFirstInput()
+        guard x.rank == 4, let out = call.irShape(call.output), out.count == 4, let h = x.shape[0], let w = x.shape[1],
+              let oh = out[2], let ow = out[3], oh % h == 0, ow % w == 0 else {
+            throw ModelError("needs known sizes and whole scale factors")
+        }
+        let node = call.node
+        let mode = node.string("mode", default: "nearest")
+        let transform = node.string("coordinate_transformation_mode", default: node.kind == .upsample ? "asymmetric" : "half_pixel")
+        let interpolation: String
+        switch mode {
+        case "nearest":
+            // With whole factors, floor-of-asymmetric is the only rounding Keras's nearest matches.
+            guard transform == "asymmetric", node.string("nearest_mode", default: "round_prefer_floor") == "floor" || node.kind == .upsample else {
+                throw ModelError("nearest resize must be asymmetric with floor rounding")
+            }
+            interpolation = "nearest"
+        case "linear", "bilinear":
+            guard transform == "half_pixel" || transform == "pytorch_half_pixel" else { throw ModelError("linear resize must use half_pixel") }
+            interpolation = "bilinear"
+        default:
+            throw ModelError("resize mode '\(mode)' has no Keras equivalent")
+        }
+        let y = call.exporter.addLayer("UpSampling2D", name: call.name, inputs: [x], outputShape: [oh, ow, x.channels],
+                                       layout: .channelsFirst,
+                                       config: ["size": [oh / h, ow / w], "interpolation": interpolation, "data_format": "channels_last"])
+        call.bind(y)
+    }
+}

@@ -45,3 +45,94 @@ enum MergingLayers {
         return KTensor(name: out, shape: shape)
     }
 }
+
+// MARK: Writing
+
+extension MergingLayers {
+    static let exporters: [OpKind: KerasNodeExporter] = [
+        .add: { try exportElementwise($0, "Add") }, .sum: { try exportElementwise($0, "Add") },
+        .sub: { try exportElementwise($0, "Subtract") }, .mul: { try exportElementwise($0, "Multiply") },
+        .mean: { try exportElementwise($0, "Average") }, .max: { try exportElementwise($0, "Maximum") },
+        .min: { try exportElementwise($0, "Minimum") }, .div: { try exportElementwise($0, "") },
+        .concat: exportConcat,
+    ]
+
+    /// Tensors of one layout and shape → a merging layer; a tensor and a scalar constant →
+    /// Rescaling; Mul(x, Sigmoid(x)) → Activation(swish).
+    static func exportElementwise(_ call: KerasExportCall, _ className: String) throws {
+        let node = call.node
+        if node.inputs.contains(where: { call.exporter.constant($0) != nil }) { return try exportRescaling(call) }
+        if let swish = try swish(call) { return call.bind(swish) }
+        let inputs = try node.inputs.indices.map { try call.input($0) }
+        guard !className.isEmpty, inputs.count >= 2 else { throw ModelError("has no Keras merging layer") }
+        guard inputs.allSatisfy({ $0.layout == inputs[0].layout && $0.shape == inputs[0].shape }) else {
+            throw ModelError("inputs of different shapes or layouts (broadcasting) have no Keras merging layer")
+        }
+        if className == "Subtract" && inputs.count != 2 { throw ModelError("Subtract takes two inputs") }
+        call.bind(call.exporter.addLayer(className, name: call.name, inputs: inputs, outputShape: inputs[0].shape, layout: inputs[0].layout))
+    }
+
+    private static func swish(_ call: KerasExportCall) throws -> KerasValue? {
+        let node = call.node
+        guard node.kind == .mul, node.inputs.count == 2 else { return nil }
+        for (s, x) in [(0, 1), (1, 0)] {
+            guard let p = call.exporter.producers[node.inputs[s]] else { continue }
+            let sig = call.exporter.graph.nodes[p]
+            if sig.kind == .sigmoid, sig.inputs.first == node.inputs[x], call.exporter.absorbed.contains(p) {
+                let v = try call.input(x)
+                return call.exporter.addLayer("Activation", name: call.name, inputs: [v], outputShape: v.shape, layout: v.layout,
+                                              config: ["activation": "swish"])
+            }
+        }
+        return nil
+    }
+
+    /// x·scale + offset with scalar constants (Mul/Div then Add/Sub, as the reader writes Rescaling).
+    private static func exportRescaling(_ call: KerasExportCall) throws {
+        let node = call.node
+        guard node.inputs.count == 2 else { throw ModelError("a constant operand needs exactly two inputs") }
+        let constIndex = call.exporter.constant(node.inputs[1]) != nil ? 1 : 0
+        guard let c = call.scalar(constIndex) else { throw ModelError("only a scalar constant operand maps to Rescaling") }
+        let x = try call.input(1 - constIndex)
+        var scale: Float = 1, offset: Float = 0
+        switch node.kind {
+        case .mul: scale = c
+        case .div where constIndex == 1: scale = 1 / c
+        case .add, .sum: offset = c
+        case .sub: if constIndex == 1 { offset = -c } else { (scale, offset) = (-1, c) }
+        default: throw ModelError("this constant operand has no Keras equivalent")
+        }
+        var outputs = [call.output]
+        if offset == 0, let (i, next) = call.soleConsumer(), next.kind == .add || next.kind == .sub, next.inputs.count == 2,
+           next.inputs[0] == call.output, let o = next.input(1).flatMap({ call.exporter.constant($0) }), o.elementCount == 1 {
+            offset = try o.floats()[0] * (next.kind == .sub ? -1 : 1)
+            call.exporter.absorbed.insert(i)
+            outputs.append(next.outputs[0])
+        }
+        let y = call.exporter.addLayer("Rescaling", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                       config: ["scale": KerasModelPlan.decimal(scale), "offset": KerasModelPlan.decimal(offset)])
+        for o in outputs { call.exporter.bind(o, y) }
+    }
+
+    /// Concat along the channels (axis 1 → -1) or another axis of one layout.
+    static func exportConcat(_ call: KerasExportCall) throws {
+        let inputs = try call.node.inputs.indices.map { try call.input($0) }
+        guard let first = inputs.first, inputs.allSatisfy({ $0.layout == first.layout && $0.rank == first.rank }) else {
+            throw ModelError("inputs of different layouts")
+        }
+        let axis = Int(call.node.int("axis", default: 1))
+        let a = axis < 0 ? axis + first.rank : axis
+        var k: Int  // index into the Keras shape (no batch)
+        switch first.layout {
+        case .flattened: throw ModelError("concatenating channels-first flattened tensors has no Keras equivalent")
+        case .same: k = a - 1
+        case .channelsFirst: k = a == 1 ? first.rank - 2 : a - 2
+        }
+        guard a >= 1, a < first.rank else { throw ModelError("axis \(axis) is not supported") }
+        var shape = first.shape
+        shape[k] = inputs.reduce(Optional(0)) { total, t in total.flatMap { s in t.shape[k].map { s + $0 } } }
+        let kerasAxis = k == first.rank - 2 ? -1 : k + 1
+        call.bind(call.exporter.addLayer("Concatenate", name: call.name, inputs: inputs, outputShape: shape, layout: first.layout,
+                                         config: ["axis": kerasAxis]))
+    }
+}

@@ -32,3 +32,29 @@ enum NormalizationLayers {
         return KTensor(name: out, shape: x.shape)
     }
 }
+
+// MARK: Writing
+
+extension NormalizationLayers {
+    static let exporters: [OpKind: KerasNodeExporter] = [.batchNormalization: exportBatchNorm]
+
+    /// BatchNormalization over the channels (the last Keras axis), epsilon written explicitly.
+    static func exportBatchNorm(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        guard x.layout == .channelsFirst || (x.layout == .same && x.rank == 2), let channels = x.channels else {
+            throw ModelError("only normalisation of the channel axis of a known size maps to BatchNormalization")
+        }
+        let names = ["gamma", "beta", "moving_mean", "moving_variance"]
+        let weights = try (1...4).map { i -> KerasWeight in
+            let t = try call.requireConstant(i, names[i - 1])
+            guard t.elementCount == channels else { throw ModelError("\(names[i - 1]) has \(t.elementCount) values for \(channels) channels") }
+            return KerasWeight(name: names[i - 1], dims: [channels], values: try t.floats())
+        }
+        let epsilon = KerasModelPlan.decimal(call.node.float("epsilon", default: 1e-5))
+        let momentum = KerasModelPlan.decimal(call.node.float("momentum", default: 0.9))
+        let y = call.exporter.addLayer("BatchNormalization", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                       config: ["axis": -1, "epsilon": epsilon, "momentum": momentum, "center": true, "scale": true],
+                                       weights: weights)
+        call.bind(y)
+    }
+}

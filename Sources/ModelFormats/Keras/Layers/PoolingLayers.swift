@@ -48,3 +48,65 @@ enum PoolingLayers {
         return KTensor(name: out, shape: [x.channels])
     }
 }
+
+// MARK: Writing
+
+extension PoolingLayers {
+    static let exporters: [OpKind: KerasNodeExporter] = [
+        .maxPool: { try exportPool($0, "MaxPooling") },
+        .averagePool: { try exportPool($0, "AveragePooling") },
+        .globalAveragePool: { try exportGlobal($0, "GlobalAveragePooling") },
+        .globalMaxPool: { try exportGlobal($0, "GlobalMaxPooling") },
+    ]
+
+    /// Pooling whose pads are 'valid' or exactly Keras's 'same' (padding a max or an average with
+    /// zeros would change it, so other pads have no Keras equivalent).
+    static func exportPool(_ call: KerasExportCall, _ base: String) throws {
+        let node = call.node, x = try call.channelsFirstInput()
+        guard let kernel = node.ints("kernel_shape")?.map({ Int($0) }), kernel.count == x.rank - 2, kernel.count <= 2 else {
+            throw ModelError("needs a 1-D or 2-D kernel_shape")
+        }
+        let n = kernel.count
+        let strides = (node.ints("strides") ?? [Int64](repeating: 1, count: n)).map { Int($0) }
+        let dilations = (node.ints("dilations") ?? [Int64](repeating: 1, count: n)).map { Int($0) }
+        guard dilations.allSatisfy({ $0 == 1 }) else { throw ModelError("dilated pooling has no Keras equivalent") }
+        guard node.int("ceil_mode", default: 0) == 0 else { throw ModelError("ceil_mode 1 has no Keras equivalent") }
+        let pads = try KerasLayoutMath.pads(node, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
+        guard let padding = KerasLayoutMath.padding(pads: pads, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations) else {
+            throw ModelError("pads \(pads) are neither Keras's 'valid' nor 'same'")
+        }
+        if node.kind == .averagePool && padding == "same" && node.int("count_include_pad", default: 0) != 0 {
+            throw ModelError("count_include_pad 1 differs from Keras's 'same' average")
+        }
+        let spatial = (0..<n).map {
+            KerasLayoutMath.outputSize(x.spatial[$0], kernel: kernel[$0], stride: strides[$0], dilation: 1, padBegin: pads[$0], padEnd: pads[n + $0])
+        }
+        let y = call.exporter.addLayer("\(base)\(n)D", name: call.name, inputs: [x], outputShape: spatial + [x.channels],
+                                       layout: .channelsFirst,
+                                       config: ["pool_size": kernel, "strides": strides, "padding": padding, "data_format": "channels_last"])
+        call.bind(y)
+    }
+
+    /// Global pooling keeps the 1×1 axes (keepdims) unless its only reader flattens them away, in
+    /// which case that Flatten/Reshape is folded in (Keras's default form).
+    static func exportGlobal(_ call: KerasExportCall, _ base: String) throws {
+        let x = try call.channelsFirstInput()
+        let n = x.rank - 2
+        guard n == 1 || n == 2 else { throw ModelError("expects a 3-D or 4-D input") }
+        var flatten: (index: Int, node: Node)?
+        if let next = call.soleConsumer(), next.node.kind == .flatten || next.node.kind == .reshape,
+           let out = call.irShape(next.node.outputs[0]), out.count == 2, next.node.int("axis", default: 1) == 1 {
+            flatten = next
+        }
+        let keep = flatten == nil
+        let shape: [Int?] = keep ? [Int?](repeating: 1, count: n) + [x.channels] : [x.channels]
+        let y = call.exporter.addLayer("\(base)\(n)D", name: call.name, inputs: [x], outputShape: shape,
+                                       layout: keep ? .channelsFirst : .same,
+                                       config: ["data_format": "channels_last", "keepdims": keep])
+        call.bind(y)
+        if let flatten {
+            call.exporter.absorbed.insert(flatten.index)
+            call.exporter.bind(flatten.node.outputs[0], y)
+        }
+    }
+}
