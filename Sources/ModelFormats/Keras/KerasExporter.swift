@@ -51,12 +51,16 @@ final class KerasExporter {
         for input in graph.runtimeInputs {
             do { inputs.append(try addInput(input)) } catch let e as ModelError { failures.append("input '\(input.name)': \(e.message)") }
         }
+        for node in graph.nodes where node.kind == .constant { _ = foldConstant(node) }
         let needed = neededNodes()
         for (index, node) in graph.nodes.enumerated() where needed.contains(index) && !absorbed.contains(index) {
-            if try foldConstant(node) { continue }
-            // A node whose input could not be mapped was reported with that input's producer.
-            let data = node.inputs.filter { !$0.isEmpty && constants[$0] == nil }
-            guard data.allSatisfy({ values[$0] != nil }) else { continue }
+            if foldConstant(node) { continue }
+            let missing = dataInputs(node).filter { constants[$0] == nil && values[$0] == nil }
+            guard missing.isEmpty else {
+                // Normally the producer was reported already; say something if it was not.
+                if failures.isEmpty { failures.append("\(node.displayName) (\(node.opType)): input '\(missing[0])' is not computed by a mapped layer") }
+                continue
+            }
             guard let kind = node.kind, let exporter = KerasLayers.exporters[kind] else {
                 failures.append("\(node.displayName) (\(node.opType)): no Keras layer for this operator")
                 continue
@@ -80,7 +84,7 @@ final class KerasExporter {
             throw ModelError("no Keras equivalent for \(failures.count) node(s): " + failures.joined(separator: "; "))
         }
         return KerasModelPlan(name: KerasExporter.sanitize(graph.name.isEmpty ? "model" : graph.name),
-                              layers: layers, inputs: inputs, outputs: outputs)
+                              layers: layers, inputs: inputs, outputs: outputs).inKerasOrder()
     }
 
     /// A graph input becomes an InputLayer. A 4-D input read only by Transposes to channels-first is
@@ -109,7 +113,7 @@ final class KerasExporter {
     }
 
     /// Constant nodes and Identity/Cast of constants become constants; returns true when handled.
-    private func foldConstant(_ node: Node) throws -> Bool {
+    private func foldConstant(_ node: Node) -> Bool {
         switch node.kind {
         case .constant:
             guard var t = node[attribute: "value"]?.tensor else { return false }
@@ -134,17 +138,22 @@ final class KerasExporter {
         var stack = graph.outputs.map(\.name)
         while let value = stack.popLast() {
             guard let p = producers[value], needed.insert(p).inserted else { continue }
-            let node = graph.nodes[p]
-            let data: [String]
-            switch node.kind {
-            case .reshape, .resize, .upsample, .pad, .clip, .expand, .tile, .slice, .squeeze, .unsqueeze:
-                data = Array(node.inputs.prefix(1))
-            default:
-                data = node.inputs
-            }
-            stack += data.filter { !$0.isEmpty }
+            stack += dataInputs(graph.nodes[p])
         }
         return needed
+    }
+
+    /// The inputs that carry data; the others (shapes, pads, scales, bounds) are read as constants
+    /// or through shape inference.
+    private func dataInputs(_ node: Node) -> [String] {
+        let data: [String]
+        switch node.kind {
+        case .reshape, .resize, .upsample, .pad, .clip, .expand, .tile, .slice, .squeeze, .unsqueeze:
+            data = Array(node.inputs.prefix(1))
+        default:
+            data = node.inputs
+        }
+        return data.filter { !$0.isEmpty }
     }
 
     // MARK: Helpers for the per-family exporters

@@ -120,3 +120,41 @@ struct KerasModelPlan {
     /// A Float attribute as the decimal a person would have typed (1e-3, not 0.0010000000474974513).
     static func decimal(_ value: Float) -> Double { Double(String(describing: value)) ?? Double(value) }
 }
+
+extension KerasModelPlan {
+    /// The layers in the order Keras's functional API lists `model.layers` (deepest first, ties by
+    /// pre-order position in a depth-first walk from the outputs). Legacy `.h5` weights are matched
+    /// to layers by that order and `.keras` group names count in it, so files must follow it.
+    func inKerasOrder() -> KerasModelPlan {
+        let byName = Dictionary(layers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var traversal: [Int: Int] = [:]
+        var finished = Set<Int>()
+        var postorder: [Int] = []
+        func visit(_ i: Int) {
+            guard !finished.contains(i) else { return }
+            if traversal[i] == nil { traversal[i] = traversal.count }
+            for input in layers[i].inputs { if let j = byName[input] { visit(j) } }
+            finished.insert(i)
+            postorder.append(i)
+        }
+        for output in outputs { if let i = byName[output] { visit(i) } }
+        var depth: [Int: Int] = [:]
+        for i in postorder.reversed() {
+            let d = depth[i, default: 0]
+            depth[i] = d
+            for input in layers[i].inputs {
+                if let j = byName[input] { depth[j] = Swift.max(depth[j, default: 0], d + 1) }
+            }
+        }
+        for (i, layer) in layers.enumerated() where layer.className == "InputLayer" && traversal[i] == nil {
+            traversal[i] = -1
+            depth[i] = 0
+        }
+        let order = layers.indices.filter { traversal[$0] != nil }.sorted {
+            (depth[$0]!, -traversal[$0]!) > (depth[$1]!, -traversal[$1]!)
+        }
+        var plan = self
+        plan.layers = order.map { layers[$0] }
+        return plan
+    }
+}
