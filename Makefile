@@ -24,7 +24,8 @@ test: setup
 	bash Tools/generate-onnx-c.sh --check
 	$(SWIFT) build
 	bash Tools/crosscheck.sh $(DEBUG_BIN)
-	$(SWIFT) test 2>&1 | tee .build/test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
+	  bash Tools/test-summary.sh .build/test.log; exit $$status
 
 generate:
 	bash Tools/generate-onnx-c.sh
