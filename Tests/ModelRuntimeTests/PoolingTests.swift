@@ -47,4 +47,58 @@ final class PoolingTests: XCTestCase {
         let y = try run1("LRN", [T([1, 2, 1, 1], [1, 2])], [int("size", 1), float("alpha", 1), float("beta", 1), float("bias", 1)])
         assertTensor(y, [1, 2, 1, 1], [0.5, 0.4])
     }
+
+    /// Every pooling path (2×2 pairs, tap-wise rows, strided taps, padding, ceil mode, dilation,
+    /// 1-D and 3-D) against a direct per-window computation written here.
+    func testPoolingPathsMatchDirectWindows() throws {
+        let cases: [(spatial: [Int], attrs: [Attribute])] = [
+            ([8, 20], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+            ([7, 19], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])]),
+            ([7, 19], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2]), int("ceil_mode", 1)]),
+            ([14, 14], [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])]),
+            ([9, 11], [ints("kernel_shape", [3, 3]), ints("strides", [2, 2]), ints("pads", [1, 0, 1, 2]), int("ceil_mode", 1)]),
+            ([10, 12], [ints("kernel_shape", [2, 3]), ints("dilations", [2, 2]), ints("pads", [0, 1, 1, 0])]),
+            ([17], [ints("kernel_shape", [3]), ints("strides", [2]), ints("pads", [1, 1])]),
+            ([3, 6, 18], [ints("kernel_shape", [1, 2, 2]), ints("strides", [1, 2, 2])]),
+            ([4, 5, 6], [ints("kernel_shape", [2, 3, 2]), ints("pads", [1, 1, 0, 0, 1, 1])]),
+        ]
+        for (spatial, attrs) in cases {
+            let shape = [2, 3] + spatial
+            let n = shape.reduce(1, *)
+            let x = T(shape, (0..<n).map { Float(($0 * 37) % 101) - 50 })
+            let params = try WindowParams(Node(opType: "MaxPool", inputs: [], outputs: [], attributes: attrs))
+            let g = try WindowGeometry(spatial: spatial, kernel: params.kernelShape!, params)
+            for (op, extra) in [("MaxPool", [Attribute]()), ("AveragePool", []), ("AveragePool", [int("count_include_pad", 1)])] {
+                let y = try run1(op, [x], attrs + extra)
+                let expected = directPool(x.floats, planes: 6, g, max: op == "MaxPool", countPadding: !extra.isEmpty)
+                assertTensor(y, [2, 3] + g.outputShape, expected)
+            }
+        }
+    }
+
+    private func directPool(_ x: [Float], planes: Int, _ g: WindowGeometry, max: Bool, countPadding: Bool) -> [Float] {
+        var out: [Float] = []
+        for p in 0..<planes {
+            for od in 0..<g.output[0] { for oh in 0..<g.output[1] { for ow in 0..<g.output[2] {
+                var best = -Float.infinity, sum: Float = 0, inside = 0, padded = 1
+                let o = [od, oh, ow]
+                for a in 0..<3 {
+                    var c = 0
+                    for k in 0..<g.kernel[a] {
+                        let i = o[a] * g.stride[a] - g.padBegin[a] + k * g.dilation[a]
+                        if i >= -g.padBegin[a] && i < g.input[a] + g.padEnd[a] { c += 1 }
+                    }
+                    padded *= c
+                }
+                for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+                    let i = [kd, kh, kw].indices.map { a in o[a] * g.stride[a] - g.padBegin[a] + [kd, kh, kw][a] * g.dilation[a] }
+                    guard (0..<3).allSatisfy({ i[$0] >= 0 && i[$0] < g.input[$0] }) else { continue }
+                    let v = x[p * g.inputVolume + (i[0] * g.input[1] + i[1]) * g.input[2] + i[2]]
+                    best = Swift.max(best, v); sum += v; inside += 1
+                } } }
+                out.append(max ? best : sum / Float(countPadding ? padded : inside))
+            } } }
+        }
+        return out
+    }
 }
