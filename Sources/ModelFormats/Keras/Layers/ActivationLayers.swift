@@ -131,8 +131,45 @@ extension ActivationLayers {
         .relu: exportActivation, .sigmoid: exportActivation, .tanh: exportActivation, .selu: exportActivation,
         .softplus: exportActivation, .softsign: exportActivation, .exp: exportActivation, .gelu: exportActivation,
         .clip: exportActivation, .elu: exportActivation, .leakyRelu: exportLeakyRelu, .softmax: exportSoftmax,
-        .pRelu: exportPRelu,
+        .pRelu: exportPRelu, .hardSigmoid: exportHardSigmoid,
     ]
+
+    /// HardSigmoid(α, β) = clip(αx + β, 0, 1) as Rescaling then ReLU(max_value 1): Keras 2 and 3 give
+    /// the `hard_sigmoid` activation different slopes, so the name alone would not load alike in both.
+    static func exportHardSigmoid(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 0.2))
+        let beta = KerasModelPlan.decimal(call.node.float("beta", default: 0.5))
+        let scaled = call.exporter.addLayer("Rescaling", name: "\(call.name)_scale", inputs: [x], outputShape: x.shape, layout: x.layout,
+                                            config: ["scale": alpha, "offset": beta])
+        call.bind(call.exporter.addLayer("ReLU", name: call.name, inputs: [scaled], outputShape: x.shape, layout: x.layout,
+                                         config: ["max_value": 1.0, "negative_slope": 0.0, "threshold": 0.0]))
+    }
+
+    /// Exact GELU written out in ONNX operators, x · ½ · (1 + erf(x / √2)) in the order the reader
+    /// or PyTorch writes it, starting at the Mul by 1/√2 or Div by √2. Returns the nodes it spans
+    /// (excluding `call`'s) and the final output, or nil when the chain is something else.
+    static func geluChain(_ call: KerasExportCall, x: String) -> (nodes: [Int], output: String)? {
+        let e = call.exporter
+        func sole(_ value: String) -> (Int, Node)? {
+            guard !e.graph.outputs.contains(where: { $0.name == value }), let r = e.consumers[value], r.count == 1 else { return nil }
+            return (r[0], e.graph.nodes[r[0]])
+        }
+        func other(_ node: Node, _ value: String) -> String? { node.inputs.count == 2 ? node.inputs.first { $0 != value } : nil }
+        func scalar(_ name: String?) -> Float? {
+            name.flatMap { e.constant($0) }.flatMap { $0.elementCount == 1 ? try? $0.floats().first : nil }
+        }
+        guard let (ei, erf) = sole(call.output), erf.kind == .erf, let (ai, add) = sole(erf.outputs[0]), add.kind == .add,
+              let one = scalar(other(add, erf.outputs[0])), one == 1 else { return nil }
+        var nodes = [ei, ai], value = add.outputs[0], sawHalf = false, sawX = false
+        while !(sawHalf && sawX) {
+            guard let (mi, mul) = sole(value), mul.kind == .mul, let o = other(mul, value) else { return nil }
+            if o == x && !sawX { sawX = true } else if let h = scalar(o), abs(h - 0.5) < 1e-7, !sawHalf { sawHalf = true } else { return nil }
+            nodes.append(mi)
+            value = mul.outputs[0]
+        }
+        return (nodes, value)
+    }
 
     /// The Keras `activation` name that computes exactly what `node` computes, or nil.
     static func kerasName(of node: Node, exporter: KerasExporter) -> String? {

@@ -94,6 +94,14 @@ extension MergingLayers {
         let constIndex = call.exporter.constant(node.inputs[1]) != nil ? 1 : 0
         guard let c = call.scalar(constIndex) else { throw ModelError("only a scalar constant operand maps to Rescaling") }
         let x = try call.input(1 - constIndex)
+        let invSqrt2 = Float(0.5.squareRoot())
+        if constIndex == 1, (node.kind == .mul && abs(c - invSqrt2) < 1e-6) || (node.kind == .div && abs(c - 1 / invSqrt2) < 1e-6),
+           let (nodes, output) = ActivationLayers.geluChain(call, x: node.inputs[0]) {
+            nodes.forEach { call.exporter.absorbed.insert($0) }
+            call.exporter.bind(output, call.exporter.addLayer("Activation", name: call.name.hasSuffix("/scale") ? String(call.name.dropLast(6)) : call.name,
+                                                              inputs: [x], outputShape: x.shape, layout: x.layout, config: ["activation": "gelu"]))
+            return
+        }
         var scale: Float = 1, offset: Float = 0
         switch node.kind {
         case .mul: scale = c
