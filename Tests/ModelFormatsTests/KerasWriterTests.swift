@@ -1,0 +1,215 @@
+import Foundation
+import ModelIR
+import ModelRuntime
+import XCTest
+import ZIPFoundation
+
+@testable import ModelFormats
+
+/// Fixtures/models/NAME.
+private func modelFixture(_ name: String) -> String { repositoryRoot.appendingPathComponent("Fixtures/models/\(name)").path }
+
+/// Deterministic pseudo-random inputs in [-1, 1).
+private func sampleInput(_ count: Int, seed: UInt64 = 7) -> [Float] {
+    var state = seed
+    return (0..<count).map { _ in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int64(bitPattern: state >> 11) % 2000) / 1000 - 1
+    }
+}
+
+/// Runs a one-input, one-output model.
+private func evaluate(_ model: Model, shape: [Int], _ values: [Float]) throws -> [Float] {
+    let interpreter = try Interpreter(model: model, threads: 1)
+    let input = model.graph.runtimeInputs[0].name
+    let outputs = try interpreter.run(inputs: [input: try RuntimeTensor(shape: shape, floats: values)])
+    return try XCTUnwrap(outputs[model.graph.outputs[0].name]).floats
+}
+
+/// (n, c, h, w) → (n, h, w, c).
+private func toNHWC(_ x: [Float], _ d: [Int]) -> [Float] { permuted(x, dims: d, perm: [0, 2, 3, 1]) }
+
+private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+    XCTAssertEqual(a.count, b.count)
+    return zip(a, b).map { abs($0 - $1) }.max() ?? .infinity
+}
+
+/// The root attribute `name` of an HDF5 file as a JSON object.
+private func jsonAttribute(_ file: String, _ name: String) throws -> [String: Any] {
+    let text = try XCTUnwrap(try H5Group.open(file: file).string(attribute: name))
+    return try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+}
+
+private func configLayers(_ config: [String: Any]) throws -> [[String: Any]] {
+    try XCTUnwrap((config["config"] as? [String: Any])?["layers"] as? [[String: Any]])
+}
+
+final class KerasWriterTests: XCTestCase {
+    /// PyTorch-made NCHW models: ONNX → .h5 / .keras → read back computes the same function on NHWC input.
+    func testPyTorchModelsRoundTripThroughKeras() throws {
+        let dir = try temporaryDirectory(self)
+        for name in ["vgg_style", "resnet_style", "mobilenet_style", "lenet"] {
+            let onnx = try ONNXReader.read(path: modelFixture("\(name).onnx"))
+            let dims = [2, 1, 28, 28]
+            let x = sampleInput(dims.reduce(1, *))
+            let expected = try evaluate(onnx, shape: dims, x)
+            for (ext, container) in [("h5", KerasWriter.Container.legacyH5), ("keras", .kerasZip)] {
+                let path = dir.appendingPathComponent("\(name).\(ext)").path
+                try KerasWriter.write(onnx, to: path, as: container)
+                let back = try KerasReader.read(path: path)
+                XCTAssertEqual(back.graph.inputs[0].tensorType?.shape?.dims.dropFirst().map(\.value), [28, 28, 1], name)
+                let got = try evaluate(back, shape: [2, 28, 28, 1], toNHWC(x, dims))
+                XCTAssertLessThanOrEqual(maxDifference(got, expected), 1e-4, "\(name).\(ext)")
+            }
+        }
+    }
+
+    /// Keras → IR → Keras → IR keeps the function, the layer names and the layer classes.
+    func testKerasFixturesRoundTrip() throws {
+        let dir = try temporaryDirectory(self)
+        for name in ["k2_sequential.h5", "k2_functional.h5", "k2_zoo.h5", "k3_zoo.keras"] {
+            let first = try KerasReader.read(path: kerasFixture(name))
+            let shape = try XCTUnwrap(first.graph.inputs[0].tensorType?.shape?.dims.dropFirst().map(\.value))
+            let dims = [2] + shape.map { $0! }
+            let x = sampleInput(dims.reduce(1, *))
+            let out = dir.appendingPathComponent(name + ".h5").path
+            try KerasWriter.write(first, to: out, as: .legacyH5)
+            let second = try KerasReader.read(path: out)
+            XCTAssertLessThanOrEqual(maxDifference(try evaluate(second, shape: dims, x), try evaluate(first, shape: dims, x)), 1e-5, name)
+        }
+        let original = try configLayers(try jsonAttribute(kerasFixture("k2_functional.h5"), "model_config"))
+        let written = try configLayers(try jsonAttribute(dir.appendingPathComponent("k2_functional.h5.h5").path, "model_config"))
+        func classes(_ layers: [[String: Any]]) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: layers.map { ($0["name"] as! String, $0["class_name"] as! String) })
+        }
+        XCTAssertEqual(classes(written), classes(original))
+    }
+
+    /// The stored layout: kernels (kh, kw, in, out), Dense rows after a Flatten in (h, w, c) order,
+    /// layer_names and weight_names, sanitised names, and no training_config when the source had none.
+    func testLegacyLayoutFacts() throws {
+        let onnx = try ONNXReader.read(path: modelFixture("vgg_style.onnx"))
+        let path = try temporaryDirectory(self).appendingPathComponent("vgg.h5").path
+        try KerasWriter.write(onnx, to: path, as: .legacyH5)
+        let root = try H5Group.open(file: path)
+        XCTAssertFalse(root.hasAttribute("training_config"))
+        XCTAssertEqual(try root.string(attribute: "backend"), "tensorflow")
+        let config = try jsonAttribute(path, "model_config")
+        XCTAssertEqual(config["class_name"] as? String, "Functional")
+        let layers = try configLayers(config)
+        let names = layers.map { $0["name"] as! String }
+        XCTAssertTrue(names.allSatisfy { !$0.contains("/") && !$0.hasPrefix("_") }, "\(names)")
+        XCTAssertEqual(try root.group("model_weights").strings(attribute: "layer_names"), names)
+
+        let convNode = try XCTUnwrap(onnx.graph.nodes.first { $0.opType == "Conv" })
+        let w = try XCTUnwrap(onnx.graph.initializerIndex[convNode.inputs[1]])
+        let convName = KerasExporter.sanitize(convNode.name)
+        let group = try root.group("model_weights/\(convName)")
+        XCTAssertEqual(try group.strings(attribute: "weight_names"), ["\(convName)/kernel:0", "\(convName)/bias:0"])
+        let kernel = try group.floats(dataset: "\(convName)/kernel:0")
+        let (o, i, kh, kw) = (w.dims[0], w.dims[1], w.dims[2], w.dims[3])
+        XCTAssertEqual(kernel.dims, [kh, kw, i, o])
+        let ir = try w.floats()
+        for (oc, ic, y, x) in [(0, 0, 0, 0), (o - 1, i - 1, kh - 1, 0), (1, 0, 2, 1)] {
+            XCTAssertEqual(kernel.values[((y * kw + x) * i + ic) * o + oc], ir[((oc * i + ic) * kh + y) * kw + x])
+        }
+
+        // The first Gemm reads a (C, H, W) flatten: Keras row (h, w, c) is IR column (c, h, w).
+        let gemm = try XCTUnwrap(onnx.graph.nodes.first { $0.opType == "Gemm" })
+        let gw = try XCTUnwrap(onnx.graph.initializerIndex[gemm.inputs[1]])
+        let dense = try root.group("model_weights/\(KerasExporter.sanitize(gemm.name))")
+        let k = try dense.floats(dataset: "\(KerasExporter.sanitize(gemm.name))/kernel:0")
+        let flatten = try XCTUnwrap(layers.first { $0["class_name"] as? String == "Flatten" })
+        XCTAssertNotNil(flatten)
+        let pool = try XCTUnwrap(layers.last { $0["class_name"] as? String == "MaxPooling2D" })
+        XCTAssertEqual((pool["config"] as? [String: Any])?["padding"] as? String, "valid")
+        let (units, features) = (gw.dims[0], gw.dims[1])
+        XCTAssertEqual(k.dims, [features, units])
+        let c = 32, hw = features / c, side = Int(Double(hw).squareRoot())  // vgg_style ends with 32 × 7 × 7
+        XCTAssertEqual(side * side * c, features)
+        let gv = try gw.floats()
+        for (u, ch, y, x) in [(0, 0, 0, 1), (units - 1, c - 1, side - 1, side - 2), (3, 5, 2, 4)] {
+            let kerasRow = (y * side + x) * c + ch, irColumn = (ch * side + y) * side + x
+            XCTAssertEqual(k.values[kerasRow * units + u], gv[u * features + irColumn])
+        }
+    }
+
+    /// The .keras zip holds config.json, metadata.json and model.weights.h5 with snake_case groups.
+    func testKerasZipLayout() throws {
+        let onnx = try ONNXReader.read(path: modelFixture("resnet_style.onnx"))
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("resnet.keras").path
+        try KerasWriter.write(onnx, to: path, as: .kerasZip)
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        XCTAssertEqual(Set(archive.map(\.path)), ["config.json", "metadata.json", "model.weights.h5"])
+        var data = Data()
+        _ = try archive.extract(try XCTUnwrap(archive["model.weights.h5"])) { data.append($0) }
+        let weights = dir.appendingPathComponent("w.h5")
+        try data.write(to: weights)
+        let root = try H5Group.open(file: weights.path)
+        XCTAssertTrue(root.has("layers/conv2d/vars/0"))
+        XCTAssertTrue(root.has("layers/batch_normalization/vars/3"))
+        XCTAssertTrue(root.has("layers/dense/vars/1"))
+        XCTAssertEqual(try root.floats(dataset: "layers/conv2d/vars/0").dims.count, 4)
+        XCTAssertEqual(FileManager.default.fileExists(atPath: dir.appendingPathComponent(".resnet.keras.tmp").path), false)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
+        XCTAssertEqual(leftovers, [])
+    }
+
+    /// Pads that are neither 'valid' nor Keras's 'same' get a ZeroPadding2D; 'same' pads do not.
+    func testPaddingChoice() throws {
+        func model(pads: [Int64], strides: [Int64]) -> Model {
+            let w = Tensor(name: "w", floats: sampleInput(2 * 3 * 3 * 3), dims: [2, 3, 3, 3])
+            let conv = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"],
+                            attributes: [Attribute("pads", .ints(pads)), Attribute("strides", .ints(strides))])
+            let t = TensorType(.float, Shape([.symbol("N"), .fixed(3), .fixed(8), .fixed(8)]))
+            return Model(graph: Graph(name: "g", nodes: [conv], inputs: [ValueInfo(name: "x", tensor: t)],
+                                      outputs: [ValueInfo(name: "y")], initializers: [w]))
+        }
+        let dir = try temporaryDirectory(self)
+        for (pads, strides, expected) in [([1, 1, 1, 1], [1, 1], ["InputLayer", "Conv2D"]),
+                                          ([0, 0, 1, 1], [2, 2], ["InputLayer", "Conv2D"]),  // TF's 'same' at stride 2
+                                          ([1, 1, 1, 1], [2, 2], ["InputLayer", "ZeroPadding2D", "Conv2D"])] as [([Int64], [Int64], [String])] {
+            let m = model(pads: pads, strides: strides)
+            let path = dir.appendingPathComponent("pad.h5").path
+            try KerasWriter.write(m, to: path, as: .legacyH5)
+            let layers = try configLayers(try jsonAttribute(path, "model_config"))
+            XCTAssertEqual(layers.map { $0["class_name"] as! String }, expected, "pads \(pads) strides \(strides)")
+            let dims = [1, 3, 8, 8], x = sampleInput(192)
+            let back = try KerasReader.read(path: path, nchwInput: true)
+            let ref = try evaluate(m, shape: dims, x)
+            // The Keras model's output is channels-last; compare in that order.
+            let outSide = Int(Double(ref.count / 2).squareRoot())
+            XCTAssertLessThanOrEqual(maxDifference(try evaluate(back, shape: dims, x), toNHWC(ref, [1, 2, outSide, outSide])), 1e-5)
+        }
+    }
+
+    /// Every node without a Keras equivalent is named in one error, and nothing is written.
+    func testUnsupportedNodesAreListedTogether() throws {
+        let t = TensorType(.float, Shape([.symbol("N"), .fixed(4), .fixed(5), .fixed(5)]))
+        let graph = Graph(name: "g", nodes: [
+            Node(name: "norm", opType: "LRN", inputs: ["x"], outputs: ["a"], attributes: [Attribute("size", .int(3))]),
+            Node(name: "odd", opType: "Transpose", inputs: ["x"], outputs: ["b"], attributes: [Attribute("perm", .ints([0, 1, 3, 2]))]),
+            Node(name: "sum", opType: "Add", inputs: ["a", "b"], outputs: ["y"]),
+        ], inputs: [ValueInfo(name: "x", tensor: t)], outputs: [ValueInfo(name: "y")])
+        let path = try temporaryDirectory(self).appendingPathComponent("bad.h5").path
+        XCTAssertThrowsError(try KerasWriter.write(Model(graph: graph), to: path, as: .legacyH5)) { error in
+            let message = (error as? ModelError)?.message ?? "\(error)"
+            XCTAssertTrue(message.contains("norm (LRN)"), message)
+            XCTAssertTrue(message.contains("odd (Transpose)"), message)
+            XCTAssertTrue(message.contains("2 node(s)"), message)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path))
+    }
+
+    func testNameSanitising() {
+        XCTAssertEqual(KerasExporter.sanitize("/features/features.0/Conv"), "features_features_0_Conv")
+        XCTAssertEqual(KerasExporter.sanitize("conv_a"), "conv_a")
+        XCTAssertEqual(KerasExporter.sanitize("///"), "layer")
+    }
+
+    func testWriterRegistryHasNoDuplicateKeys() {
+        let total = KerasLayers.exporterFamilies.map(\.count).reduce(0, +)
+        XCTAssertEqual(KerasLayers.exporters.count, total)
+    }
+}
