@@ -59,6 +59,7 @@ final class PoolingTests: XCTestCase {
             ([9, 11], [ints("kernel_shape", [3, 3]), ints("strides", [2, 2]), ints("pads", [1, 0, 1, 2]), int("ceil_mode", 1)]),
             ([10, 12], [ints("kernel_shape", [2, 3]), ints("dilations", [2, 2]), ints("pads", [0, 1, 1, 0])]),
             ([17], [ints("kernel_shape", [3]), ints("strides", [2]), ints("pads", [1, 1])]),
+            ([17], [ints("kernel_shape", [4]), ints("dilations", [3]), ints("pads", [2, 5])]),
             ([3, 6, 18], [ints("kernel_shape", [1, 2, 2]), ints("strides", [1, 2, 2])]),
             ([4, 5, 6], [ints("kernel_shape", [2, 3, 2]), ints("pads", [1, 1, 0, 0, 1, 1])]),
         ]

@@ -25,6 +25,8 @@ func maxPool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, indice
         maxPoolWithIndices(x, y, indices: indices, planes: planes, g, columnMajor: columnMajor, threads: threads)
     } else if PairPooling(g) != nil {
         maxPool2x2(x, y, planes: planes, g, threads: threads)
+    } else if isUnitStridePlane(g) {
+        paddedPlanePool(x, y, planes: planes, g, max: true, countPadding: false, threads: threads)
     } else {
         windowPool(x, y, planes: planes, g, max: true, countPadding: false, threads: threads)
     }
@@ -34,7 +36,68 @@ func maxPool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, indice
 /// `countPadding` also those in the explicit padding (never those beyond it, as ceil_mode adds).
 func averagePool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, _ g: WindowGeometry,
                  countPadding: Bool, threads: Int) {
-    windowPool(x, y, planes: planes, g, max: false, countPadding: countPadding, threads: threads)
+    if isUnitStridePlane(g) {
+        paddedPlanePool(x, y, planes: planes, g, max: false, countPadding: countPadding, threads: threads)
+    } else {
+        windowPool(x, y, planes: planes, g, max: false, countPadding: countPadding, threads: threads)
+    }
+}
+
+/// 1-D or 2-D pooling with stride 1 (e.g. Inception's 3×3 "same" max pooling).
+func isUnitStridePlane(_ g: WindowGeometry) -> Bool {
+    g.input[0] == 1 && g.kernel[0] == 1 && g.padBegin[0] == 0 && g.padEnd[0] == 0 && g.stride == [1, 1, 1]
+}
+
+/// Stride-1 pooling on a copy of each plane surrounded by its padding (−∞ for max, 0 for average).
+/// Output position (oh, ow) then sits at oh·PW + ow of a PW-wide grid, and each kernel tap is one
+/// contiguous run over the whole grid, shifted by kh·dh·PW + kw·dw: a few long vector loops per
+/// plane instead of a short one per row and tap. The grid's PW − OW extra columns are dropped.
+func paddedPlanePool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, planes: Int, _ g: WindowGeometry,
+                     max: Bool, countPadding: Bool, threads: Int) {
+    let (IH, IW) = (g.input[1], g.input[2]), (OH, OW) = (g.output[1], g.output[2])
+    let (KH, KW) = (g.kernel[1], g.kernel[2]), (dh, dw) = (g.dilation[1], g.dilation[2])
+    let (ph, pw) = (g.padBegin[1], g.padBegin[2])
+    let PH = IH + ph + g.padEnd[1], PW = IW + pw + g.padEnd[2]
+    // The grid is OH·PW long; its last row's extra columns read up to (KW − 1)·dw past the padded plane.
+    let gridCount = OH * PW, paddedCount = PH * PW + (KW - 1) * dw
+    let fill: Float = max ? -.infinity : 0
+    var divisor: [Float] = []
+    if !max {
+        let th = TapRanges(g, axis: 1), tw = TapRanges(g, axis: 2)
+        divisor = (0..<OH * OW).map { k in
+            let (oh, ow) = (k / OW, k % OW)
+            return Float(countPadding ? th.padded[oh] * tw.padded[ow] : (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]))
+        }
+    }
+    parallelChunks(planes, threads: threads, cost: gridCount * KH * KW) { chunk in
+        let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount)
+        let grid = UnsafeMutablePointer<Float>.allocate(capacity: gridCount)
+        defer { padded.deallocate(); grid.deallocate() }
+        padded.initialize(repeating: fill, count: paddedCount)
+        for p in chunk {
+            let src = x + p * IH * IW
+            for ih in 0..<IH { (padded + (ih + ph) * PW + pw).update(from: src + ih * IW, count: IW) }
+            grid.initialize(repeating: fill, count: gridCount)
+            for kh in 0..<KH {
+                for kw in 0..<KW {
+                    let from = UnsafePointer(padded + kh * dh * PW + kw * dw)
+                    max ? maxRow(grid, from, gridCount) : addRow(grid, from, gridCount)
+                }
+            }
+            let dst = y + p * OH * OW
+            for oh in 0..<OH {
+                let row = dst + oh * OW, cells = grid + oh * PW
+                if max {
+                    row.update(from: cells, count: OW)
+                } else {
+                    for ow in 0..<OW {
+                        let d = divisor[oh * OW + ow]
+                        row[ow] = d > 0 ? cells[ow] / d : 0
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The common 2×2, stride 2 max pooling whose windows all lie inside the input (no padding to
@@ -130,12 +193,19 @@ func windowPool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, pla
 private func maxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int) {
     var i = 0
     while i + 8 <= n { store8(greater(load8(y + i), load8(x + i)), y + i); i += 8 }
-    while i < n { if x[i] > y[i] { y[i] = x[i] }; i += 1 }
+    if i + 4 <= n {
+        let a = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD4<Float>.self)
+        let b = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(y + i).storeBytes(of: a.replacing(with: b, where: b .> a), as: SIMD4<Float>.self)
+        i += 4
+    }
+    // Branch-free: rows here are short, and a mispredicted branch per element costs more than a blend.
+    while i < n { let v = x[i]; y[i] = v > y[i] ? v : y[i]; i += 1 }
 }
 
 @inline(__always)
 private func maxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, stride s: Int) {
-    for i in 0..<n where x[i * s] > y[i] { y[i] = x[i * s] }
+    for i in 0..<n { let v = x[i * s]; y[i] = v > y[i] ? v : y[i] }
 }
 
 @inline(__always)
