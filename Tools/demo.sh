@@ -1,27 +1,22 @@
 #!/usr/bin/env bash
-# The README's main job on the bundled example: inspect the bundled LeNet, measure its accuracy
-# on the bundled Fashion-MNIST slice, then rewrite it losslessly.
+# The README's main job on the bundled example: trim the bundled LeNet (the paper's conv 20 / conv 50
+# / dense 500 / dense 10) by the paper's criterion on conv2 and the 500-unit dense layer, using the
+# bundled slice of the Fashion-MNIST test set, then show the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tool=${1:-.build/release/modeltool}
-model=Fixtures/models/lenet.onnx
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp Fixtures/models/lenet.onnx "$work/lenet.onnx"
+data=(--data Fixtures/fashion-mnist/images-idx3-ubyte.gz --labels Fixtures/fashion-mnist/labels-idx1-ubyte.gz
+      --scale 0.00392156862745098)
 
-echo "== modeltool info $model"
-"$tool" info "$model"
+echo "== modeltool trim lenet.onnx (APoZ > mean + 1 std on conv2 and fc1, with compensation)"
+"$tool" trim "$work/lenet.onnx" "${data[@]}" --layers /conv2/Conv,/fc1/Gemm
 echo
-echo "== modeltool eval $model on 1000 Fashion-MNIST test images"
-"$tool" eval "$model" --data Fixtures/fashion-mnist/images-idx3-ubyte.gz \
-  --labels Fixtures/fashion-mnist/labels-idx1-ubyte.gz --scale 0.00392156862745098
+echo "== modeltool info lenet.onnx (trimmed in place)"
+"$tool" info "$work/lenet.onnx"
 echo
-echo "== modeltool convert $model (lossless round trip)"
-"$tool" convert "$model" "$out/lenet.onnx"
-if cmp -s "$model" "$out/lenet.onnx"; then
-  echo "round trip: byte-identical ($(stat -c %s "$model") bytes)"
-else
-  echo "round trip: the copy differs from the original" >&2
-  exit 1
-fi
-"$tool" convert --external-data "$model" "$out/lenet-ext.onnx"
-echo "external data: $(stat -c %s "$out/lenet-ext.onnx") bytes of graph + $(stat -c %s "$out/lenet-ext.onnx.data") bytes in lenet-ext.onnx.data"
+echo "== the same without compensation (the paper's plain removal)"
+cp Fixtures/models/lenet.onnx "$work/plain.onnx"
+"$tool" trim "$work/plain.onnx" "${data[@]}" --layers /conv2/Conv,/fc1/Gemm --no-compensate | tail -5

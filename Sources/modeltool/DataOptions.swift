@@ -75,6 +75,25 @@ struct PreparedRun {
     }
 }
 
+/// Top-1/top-k accuracy of `model` over a labelled data set, with a progress bar.
+func evaluate(model: Model, data: String, labels: String, top: Int, options: DataOptions,
+              progressUnit: String = "images") throws -> (accuracy: TopKAccuracy, seconds: Double, rate: Double) {
+    let prepared = try PreparedRun(model: model, dataPath: data, options: options)
+    let batches = try prepared.reader.batches(batchSize: prepared.batchSize, selection: SampleSelection(limit: options.limit),
+                                              labels: try openSource(path: labels))
+    guard let outputName = model.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
+    var accuracy = TopKAccuracy(k: top)
+    let progress = ProgressBar(total: batches.range.count, unit: progressUnit)
+    while let batch = try batches.next() {
+        let outputs = try prepared.run(batch)
+        guard let scores = outputs[outputName], let batchLabels = batch.labels else { continue }
+        let rows = batchLabels.count
+        try scores.withFloats { try accuracy.add(scores: $0, classes: rows > 0 ? $0.count / rows : 0, labels: batchLabels) }
+        progress.advance(by: rows)
+    }
+    return (accuracy, progress.elapsed, progress.rate)
+}
+
 /// A one-line progress bar on standard error, drawn only when it is a terminal.
 final class ProgressBar {
     private let total: Int

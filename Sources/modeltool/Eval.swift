@@ -45,25 +45,10 @@ struct Eval: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let m = try loadModel(model, format: format)
-            let prepared = try PreparedRun(model: m, dataPath: data, options: dataOptions)
-            let labelSource = try openSource(path: labels)
-            let batches = try prepared.reader.batches(batchSize: prepared.batchSize,
-                                                      selection: SampleSelection(limit: dataOptions.limit),
-                                                      labels: labelSource)
-            guard let outputName = m.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
-            var accuracy = TopKAccuracy(k: top)
-            let progress = ProgressBar(total: batches.range.count, unit: "images")
-            while let batch = try batches.next() {
-                let outputs = try prepared.run(batch)
-                guard let scores = outputs[outputName], let batchLabels = batch.labels else { continue }
-                let rows = batchLabels.count
-                try scores.withFloats { try accuracy.add(scores: $0, classes: rows > 0 ? $0.count / rows : 0, labels: batchLabels) }
-                progress.advance(by: rows)
-            }
+            let (accuracy, seconds, rate) = try evaluate(model: m, data: data, labels: labels, top: top, options: dataOptions)
             let result = Result(model: model, data: data, samples: accuracy.samples, top1: accuracy.top1,
                                 topK: accuracy.topK, k: top, top1Correct: accuracy.top1Hits,
-                                topKCorrect: accuracy.topKHits, seconds: progress.elapsed,
-                                samplesPerSecond: progress.rate)
+                                topKCorrect: accuracy.topKHits, seconds: seconds, samplesPerSecond: rate)
             if json {
                 try printJSON(result)
             } else {

@@ -16,6 +16,6 @@ struct ModelTool: ParsableCommand {
           modeltool info model.onnx --apoz stats.json --plot apoz.svg
         """,
         version: "0.1.0",
-        subcommands: [Info.self, Convert.self, Run.self, Eval.self, Apoz.self]
+        subcommands: [Trim.self, Info.self, Apoz.self, Eval.self, Run.self, Convert.self]
     )
 }
