@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 
 /// Runs `body(range)` over `0..<count` split into at most `threads` contiguous chunks, in parallel
@@ -19,4 +20,23 @@ func parallelChunks(_ count: Int, threads: Int, cost: Int = 1, _ body: (Range<In
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, cost: Int = 1, _ body: (Int) -> Void) {
     parallelChunks(count, threads: threads, cost: cost) { r in for k in r { body(k) } }
+}
+
+/// Runs `body(worker, range)` for `workers` contiguous slices of `0..<count`, one per thread,
+/// however little work there is (the caller has decided it is worth it).
+func parallelWorkers(_ count: Int, workers: Int, _ body: (Int, Range<Int>) -> Void) {
+    let n = min(workers, count)
+    if n <= 1 {
+        if count > 0 { body(0, 0..<count) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: n) { k in body(k, (count * k / n)..<(count * (k + 1) / n)) }
+}
+
+/// Runs `body` with OpenBLAS limited to the calling thread, so several threads can each run
+/// their own small GEMMs, then gives BLAS `threads` threads again.
+func withSingleThreadedBLAS(restoring threads: Int, _ body: () -> Void) {
+    openblas_set_num_threads(1)
+    body()
+    openblas_set_num_threads(Int32(threads))
 }

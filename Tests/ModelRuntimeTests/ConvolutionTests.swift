@@ -64,8 +64,8 @@ final class ConvolutionTests: XCTestCase {
         func conv(budget: Int) -> [Float] {
             let layout = ConvLayout(batch: 2, inChannels: 3, outChannels: 4, groups: 1, geometry: g, scratchBudget: budget)
             var y = [Float](repeating: .nan, count: 2 * 4 * g.outputVolume)
-            var scratch = [Float](repeating: 0, count: layout.scratchCount)
-            convolution(x, w, nil, &y, layout, scratch: &scratch, threads: 2)
+            var scratch = [Float](repeating: 0, count: layout.scratchCount(threads: 2))
+            convolution(x, w, ConvEpilogue(), &y, layout, scratch: &scratch, threads: 2)
             return y
         }
         let whole = conv(budget: 1 << 22), banded = conv(budget: 1)
@@ -110,5 +110,48 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertTrue(message.contains("node 'n' (Conv)"), message)
             XCTAssertFalse(message.contains("\n"))
         }
+    }
+
+    /// The fast paths (shifted-plane im2col, phase-split depthwise, images in parallel, the
+    /// bias epilogue) against a direct sum over each window written here.
+    func testConvPathsMatchDirectSums() throws {
+        let cases: [(x: [Int], w: [Int], attrs: [Attribute])] = [
+            ([3, 2, 7, 9], [4, 2, 3, 3], [ints("pads", [1, 1, 1, 1])]),
+            ([2, 3, 6, 5], [2, 3, 3, 2], [ints("pads", [2, 0, 0, 1]), ints("dilations", [2, 1])]),
+            ([3, 4, 9, 8], [4, 1, 3, 3], [int("group", 4), ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ([2, 2, 8, 7], [4, 1, 3, 3], [int("group", 2), ints("pads", [1, 2, 1, 0]), ints("dilations", [2, 1])]),
+            ([2, 3, 11], [3, 1, 3], [int("group", 3), ints("pads", [1, 1]), ints("strides", [3])]),
+        ]
+        for (xs, ws, attrs) in cases {
+            let x = T(xs, (0..<xs.reduce(1, *)).map { Float(($0 * 7) % 13) - 6 })
+            let w = T(ws, (0..<ws.reduce(1, *)).map { Float(($0 * 5) % 9) - 4 })
+            let b = T([ws[0]], (0..<ws[0]).map { Float($0) - 1.5 })
+            let y = try run1("Conv", [x, w, b], attrs)
+            let params = try WindowParams(Node(opType: "Conv", inputs: [], outputs: [], attributes: attrs))
+            let g = try WindowGeometry(spatial: Array(xs[2...]), kernel: Array(ws[2...]), params)
+            let groups = attrs.first { $0.name == "group" }.map { _ in xs[1] } ?? 1
+            assertTensor(y, [xs[0], ws[0]] + g.outputShape, directConv(x.floats, xs, w.floats, ws, b.floats, g, groups: groups))
+        }
+    }
+
+    private func directConv(_ x: [Float], _ xs: [Int], _ w: [Float], _ ws: [Int], _ b: [Float], _ g: WindowGeometry,
+                            groups: Int) -> [Float] {
+        let (M, C) = (ws[0], xs[1]), cpg = C / groups, mpg = M / groups
+        var out: [Float] = []
+        for n in 0..<xs[0] { for m in 0..<M {
+            for od in 0..<g.output[0] { for oh in 0..<g.output[1] { for ow in 0..<g.output[2] {
+                var sum: Float = 0
+                for ci in 0..<cpg { for kd in 0..<g.kernel[0] { for kh in 0..<g.kernel[1] { for kw in 0..<g.kernel[2] {
+                    let o = [od, oh, ow], k = [kd, kh, kw]
+                    let i = (0..<3).map { o[$0] * g.stride[$0] - g.padBegin[$0] + k[$0] * g.dilation[$0] }
+                    guard (0..<3).allSatisfy({ i[$0] >= 0 && i[$0] < g.input[$0] }) else { continue }
+                    let c = (m / mpg) * cpg + ci
+                    let xv = x[((n * C + c) * g.input[0] + i[0]) * g.input[1] * g.input[2] + i[1] * g.input[2] + i[2]]
+                    sum += xv * w[((m * cpg + ci) * g.kernel[0] + kd) * g.kernel[1] * g.kernel[2] + kh * g.kernel[2] + kw]
+                } } } }
+                out.append(sum + b[m])
+            } } }
+        } }
+        return out
     }
 }

@@ -15,35 +15,75 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, rows:
     let (OH, OW) = (g.output[1], g.output[2])
     let (KH, KW) = (g.kernel[1], g.kernel[2])
     let sw = g.stride[2]
+    let (sd, sh, pd, ph, pw) = (g.stride[0], g.stride[1], g.padBegin[0], g.padBegin[1], g.padBegin[2])
+    let (dd, dh, dw) = (g.dilation[0], g.dilation[1], g.dilation[2])
+    // 2-D, unit stride, output rows as wide as input rows ("same" padding): a tap's values for a
+    // run of output rows are one contiguous stretch of the input plane.
+    let shifted = ID == 1 && g.output[0] == 1 && sh == 1 && sw == 1 && OW == IW
     parallelFor(channels * kvol, threads: threads, cost: ovol) { row in
         let c = row / kvol
         var t = row % kvol
         let kw = t % KW; t /= KW
         let kh = t % KH, kd = t / KH
         let dst = col + row * ovol, src = x + c * ivol
-        let offD = kd * g.dilation[0], offH = kh * g.dilation[1], offW = kw * g.dilation[2]
+        let offD = kd * dd, offH = kh * dh, offW = kw * dw
         let rw = g.validRange(2, offset: offW)
+        if shifted {
+            let rh = g.validRange(1, offset: offH)
+            let lo = Swift.max(rh.lowerBound, rows.lowerBound), hi = Swift.min(rh.upperBound, rows.upperBound)
+            guard lo < hi && !rw.isEmpty else { dst.initialize(repeating: 0, count: ovol); return }
+            // Output (oh, ow) reads input (oh − ph + offH, ow − pw + offW): flat index + shift.
+            let shift = (offH - ph) * IW + offW - pw
+            let first = (lo - rows.lowerBound) * OW + rw.lowerBound
+            let last = (hi - 1 - rows.lowerBound) * OW + rw.upperBound
+            zeroFloats(dst, first)
+            copyFloats(dst + first, src + (lo * OW + rw.lowerBound + shift), last - first)
+            zeroFloats(dst + last, ovol - last)
+            // Between consecutive rows, the columns outside the tap's valid range took the
+            // neighbouring row's values: they are padding.
+            if rw.count < OW {
+                for r in lo..<(hi - 1) {
+                    let end = (r - rows.lowerBound) * OW + rw.upperBound
+                    zeroFloats(dst + end, OW - rw.upperBound + rw.lowerBound)
+                }
+            }
+            return
+        }
         for r in rows {
             let od = r / OH, oh = r % OH
-            let id = od * g.stride[0] - g.padBegin[0] + offD
-            do {
-                let ih = oh * g.stride[1] - g.padBegin[1] + offH
-                let out = dst + (r - rows.lowerBound) * OW
-                guard id >= 0 && id < ID && ih >= 0 && ih < IH && !rw.isEmpty else {
-                    out.initialize(repeating: 0, count: OW)
-                    continue
-                }
-                let line = src + (id * IH + ih) * IW - g.padBegin[2] + offW
-                if rw.lowerBound > 0 { out.initialize(repeating: 0, count: rw.lowerBound) }
-                if sw == 1 {
-                    (out + rw.lowerBound).update(from: line + rw.lowerBound, count: rw.count)
-                } else {
-                    for ow in rw { out[ow] = line[ow * sw] }
-                }
-                if rw.upperBound < OW { (out + rw.upperBound).initialize(repeating: 0, count: OW - rw.upperBound) }
+            let id = od * sd - pd + offD
+            let ih = oh * sh - ph + offH
+            let out = dst + (r - rows.lowerBound) * OW
+            guard id >= 0 && id < ID && ih >= 0 && ih < IH && !rw.isEmpty else {
+                zeroFloats(out, OW)
+                continue
             }
+            let line = src + (id * IH + ih) * IW - pw + offW
+            zeroFloats(out, rw.lowerBound)
+            if sw == 1 {
+                copyFloats(out + rw.lowerBound, line + rw.lowerBound, rw.count)
+            } else {
+                for ow in rw { out[ow] = line[ow * sw] }
+            }
+            zeroFloats(out + rw.upperBound, OW - rw.upperBound)
         }
     }
+}
+
+/// Copies `n` floats with inline vector moves: im2col's runs are short, where a call to memmove
+/// costs more than the copy.
+@inline(__always)
+func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n { store8(load8(src + i), dst + i); i += 8 }
+    while i < n { dst[i] = src[i]; i += 1 }
+}
+
+@inline(__always)
+func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n { store8(F8(), dst + i); i += 8 }
+    while i < n { dst[i] = 0; i += 1 }
 }
 
 /// Folds columns back onto one image, summing overlaps: the adjoint of `im2col`. `y` (channels
@@ -99,45 +139,123 @@ struct ConvLayout {
         let perRow = max(1, inPerGroup * geometry.kernelVolume * geometry.output[2])
         return max(1, min(geometry.output[0] * geometry.output[1], scratchBudget / perRow))
     }
-    /// Floats of im2col scratch needed (0 when none is).
-    var scratchCount: Int {
+    /// Floats of im2col scratch one worker needs (0 when none is).
+    var scratchPerWorker: Int {
         isPointwise || isDepthwise ? 0 : inPerGroup * geometry.kernelVolume * geometry.output[2] * rowsPerChunk
+    }
+    /// Images run side by side, each on one thread with single-threaded BLAS: the per-image
+    /// matrices of small CNNs are too small for BLAS's own threads to pay off. One image at a
+    /// time uses every thread inside im2col and BLAS instead.
+    func workers(threads: Int) -> Int { batch > 1 ? max(1, min(threads, batch)) : 1 }
+    /// Floats of im2col scratch `convolution` needs with `threads` threads.
+    func scratchCount(threads: Int) -> Int { scratchPerWorker * workers(threads: threads) }
+}
+
+/// What a convolution does to each output channel before storing it:
+/// y = activation(y·scale[c] + shift[c]). It carries the bias, and a following inference batch
+/// norm and ReLU or Clip when the interpreter fuses them, so the output is finished while it is
+/// still in cache instead of in separate passes over memory.
+struct ConvEpilogue {
+    var scale: [Float]?
+    var shift: [Float]?
+    /// Values below `low` become `low`, above `high` become `high` (NaN passes, as in Relu/Clip).
+    var low = -Float.infinity, high = Float.infinity
+
+    init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity) {
+        self.scale = scale
+        self.shift = shift
+        self.low = low
+        self.high = high
+    }
+
+    /// Just a bias (or nothing).
+    init(bias: UnsafePointer<Float>?, channels: Int) {
+        shift = bias.map { Array(UnsafeBufferPointer(start: $0, count: channels)) }
+    }
+
+    var isIdentity: Bool { scale == nil && shift == nil && low == -.infinity && high == .infinity }
+
+    /// Applies channel `c`'s epilogue to `n` values in place.
+    @inline(__always)
+    func apply(_ y: UnsafeMutablePointer<Float>, channel c: Int, count n: Int) {
+        let s = scale?[c] ?? 1, t = shift?[c] ?? 0
+        let sv = F8(repeating: s), tv = F8(repeating: t), lv = F8(repeating: low), hv = F8(repeating: high)
+        var i = 0
+        if scale == nil {
+            // Bias only: y + t exactly, as an unfused Add would compute it.
+            while i + 8 <= n {
+                let v = load8(y + i) + tv
+                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), y + i)
+                i += 8
+            }
+            while i < n { y[i] = clamp(y[i] + t); i += 1 }
+        } else {
+            while i + 8 <= n {
+                let v = load8(y + i) * sv + tv
+                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), y + i)
+                i += 8
+            }
+            while i < n { y[i] = clamp(y[i] * s + t); i += 1 }
+        }
+    }
+
+    @inline(__always)
+    private func clamp(_ v: Float) -> Float { v < low ? low : (v > high ? high : v) }
+}
+
+/// Convolution through im2col and sgemm per image and group, each image finished by `epilogue`
+/// while in cache; depthwise convolutions take the direct kernel. `scratch` holds
+/// `layout.scratchCount(threads:)` floats.
+func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
+                 _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, scratch: UnsafeMutablePointer<Float>?, threads: Int) {
+    if l.isDepthwise {
+        depthwiseConvolution(x, w, epilogue, y, l, threads: threads)
+        return
+    }
+    let workers = l.workers(threads: threads)
+    if workers == 1 {
+        for n in 0..<l.batch { convolveImage(n, x, w, epilogue, y, l, scratch: scratch, threads: threads) }
+        return
+    }
+    withSingleThreadedBLAS(restoring: threads) {
+        parallelWorkers(l.batch, workers: workers) { worker, images in
+            let mine = scratch.map { $0 + worker * l.scratchPerWorker }
+            for n in images { convolveImage(n, x, w, epilogue, y, l, scratch: mine, threads: 1) }
+        }
     }
 }
 
-/// Convolution through im2col and sgemm per image and group; depthwise convolutions take the
-/// direct kernel. `scratch` holds `layout.scratchCount` floats.
-func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                 _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, scratch: UnsafeMutablePointer<Float>?, threads: Int) {
-    if l.isDepthwise {
-        depthwiseConvolution(x, w, bias, y, l, threads: threads)
-        return
-    }
+/// One image of `convolution`: every group's GEMM, then the epilogue on its output channels.
+@inline(__always)
+private func convolveImage(_ n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
+                           _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, scratch: UnsafeMutablePointer<Float>?,
+                           threads: Int) {
     let g = l.geometry
     let kdim = l.inPerGroup * g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
-    for n in 0..<l.batch {
-        for grp in 0..<l.groups {
-            let image = x + (n * l.inChannels + grp * l.inPerGroup) * ivol
-            let weights = w + grp * l.outPerGroup * kdim
-            let out = y + (n * l.outChannels + grp * l.outPerGroup) * ovol
-            if l.isPointwise {
-                sgemm(m: l.outPerGroup, n: ovol, k: kdim, weights, lda: kdim, image, ldb: ovol, out, ldc: ovol)
-                continue
-            }
-            // Unfold a band of output rows at a time and multiply it into Y's matching columns.
-            let totalRows = g.output[0] * g.output[1], OW = g.output[2]
-            var start = 0
-            while start < totalRows {
-                let rows = start..<min(totalRows, start + l.rowsPerChunk)
-                im2col(image, channels: l.inPerGroup, g, rows: rows, scratch!, threads: threads)
-                let width = rows.count * OW
-                sgemm(m: l.outPerGroup, n: width, k: kdim, weights, lda: kdim, scratch!, ldb: width,
-                      out + rows.lowerBound * OW, ldc: ovol)
-                start = rows.upperBound
-            }
+    for grp in 0..<l.groups {
+        let image = x + (n * l.inChannels + grp * l.inPerGroup) * ivol
+        let weights = w + grp * l.outPerGroup * kdim
+        let out = y + (n * l.outChannels + grp * l.outPerGroup) * ovol
+        if l.isPointwise {
+            sgemm(m: l.outPerGroup, n: ovol, k: kdim, weights, lda: kdim, image, ldb: ovol, out, ldc: ovol)
+            continue
+        }
+        // Unfold a band of output rows at a time and multiply it into Y's matching columns.
+        let totalRows = g.output[0] * g.output[1], OW = g.output[2]
+        var start = 0
+        while start < totalRows {
+            let rows = start..<min(totalRows, start + l.rowsPerChunk)
+            im2col(image, channels: l.inPerGroup, g, rows: rows, scratch!, threads: threads)
+            let width = rows.count * OW
+            sgemm(m: l.outPerGroup, n: width, k: kdim, weights, lda: kdim, scratch!, ldb: width,
+                  out + rows.lowerBound * OW, ldc: ovol)
+            start = rows.upperBound
         }
     }
-    if let bias { addChannelBias(y, bias, batch: l.batch, channels: l.outChannels, spatial: ovol, threads: threads) }
+    if !epilogue.isIdentity {
+        let out = y + n * l.outChannels * ovol
+        parallelFor(l.outChannels, threads: threads, cost: ovol) { c in epilogue.apply(out + c * ovol, channel: c, count: ovol) }
+    }
 }
 
 /// y[n, c, :] += bias[c].
@@ -152,11 +270,14 @@ func addChannelBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Floa
     }
 }
 
-/// Direct depthwise convolution (groups == input channels): each output plane accumulates its
-/// input plane shifted under each kernel tap, a contiguous loop the compiler vectorises.
-func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+/// Direct depthwise convolution (groups == input channels), each plane finished by `epilogue`.
+func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
                           _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, threads: Int) {
     let g = l.geometry
+    if g.input[0] == 1 && g.output[0] == 1 && g.kernel[0] == 1 {
+        PhasePlanes(g).convolve(x, w, epilogue, y, l, threads: threads)
+        return
+    }
     let kvol = g.kernelVolume, ovol = g.outputVolume, ivol = g.inputVolume
     let multiplier = l.outChannels / l.inChannels
     let (IH, IW) = (g.input[1], g.input[2]), (OH, OW) = (g.output[1], g.output[2])
@@ -165,7 +286,7 @@ func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
     parallelFor(l.batch * l.outChannels, threads: threads, cost: ovol * kvol) { plane in
         let n = plane / l.outChannels, m = plane % l.outChannels
         let out = y + plane * ovol
-        out.initialize(repeating: bias?[m] ?? 0, count: ovol)
+        out.initialize(repeating: 0, count: ovol)
         let src = x + (n * l.inChannels + m / multiplier) * ivol
         for tap in 0..<kvol {
             var t = tap
@@ -187,6 +308,86 @@ func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
                         for ow in rw { row[ow] += wv * line[ow * sw] }
                     }
                 }
+            }
+        }
+        epilogue.apply(out, channel: m, count: ovol)
+    }
+}
+
+/// A 2-D (or 1-D) plane split by stride phase, so that every kernel tap becomes one long
+/// unit-stride loop. Phase (a, b) holds padded-input rows a, a+sh, … and columns b, b+sw, …, all
+/// QW wide; output (oh, ow) sits at oh·QW + ow of a QW-wide grid, and tap (kh, kw) at offset
+/// (kh·dh, kw·dw) = (qh·sh + a, qw·sw + b) reads phase (a, b) at that grid index + qh·QW + qw.
+/// The grid's QW − OW extra columns are computed and dropped. Small planes (28×28, 14×14, 7×7)
+/// thus cost a few vector loops per tap instead of one short loop per row and tap.
+struct PhasePlanes {
+    let g: WindowGeometry
+    let (IH, IW, OH, OW, sh, sw, ph, pw): (Int, Int, Int, Int, Int, Int, Int, Int)
+    /// Rows and columns of each phase plane (one spare row absorbs the grid's extra columns).
+    let QH: Int, QW: Int
+    var phaseCount: Int { (QH + 1) * QW }
+
+    init(_ g: WindowGeometry) {
+        self.g = g
+        (IH, IW, OH, OW) = (g.input[1], g.input[2], g.output[1], g.output[2])
+        (sh, sw, ph, pw) = (g.stride[1], g.stride[2], g.padBegin[1], g.padBegin[2])
+        let PH = IH + ph + g.padEnd[1], PW = IW + pw + g.padEnd[2]
+        QH = (PH + sh - 1) / sh
+        QW = (PW + sw - 1) / sw
+    }
+
+    /// Fills the sh·sw phase planes of one input plane (zeros in the padding).
+    func split(_ src: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
+        for a in 0..<sh {
+            for b in 0..<sw {
+                let phase = phases + (a * sw + b) * phaseCount
+                // Columns j with 0 ≤ j·sw + b − pw < IW.
+                let jlo = max(0, (pw - b + sw - 1) / sw), jhi = min(QW, max(0, (IW + pw - b + sw - 1) / sw))
+                for i in 0...QH {
+                    let row = phase + i * QW, ih = i * sh + a - ph
+                    guard i < QH, ih >= 0, ih < IH, jlo < jhi else { zeroFloats(row, QW); continue }
+                    zeroFloats(row, jlo)
+                    let line = src + ih * IW + b - pw
+                    if sw == 1 {
+                        copyFloats(row + jlo, line + jlo, jhi - jlo)
+                    } else {
+                        for j in jlo..<jhi { row[j] = line[j * sw] }
+                    }
+                    zeroFloats(row + jhi, QW - jhi)
+                }
+            }
+        }
+    }
+
+    func convolve(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
+                  _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, threads: Int) {
+        let (KH, KW, dh, dw) = (g.kernel[1], g.kernel[2], g.dilation[1], g.dilation[2])
+        let kvol = KH * KW, multiplier = l.outChannels / l.inChannels
+        let gridCount = OH * QW, phasesCount = sh * sw * phaseCount
+        parallelChunks(l.batch * l.outChannels, threads: threads, cost: gridCount * kvol) { planes in
+            let phases = UnsafeMutablePointer<Float>.allocate(capacity: phasesCount)
+            let grid = UnsafeMutablePointer<Float>.allocate(capacity: gridCount)
+            defer { phases.deallocate(); grid.deallocate() }
+            var splitFrom = -1
+            for plane in planes {
+                let n = plane / l.outChannels, m = plane % l.outChannels
+                let input = n * l.inChannels + m / multiplier
+                if input != splitFrom { split(x + input * IH * IW, into: phases); splitFrom = input }
+                zeroFloats(grid, gridCount)
+                for kh in 0..<KH {
+                    let (qh, a) = (kh * dh / sh, kh * dh % sh)
+                    for kw in 0..<KW {
+                        let (qw, b) = (kw * dw / sw, kw * dw % sw)
+                        let from = phases + (a * sw + b) * phaseCount + qh * QW + qw
+                        let wv = w[m * kvol + kh * KW + kw], wv8 = F8(repeating: wv)
+                        var i = 0
+                        while i + 8 <= gridCount { store8(load8(grid + i).addingProduct(load8(from + i), wv8), grid + i); i += 8 }
+                        while i < gridCount { grid[i] = grid[i].addingProduct(from[i], wv); i += 1 }
+                    }
+                }
+                let out = y + plane * OH * OW
+                for oh in 0..<OH { copyFloats(out + oh * OW, grid + oh * QW, OW) }
+                epilogue.apply(out, channel: m, count: OH * OW)
             }
         }
     }

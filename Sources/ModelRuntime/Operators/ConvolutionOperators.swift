@@ -35,21 +35,30 @@ enum ConvolutionOperators {
     }
 
     static func conv(_ node: Node) throws -> OperatorFunction {
+        let run = try fusableConv(node)
+        return { inputs, ctx in try run(inputs, ctx) { m, bias in ConvEpilogue(bias: bias?.f, channels: m) } }
+    }
+
+    /// Conv whose caller supplies the epilogue from the output channel count and the bias (the
+    /// interpreter's fused Conv → BatchNormalization → Relu/Clip steps use this).
+    static func fusableConv(_ node: Node) throws
+        -> (_ inputs: [RuntimeTensor?], _ ctx: ExecContext, _ epilogue: (Int, RuntimeTensor?) throws -> ConvEpilogue) throws
+        -> [RuntimeTensor] {
         let params = try WindowParams(node)
         let groups = node.intValue("group", default: 1)
-        return { inputs, ctx in
+        return { inputs, ctx, makeEpilogue in
             let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
             let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
             let m = w.shape[0]
             guard w.shape[1] == channels / groups, m % groups == 0 else {
                 throw ModelError("W \(w.shape) does not fit \(channels) input channels in \(groups) group(s)")
             }
-            let b = try bias(inputs, m, ctx)
+            let epilogue = try makeEpilogue(m, try bias(inputs, m, ctx))
             let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
                                     geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
             let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
-            withScratch(ctx, layout.scratchCount) { scratch in
-                convolution(x.f, w.f, b?.f, y.f, layout, scratch: scratch, threads: ctx.threads)
+            withScratch(ctx, layout.scratchCount(threads: ctx.threads)) { scratch in
+                convolution(x.f, w.f, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
             }
             return [y]
         }
