@@ -202,6 +202,48 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
     }
 
+    /// ConvTranspose whose pads Keras's 'valid'/'same' (± output_padding) reproduce → Conv2DTranspose
+    /// and back, computing the same; pads Keras cannot express are refused.
+    func testConvTransposeBothWays() throws {
+        func model(kernel: Int, stride: Int, pads: [Int64], outputPadding: [Int64]) -> Model {
+            let w = Tensor(name: "w", floats: sampleInput(3 * 2 * kernel * kernel, seed: 3), dims: [3, 2, kernel, kernel])
+            let b = Tensor(name: "b", floats: [0.5, -0.25], dims: [2])
+            let node = Node(name: "up", opType: "ConvTranspose", inputs: ["x", "w", "b"], outputs: ["y"],
+                            attributes: [Attribute("strides", .ints([Int64(stride), Int64(stride)])), Attribute("pads", .ints(pads)),
+                                         Attribute("output_padding", .ints(outputPadding))])
+            let t = TensorType(.float, Shape([.symbol("N"), .fixed(3), .fixed(5), .fixed(5)]))
+            return Model(graph: Graph(name: "g", nodes: [node], inputs: [ValueInfo(name: "x", tensor: t)],
+                                      outputs: [ValueInfo(name: "y")], initializers: [w, b]))
+        }
+        let dir = try temporaryDirectory(self)
+        let cases: [(Int, Int, [Int64], [Int64], String)] = [
+            (2, 2, [0, 0, 0, 0], [0, 0], "valid"),  // PyTorch ConvTranspose2d(k=2, s=2)
+            (4, 2, [1, 1, 1, 1], [0, 0], "same"),   // k=4, s=2, p=1
+            (3, 1, [1, 1, 1, 1], [0, 0], "same"),
+            (3, 2, [0, 0, 0, 0], [0, 0], "valid"),
+            (1, 3, [0, 0, 0, 0], [2, 2], "valid"),  // k < s: Keras pads the end
+        ]
+        for (k, s, pads, op, padding) in cases {
+            let m = model(kernel: k, stride: s, pads: pads, outputPadding: op)
+            let path = dir.appendingPathComponent("up.h5").path
+            try KerasWriter.write(m, to: path, as: .legacyH5)
+            let layer = try XCTUnwrap(try configLayers(try jsonAttribute(path, "model_config")).last)
+            XCTAssertEqual(layer["class_name"] as? String, "Conv2DTranspose")
+            XCTAssertEqual((layer["config"] as? [String: Any])?["padding"] as? String, padding, "k \(k) s \(s) pads \(pads)")
+            let back = try KerasReader.read(path: path, nchwInput: true)
+            let x = sampleInput(75)
+            let ref = try evaluate(m, shape: [1, 3, 5, 5], x)
+            let side = Int(Double(ref.count / 2).squareRoot())
+            XCTAssertLessThanOrEqual(maxDifference(try evaluate(back, shape: [1, 3, 5, 5], x), toNHWC(ref, [1, 2, side, side])), 1e-5,
+                                     "k \(k) s \(s) pads \(pads)")
+        }
+        // k=3, s=2, p=1, output_padding 1 (a common PyTorch upsampler) crops the start by one: no Keras form.
+        XCTAssertThrowsError(try KerasWriter.write(model(kernel: 3, stride: 2, pads: [1, 1, 1, 1], outputPadding: [1, 1]),
+                                                   to: dir.appendingPathComponent("no.h5").path, as: .legacyH5)) { error in
+            XCTAssertTrue("\(error)".contains("up (ConvTranspose)"), "\(error)")
+        }
+    }
+
     func testNameSanitising() {
         XCTAssertEqual(KerasExporter.sanitize("/features/features.0/Conv"), "features_features_0_Conv")
         XCTAssertEqual(KerasExporter.sanitize("conv_a"), "conv_a")

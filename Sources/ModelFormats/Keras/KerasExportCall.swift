@@ -73,7 +73,7 @@ extension KerasLayers {
     /// the family tables (checked by a test).
     static let exporterFamilies: [[OpKind: KerasNodeExporter]] = [
         ConvolutionLayers.exporters, PoolingLayers.exporters, CoreLayers.exporters, NormalizationLayers.exporters,
-        ActivationLayers.exporters, MergingLayers.exporters,
+        ActivationLayers.exporters, MergingLayers.exporters, TransposedConvolutionLayers.exporters,
     ]
 
     static let exporters: [OpKind: KerasNodeExporter] = exporterFamilies.reduce(into: [:]) { all, family in

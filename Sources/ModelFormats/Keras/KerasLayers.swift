@@ -56,7 +56,7 @@ enum KerasLayers {
     /// Every supported class. Keys are unique across the family tables (checked by a test).
     static let families: [[String: LayerMapping]] = [
         ConvolutionLayers.mappings, PoolingLayers.mappings, CoreLayers.mappings, NormalizationLayers.mappings,
-        ActivationLayers.mappings, MergingLayers.mappings,
+        ActivationLayers.mappings, MergingLayers.mappings, TransposedConvolutionLayers.mappings,
     ]
 
     static let all: [String: LayerMapping] = families.reduce(into: [:]) { all, family in
