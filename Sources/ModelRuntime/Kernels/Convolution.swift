@@ -336,25 +336,31 @@ struct PhasePlanes {
         QW = (PW + sw - 1) / sw
     }
 
-    /// Fills the sh·sw phase planes of one input plane (zeros in the padding).
+    /// Fills the sh·sw phase planes of one input plane (zeros in the padding). Input value
+    /// (ih, iw) goes to phase ((ih + ph) mod sh, (iw + pw) mod sw) at ((ih + ph) / sh, (iw + pw) / sw).
     func split(_ src: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
-        for a in 0..<sh {
-            for b in 0..<sw {
-                let phase = phases + (a * sw + b) * phaseCount
-                // Columns j with 0 ≤ j·sw + b − pw < IW.
-                let jlo = max(0, (pw - b + sw - 1) / sw), jhi = min(QW, max(0, (IW + pw - b + sw - 1) / sw))
-                for i in 0...QH {
-                    let row = phase + i * QW, ih = i * sh + a - ph
-                    guard i < QH, ih >= 0, ih < IH, jlo < jhi else { zeroFloats(row, QW); continue }
-                    zeroFloats(row, jlo)
-                    let line = src + ih * IW + b - pw
-                    if sw == 1 {
-                        copyFloats(row + jlo, line + jlo, jhi - jlo)
-                    } else {
-                        for j in jlo..<jhi { row[j] = line[j * sw] }
-                    }
-                    zeroFloats(row + jhi, QW - jhi)
+        zeroFloats(phases, sh * sw * phaseCount)
+        for ih in 0..<IH {
+            let a = (ih + ph) % sh, i = (ih + ph) / sh
+            let line = src + ih * IW
+            let rows = phases + a * sw * phaseCount + i * QW
+            switch sw {
+            case 1:
+                copyFloats(rows + pw, line, IW)
+            case 2:
+                // 16 input values with an even (iw + pw) split into 8 of each phase.
+                let even = rows, odd = rows + phaseCount
+                var iw = 0
+                if pw % 2 == 1 { odd[pw / 2] = line[0]; iw = 1 }
+                while iw + 16 <= IW {
+                    let v = UnsafeRawPointer(line + iw).loadUnaligned(as: SIMD16<Float>.self), j = (iw + pw) / 2
+                    store8(v.evenHalf, even + j)
+                    store8(v.oddHalf, odd + j)
+                    iw += 16
                 }
+                while iw < IW { let t = iw + pw; (t % 2 == 0 ? even : odd)[t / 2] = line[iw]; iw += 1 }
+            default:
+                for iw in 0..<IW { let t = iw + pw; rows[(t % sw) * phaseCount + t / sw] = line[iw] }
             }
         }
     }
