@@ -244,6 +244,29 @@ final class KerasWriterTests: XCTestCase {
         }
     }
 
+    /// training_config is written only when the source carried one; a file that cannot be created
+    /// gives one clear error and leaves an existing target untouched.
+    func testTrainingConfigAndFailedWrites() throws {
+        var model = try KerasReader.read(path: kerasFixture("k2_sequential.h5"))
+        let training = #"{"loss": "categorical_crossentropy", "optimizer_config": {"class_name": "Adam", "config": {}}}"#
+        model.metadata.append(("keras_training_config", training))
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("t.h5").path
+        try KerasWriter.write(model, to: path, as: .legacyH5)
+        XCTAssertEqual(try H5Group.open(file: path).string(attribute: "training_config"), training)
+
+        XCTAssertThrowsError(try KerasWriter.write(model, to: dir.appendingPathComponent("missing/m.h5").path, as: .legacyH5)) { error in
+            XCTAssertTrue("\(error)".contains("cannot create"), "\(error)")
+        }
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        var broken = model
+        broken.graph.nodes.insert(Node(name: "norm", opType: "LRN", inputs: [broken.graph.inputs[0].name], outputs: ["unused"]), at: 0)
+        broken.graph.outputs.append(ValueInfo(name: "unused"))
+        XCTAssertThrowsError(try KerasWriter.write(broken, to: path, as: .legacyH5))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["t.h5"])
+    }
+
     func testNameSanitising() {
         XCTAssertEqual(KerasExporter.sanitize("/features/features.0/Conv"), "features_features_0_Conv")
         XCTAssertEqual(KerasExporter.sanitize("conv_a"), "conv_a")
