@@ -267,6 +267,40 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["t.h5"])
     }
 
+    /// Rewriting in place keeps training_config and the optimizer weights that still fit, and drops
+    /// (with a message) those whose layer weight changed shape.
+    func testRewriteKeepsFittingOptimizerWeights() throws {
+        let model = try KerasReader.read(path: kerasFixture("k2_sequential.h5"))
+        let plan = try KerasExporter(model).plan()
+        let conv = try XCTUnwrap(plan.layers.first { $0.className == "Conv2D" })
+        let dense = try XCTUnwrap(plan.layers.first { $0.className == "Dense" })
+        let kernel = try XCTUnwrap(conv.weights.first), bias = try XCTUnwrap(dense.weights.last)
+        let path = try temporaryDirectory(self).appendingPathComponent("m.h5").path
+        let names = ["Adam/iter:0", "Adam/\(conv.name)/kernel/m:0", "Adam/\(dense.name)/bias/m:0"]
+        let wider = kernel.dims.dropLast() + [kernel.dims.last! * 2]
+        try H5WritableGroup.create(path) { root in
+            try root.setAttribute("training_config", string: #"{"loss": "mse"}"#)
+            let group = try root.makeGroup("optimizer_weights")
+            try group.setAttribute("weight_names", strings: names)
+            try group.writeFloats(names[0], dims: [], values: [42])
+            try group.writeFloats(names[1], dims: Array(wider), values: [Float](repeating: 1, count: wider.reduce(1, *)))
+            try group.writeFloats(names[2], dims: bias.dims, values: bias.values.map { $0 + 1 })
+        }
+        let messages = try KerasWriter.rewriteLegacyH5(model, keepingTrainingStateOf: path, to: path)
+        XCTAssertEqual(messages.count, 1)
+        XCTAssertTrue(messages[0].contains(names[1]), messages[0])
+        let root = try H5Group.open(file: path)
+        XCTAssertEqual(try root.string(attribute: "training_config"), #"{"loss": "mse"}"#)
+        let optimizer = try root.group("optimizer_weights")
+        XCTAssertEqual(try optimizer.strings(attribute: "weight_names"), [names[0], names[2]])
+        XCTAssertEqual(try optimizer.floats(dataset: names[0]).values, [42])
+        XCTAssertEqual(try optimizer.floats(dataset: names[2]).values, bias.values.map { $0 + 1 })
+        XCTAssertFalse(optimizer.has(names[1]))
+        // The model itself is intact (its Dropout, an Identity at inference, is not written back).
+        let back = try KerasReader.read(path: path)
+        XCTAssertEqual(back.graph.nodes.map(\.opType), model.graph.nodes.map(\.opType).filter { $0 != "Identity" })
+    }
+
     func testNameSanitising() {
         XCTAssertEqual(KerasExporter.sanitize("/features/features.0/Conv"), "features_features_0_Conv")
         XCTAssertEqual(KerasExporter.sanitize("conv_a"), "conv_a")

@@ -26,7 +26,8 @@ public enum KerasWriter {
     }
 
     /// The Keras 2 legacy layout. `training_config` is written only when the source had one.
-    static func writeLegacyH5(_ plan: KerasModelPlan, to path: String, trainingConfig: String?) throws {
+    static func writeLegacyH5(_ plan: KerasModelPlan, to path: String, trainingConfig: String?,
+                              extra: (H5WritableGroup) throws -> Void = { _ in }) throws {
         let config = try plan.keras2Config()
         try H5WritableGroup.create(path) { root in
             try root.setAttribute("model_config", string: config)
@@ -44,6 +45,7 @@ public enum KerasWriter {
                     try group.writeFloats("\(layer.name)/\(w.name):0", dims: w.dims, values: w.values)
                 }
             }
+            try extra(root)
         }
     }
 
