@@ -19,6 +19,8 @@ models=()
 for d in Fixtures/models Fixtures/roundtrip Fixtures/keras; do [ -d "$d" ] && models+=("$d"); done
 [ -d ../shared/onnx-backend-data ] && models+=(../shared/onnx-backend-data) || echo "crosscheck: ../shared/onnx-backend-data absent, checking Fixtures only"
 "$py" Tools/roundtrip-check.py "$tool" "${models[@]}"
+# APoZ per channel against onnxruntime with the observed tensors exposed as outputs.
+"$py" Tools/apoz-crosscheck.py "$tool"
 # Keras -> ONNX conversions against the outputs Keras itself saved (no TensorFlow needed here).
 bash Tools/keras-crosscheck.sh "$tool"
 # Trimmed fixture models: onnx.checker (full check) accepts them and onnxruntime agrees with us.

@@ -60,7 +60,7 @@ struct Apoz: ParsableCommand {
         }
 
         func run() throws {
-            try runReportingApozErrors {
+            try runReportingErrors {
                 let m = try loadModel(model, format: format)
                 var collection = ApozCollection(model: m, modelFile: model, data: data, options: dataOptions,
                                                 shard: try shard.map(Shard.init(parsing:)),
@@ -103,7 +103,7 @@ struct Apoz: ParsableCommand {
         }
 
         func run() throws {
-            try runReportingApozErrors {
+            try runReportingErrors {
                 let all = try inputs.map(readStatistics)
                 let merged = try all[0].merged(Array(all.dropFirst()), names: inputs)
                 try writeStatistics(merged, to: output)
@@ -111,13 +111,6 @@ struct Apoz: ParsableCommand {
                 print("\(inputs.count) file(s), \(merged.samples) samples, \(merged.tensors.count) observed tensors -> \(output)")
             }
         }
-    }
-}
-
-/// `runReportingErrors`, also turning statistics-file errors into one-line messages.
-func runReportingApozErrors(_ body: () throws -> Void) throws {
-    try runReportingErrors {
-        do { try body() } catch let e as StatisticsError { throw ModelError(e.message) }
     }
 }
 

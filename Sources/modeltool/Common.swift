@@ -3,6 +3,7 @@ import Datasets
 import FileIO
 import ModelFormats
 import ModelIR
+import ModelRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +25,9 @@ func runReportingErrors(_ body: () throws -> Void) throws {
         printError("modeltool: \(e.message)")
         throw ExitCode(1)
     } catch let e as FileError {
+        printError("modeltool: \(e.message)")
+        throw ExitCode(1)
+    } catch let e as StatisticsError {
         printError("modeltool: \(e.message)")
         throw ExitCode(1)
     }

@@ -42,7 +42,7 @@ struct Info: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingApozErrors {
+        try runReportingErrors {
             let model = try loadModel(file, format: format, kerasConfig: config)
             var report = try ModelReport(model: model, file: file, batch: batch ?? 1)
             if apozOptions.wanted {

@@ -95,7 +95,7 @@ struct Trim: ParsableCommand {
     }
 
     func run() throws {
-        try runReportingApozErrors {
+        try runReportingErrors {
             guard ModelFormat(path: model) == .onnx else {
                 throw ModelError("\(model): trim rewrites ONNX models for now; convert a Keras file to .onnx first")
             }
