@@ -16,11 +16,19 @@ import Darwin
 public final class Interpreter {
     struct Step {
         let node: Node
+        let opset: Int
         let run: OperatorFunction
         let inputs: [Int?]
         let outputs: [Int?]
         /// Slots whose last reader is this step (or that nobody reads), released after it.
         var release: [Int] = []
+    }
+
+    /// A chain of steps that can run as one (see `Fusion`): `step` replaces them when no
+    /// observer wants the outputs in between.
+    struct FusedChain {
+        let members: [Int]
+        let step: Step
     }
 
     public let graph: Graph
@@ -34,6 +42,8 @@ public final class Interpreter {
     private var slotOf: [String: Int] = [:]
     private var constants: [(slot: Int, tensor: RuntimeTensor)] = []
     private var steps: [Step] = []
+    /// Fusable chains by the index of their first step.
+    private var chains: [Int: FusedChain] = [:]
     private var inputSlots: [(info: ValueInfo, slot: Int)] = []
     private var outputSlots: [(name: String, slot: Int)] = []
     /// The previous run's outputs: their buffers return to the arena once the caller drops them.
@@ -62,6 +72,11 @@ public final class Interpreter {
 
     /// Number of nodes executed on every run (the rest were folded into constants at plan time).
     public var plannedNodeCount: Int { steps.count }
+
+    /// The nodes of each chain that runs as one step when no observer wants its inner outputs.
+    var fusionChains: [[Node]] {
+        chains.keys.sorted().map { chains[$0]!.members.map { steps[$0].node } }
+    }
 
     /// The number of processors, the default thread count.
     public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -127,7 +142,7 @@ public final class Interpreter {
                 for (k, o) in outs.enumerated() { if let o, k < results.count { constantValue[o] = results[k] } }
                 continue
             }
-            steps.append(Step(node: node, run: run, inputs: ins, outputs: outs))
+            steps.append(Step(node: node, opset: opset, run: run, inputs: ins, outputs: outs))
         }
         constants = constantValue.map { ($0.key, $0.value) }
         outputSlots = graph.outputs.map { ($0.name, slot($0.name)) }
@@ -144,6 +159,17 @@ public final class Interpreter {
             for case let s? in step.outputs where lastUse[s] == nil { lastUse[s] = k }
         }
         for (s, k) in lastUse where !keep.contains(s) { steps[k].release.append(s) }
+
+        var readers: [Int: Int] = [:]
+        for step in steps { for s in Set(step.inputs.compactMap { $0 }) { readers[s, default: 0] += 1 } }
+        let infos = steps.map { Fusion.StepInfo(node: $0.node, opset: $0.opset, inputs: $0.inputs, outputs: $0.outputs) }
+        for chain in Fusion.chains(infos, readers: readers, keep: keep, constant: { constantValue[$0] }) {
+            let first = steps[chain.steps[0]], last = steps[chain.steps.last!]
+            // Releases stay with the member steps, which are still visited (and skipped) in order.
+            chains[chain.steps[0]] = FusedChain(
+                members: chain.steps,
+                step: Step(node: last.node, opset: last.opset, run: chain.run, inputs: first.inputs, outputs: last.outputs))
+        }
     }
 
     /// Runs one batch. `inputs` maps graph input names to tensors; returns every graph output.
@@ -164,8 +190,22 @@ public final class Interpreter {
             }
             values[s] = try checkedInput(t, info, ctx)
         }
-        for step in steps {
-            try execute(step, &values, ctx, observer)
+        // Each output is asked about once per run, before any step runs: the answers also decide
+        // which fusable chains run fused (those whose outputs in between nobody wants).
+        let wanted: [[Bool]]? = observer.map { o in
+            steps.map { step in step.node.outputs.map { !$0.isEmpty && o.wantsOutput(of: step.node, named: $0) } }
+        }
+        var skip = [Bool](repeating: false, count: chains.isEmpty ? 0 : steps.count)
+        for (k, step) in steps.enumerated() {
+            if !skip.isEmpty && skip[k] {
+                // Part of a chain that already ran fused; its intermediates were never made.
+            } else if let chain = chains[k],
+                      wanted.map({ w in !chain.members.dropLast().contains { w[$0].contains(true) } }) ?? true {
+                try execute(chain.step, &values, ctx, observer, wanted: wanted?[chain.members.last!])
+                for m in chain.members.dropFirst() { skip[m] = true }
+            } else {
+                try execute(step, &values, ctx, observer, wanted: wanted?[k])
+            }
             for s in step.release {
                 guard var t = values[s] else { continue }
                 values[s] = nil
@@ -198,7 +238,7 @@ public final class Interpreter {
     /// Runs one step and stores its outputs; its argument and result arrays end here, so that
     /// released buffers are uniquely referenced afterwards.
     private func execute(_ step: Step, _ values: inout [RuntimeTensor?], _ ctx: ExecContext,
-                         _ observer: (any RuntimeObserver)?) throws {
+                         _ observer: (any RuntimeObserver)?, wanted: [Bool]?) throws {
         let place = "node '\(step.node.displayName)' (\(step.node.opType))"
         let args = step.inputs.map { $0.flatMap { values[$0] } }
         for (k, s) in step.inputs.enumerated() where s != nil && args[k] == nil {
@@ -210,7 +250,7 @@ public final class Interpreter {
             guard let o else { continue }
             guard k < results.count else { throw ModelError("\(place): output \(k) is not produced") }
             values[o] = results[k]
-            if let observer, observer.wantsOutput(of: step.node, named: step.node.outputs[k]) {
+            if let observer, wanted?[k] == true {
                 try observer.observe(node: step.node, output: step.node.outputs[k], tensor: results[k])
             }
         }

@@ -1,0 +1,117 @@
+import ModelIR
+
+/// Chains the interpreter may run as one step: Conv → [BatchNormalization] → [Relu | Clip],
+/// where each intermediate output feeds only the next node. The fused step computes the
+/// convolution with the batch norm and activation applied per image in its epilogue, so the
+/// intermediates are never written. Whether a chain runs fused is decided per run: when an
+/// observer wants an intermediate output, the nodes run one by one as planned.
+enum Fusion {
+    /// A fusable chain found in the planned steps.
+    struct Chain {
+        /// Step indices: the Conv first, then the nodes folded into its epilogue.
+        var steps: [Int]
+        /// The fused operator; it takes the Conv's inputs and produces the last node's outputs.
+        var run: OperatorFunction
+    }
+
+    /// The planned view of one step that fusion needs.
+    struct StepInfo {
+        var node: Node
+        var opset: Int
+        var inputs: [Int?]
+        var outputs: [Int?]
+    }
+
+    /// Finds every chain. `readers[s]` counts the steps reading slot `s`; `keep` holds slots that
+    /// must be materialised (graph outputs); `constant` gives plan-time values.
+    static func chains(_ steps: [StepInfo], readers: [Int: Int], keep: Set<Int>,
+                       constant: (Int) -> RuntimeTensor?) -> [Chain] {
+        // The step that reads each slot, for slots read by exactly one step.
+        var readerOf: [Int: Int] = [:]
+        for (k, step) in steps.enumerated() { for case let s? in step.inputs { readerOf[s] = k } }
+
+        /// The single step consuming step `k`'s only output as its first input, if any.
+        func next(_ k: Int) -> Int? {
+            let step = steps[k]
+            guard step.outputs.count == 1, let out = step.outputs[0], !keep.contains(out), readers[out] == 1,
+                  let j = readerOf[out], steps[j].inputs.first == out,
+                  !steps[j].inputs.dropFirst().contains(where: { $0 == out }) else { return nil }
+            return j
+        }
+
+        var chains: [Chain] = []
+        for (k, step) in steps.enumerated() where step.node.opType == "Conv" && step.node.isDefaultDomain {
+            var members = [k]
+            var affine: (scale: [Float], shift: [Float])?
+            var bounds: (low: Float, high: Float)?
+            if let j = next(k), steps[j].node.opType == "BatchNormalization",
+               let a = batchNormAffine(steps[j], constant) {
+                affine = a
+                members.append(j)
+            }
+            if let j = next(members.last!), let b = activationBounds(steps[j], constant) {
+                bounds = b
+                members.append(j)
+            }
+            guard members.count > 1, let conv = try? ConvolutionOperators.fusableConv(step.node) else { continue }
+            let run: OperatorFunction = { inputs, ctx in
+                try conv(inputs, ctx) { m, bias in
+                    var epilogue = ConvEpilogue(bias: bias?.f, channels: m)
+                    if let affine {
+                        guard affine.scale.count == m else {
+                            throw ModelError("batch normalization has \(affine.scale.count) channels, the convolution \(m)")
+                        }
+                        // act((conv + bias)·a + b) = act(conv·a + (bias·a + b))
+                        let bias = epilogue.shift ?? [Float](repeating: 0, count: m)
+                        epilogue.scale = affine.scale
+                        epilogue.shift = (0..<m).map { bias[$0] * affine.scale[$0] + affine.shift[$0] }
+                    }
+                    if let bounds { (epilogue.low, epilogue.high) = bounds }
+                    return epilogue
+                }
+            }
+            chains.append(Chain(steps: members, run: run))
+        }
+        return chains
+    }
+
+    /// Inference batch norm with constant parameters as y = x·a + b, as the unfused kernel computes it.
+    static func batchNormAffine(_ step: StepInfo, _ constant: (Int) -> RuntimeTensor?) -> (scale: [Float], shift: [Float])? {
+        let node = step.node
+        guard node.isDefaultDomain, step.inputs.count == 5, step.outputs.count == 1,
+              node.int("training_mode", default: 0) == 0,
+              step.opset >= 9 || node.int("spatial", default: 1) != 0 else { return nil }
+        let params = step.inputs[1...].map { $0.flatMap(constant)?.floats }
+        guard let scale = params[0], let bias = params[1], let mean = params[2], let variance = params[3],
+              Set([scale.count, bias.count, mean.count, variance.count]).count == 1 else { return nil }
+        let epsilon = node.float("epsilon", default: 1e-5)
+        var a = [Float](repeating: 0, count: scale.count), b = a
+        for k in 0..<scale.count {
+            a[k] = scale[k] / (variance[k] + epsilon).squareRoot()
+            b[k] = bias[k] - mean[k] * a[k]
+        }
+        return (a, b)
+    }
+
+    /// Relu, or Clip with constant bounds, as the range its output is clamped to.
+    static func activationBounds(_ step: StepInfo, _ constant: (Int) -> RuntimeTensor?) -> (Float, Float)? {
+        let node = step.node
+        guard node.isDefaultDomain, step.outputs.count == 1 else { return nil }
+        switch node.opType {
+        case "Relu":
+            return (0, .infinity)
+        case "Clip" where step.opset < 11:
+            return (node.float("min", default: -.greatestFiniteMagnitude), node.float("max", default: .greatestFiniteMagnitude))
+        case "Clip":
+            var low = -Float.greatestFiniteMagnitude, high = Float.greatestFiniteMagnitude
+            for i in 1..<min(3, step.inputs.count) {
+                guard let s = step.inputs[i] else { continue }
+                guard let t = constant(s), t.count == 1 else { return nil }
+                if i == 1 { low = t.floats[0] } else { high = t.floats[0] }
+            }
+            return (low, high)
+        default:
+            return nil
+        }
+    }
+}

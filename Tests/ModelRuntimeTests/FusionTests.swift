@@ -1,0 +1,89 @@
+import XCTest
+import ModelIR
+@testable import ModelRuntime
+
+/// Conv → BatchNormalization → Relu/Clip chains run fused unless an observer wants a value in
+/// between; both ways give the same numbers.
+final class FusionTests: XCTestCase {
+    /// conv(+bias) → bn → clip(0, 6) → conv → relu, and a conv whose output is also a graph output.
+    func chainNet(opset: Int) -> Graph {
+        let c = 3
+        let w1 = Tensor(name: "w1", floats: (0..<(c * 2 * 9)).map { Float(($0 * 5) % 11) / 5 - 1 }, dims: [c, 2, 3, 3])
+        let b1 = Tensor(name: "b1", floats: [0.5, -0.25, 1], dims: [c])
+        let bn = [("s", [1.5, 0.5, -2]), ("t", [0.1, -0.2, 0.3]), ("m", [0.2, 0.0, -0.4]), ("v", [1.0, 4.0, 0.25])].map {
+            Tensor(name: $0.0, floats: $0.1.map { Float($0) }, dims: [c])
+        }
+        let lo = Tensor(name: "lo", floats: [0], dims: []), hi = Tensor(name: "hi", floats: [6], dims: [])
+        let w2 = Tensor(name: "w2", floats: (0..<(2 * c)).map { Float($0) / 3 - 0.8 }, dims: [2, c, 1, 1])
+        let clip = opset >= 11
+            ? Node(name: "clip", opType: "Clip", inputs: ["n1", "lo", "hi"], outputs: ["a1"])
+            : Node(name: "clip", opType: "Clip", inputs: ["n1"], outputs: ["a1"], attributes: [float("min", 0), float("max", 6)])
+        return Graph(nodes: [
+            Node(name: "conv1", opType: "Conv", inputs: ["x", "w1", "b1"], outputs: ["c1"], attributes: [ints("pads", [1, 1, 1, 1])]),
+            Node(name: "bn", opType: "BatchNormalization", inputs: ["c1", "s", "t", "m", "v"], outputs: ["n1"]),
+            clip,
+            Node(name: "conv2", opType: "Conv", inputs: ["a1", "w2"], outputs: ["c2"]),
+            Node(name: "relu", opType: "Relu", inputs: ["c2"], outputs: ["y"]),
+            Node(name: "conv3", opType: "Conv", inputs: ["a1", "w2"], outputs: ["z"]),
+        ], inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y"), ValueInfo(name: "z")],
+           initializers: [w1, b1, lo, hi, w2] + bn)
+    }
+
+    final class Wants: RuntimeObserver {
+        let names: Set<String>
+        var seen: [String: [Float]] = [:]
+        var asked: [String] = []
+        init(_ names: Set<String>) { self.names = names }
+        func wantsOutput(of node: Node, named output: String) -> Bool { asked.append(output); return names.contains(output) }
+        func observe(node: Node, output: String, tensor: RuntimeTensor) throws { seen[output] = tensor.floats }
+    }
+
+    /// The same graph computed node by node in plain Swift.
+    func reference(_ x: RuntimeTensor, opset: Int) throws -> (c1: [Float], y: [Float], z: [Float]) {
+        let g = chainNet(opset: opset)
+        func run(_ nodes: [Node], _ feeds: [String: RuntimeTensor], _ out: String) throws -> RuntimeTensor {
+            let inputs = Set(nodes.flatMap(\.inputs)).subtracting(nodes.flatMap(\.outputs))
+            let sub = Graph(nodes: nodes, inputs: inputs.map { ValueInfo(name: $0) }, outputs: [ValueInfo(name: out)])
+            return try Interpreter(graph: sub, opset: opset, threads: 1).run(inputs: feeds)[out]!
+        }
+        var values: [String: RuntimeTensor] = ["x": x]
+        for t in g.initializers { values[t.name] = try RuntimeTensor(t) }
+        for node in g.nodes {
+            // One node per graph, every input fed: nothing to fuse.
+            let feeds = values.filter { node.inputs.contains($0.key) }
+            values[node.outputs[0]] = try run([node], feeds, node.outputs[0])
+        }
+        return (values["c1"]!.floats, values["y"]!.floats, values["z"]!.floats)
+    }
+
+    func testFusedAndUnfusedChainsAgree() throws {
+        for opset in [9, 13] {
+            let x = T([2, 2, 6, 5], (0..<120).map { Float(($0 * 7) % 17) / 4 - 2 })
+            let expected = try reference(x, opset: opset)
+            let interpreter = try Interpreter(graph: chainNet(opset: opset), opset: opset, threads: 2)
+            // No observer: fused.
+            let fused = try interpreter.run(inputs: ["x": x])
+            assertTensor(fused["y"]!, [2, 2, 6, 5], expected.y)
+            assertTensor(fused["z"]!, [2, 2, 6, 5], expected.z)
+            // Only final outputs wanted: still fused, and the observer sees them.
+            let late = Wants(["y", "a1"])
+            _ = try interpreter.run(inputs: ["x": x], observer: late)
+            XCTAssertEqual(Set(late.seen.keys), ["y", "a1"])
+            XCTAssertEqual(late.asked.sorted(), ["a1", "c1", "c2", "n1", "y", "z"], "each output asked once")
+            // The conv output wanted: that chain runs node by node and c1 is observed.
+            let early = Wants(["c1", "y"])
+            let unfused = try interpreter.run(inputs: ["x": x], observer: early)
+            XCTAssertEqual(early.seen["c1"], expected.c1)
+            assertTensor(unfused["y"]!, [2, 2, 6, 5], expected.y)
+            assertTensor(unfused["z"]!, [2, 2, 6, 5], expected.z)
+        }
+    }
+
+    func testChainsStopAtSharedOrNonConstantValues() throws {
+        let interpreter = try Interpreter(graph: chainNet(opset: 13), opset: 13, threads: 1)
+        let infos = interpreter.fusionChains.map { $0.map(\.name) }
+        // conv1 → bn → clip fuses; conv2 → relu fuses; conv3's output is a graph output and
+        // a1 has two readers, so neither conv3 nor conv2 can take clip's place.
+        XCTAssertEqual(infos, [["conv1", "bn", "clip"], ["conv2", "relu"]])
+    }
+}
