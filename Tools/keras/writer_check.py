@@ -7,6 +7,8 @@
 2. For every PyTorch-made Fixtures/models/NAME.onnx with Fixtures/models/expected/NAME.npz:
    ONNX → .h5 / .keras, loaded the same ways, fed the NCHW inputs transposed to NHWC, must give
    onnxruntime's outputs (≤ 1e-4). A model modeltool refuses is reported as `refused` with the reason.
+3. Conv2DTranspose models made here by tf_keras: h5 → onnx matches Keras in onnxruntime, and
+   h5 → onnx → h5 loads in both Keras versions with the same outputs.
 Prints one line per check and `N passed, N failed, N refused`; exits non-zero on any failure.
 
 usage: .venv-keras/bin/python Tools/keras/writer_check.py MODELTOOL [REPO_ROOT]
@@ -62,7 +64,7 @@ def main():
     load = loaders()
     counts = {"passed": 0, "failed": 0, "refused": 0}
 
-    def convert(args, label):
+    def convert(args, _label):
         result = subprocess.run([tool, "convert"] + args, capture_output=True, text=True)
         if result.returncode != 0:
             return result.stderr.strip()
@@ -106,9 +108,6 @@ def main():
                     counts["failed"] += 1
                     continue
                 stem = source.replace(".", "_")
-                error = None
-                for ext in (".h5", ".keras"):
-                    pass
                 check_or_refuse(check_written, label, [onnx_path], x, y, tmp, stem, counts, convert)
 
         models = os.path.join(root, "Fixtures", "models")

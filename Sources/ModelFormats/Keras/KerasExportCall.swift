@@ -81,7 +81,7 @@ extension KerasLayers {
     }
 }
 
-/// Reorders Keras channels-last spatial data helpers used by several writers.
+/// Window arithmetic shared by the convolution and pooling writers.
 enum KerasLayoutMath {
     /// IR pads [b0, b1, …, e0, e1, …] → Keras 'valid'/'same' when they match, else nil.
     static func padding(pads: [Int], input: [Int?], kernel: [Int], strides: [Int], dilations: [Int]) -> String? {
