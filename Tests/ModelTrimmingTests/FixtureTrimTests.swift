@@ -58,4 +58,19 @@ final class FixtureTrimTests: XCTestCase {
         let g1 = r.model.graph.nodes.first { $0.name == dw }!.int("group", default: 0)
         XCTAssertLessThan(g1, g0)
     }
+
+    /// Trimming only the 3x3 branch of the first inception block narrows that branch and shifts
+    /// the Concat's later channels: the next block's 1x1 convs lose exactly those input slices.
+    func testInceptionStyleTrimsOneConcatBranch() throws {
+        let (before, r) = try trimFixture("inception_style", options: TrimOptions(criterion: .ratio(0.25),
+                                                                               layers: .named(["/mixed1/b2/Conv"])))
+        func weight(_ model: Model, _ node: String) -> [Int]? {
+            model.graph.nodes.first { $0.name == node }.flatMap { n in model.initializer(n.inputs[1])?.dims }
+        }
+        XCTAssertEqual(weight(before, "/mixed1/b2/Conv")?[0], 24)
+        XCTAssertEqual(weight(r.model, "/mixed1/b2/Conv")?[0], 18, "a quarter of the branch's 24 channels removed")
+        XCTAssertEqual(weight(r.model, "/mixed1/b1/Conv")?[0], 16, "the other branches keep their widths")
+        XCTAssertEqual(weight(before, "/mixed2/b1/Conv")?[1], 56)
+        XCTAssertEqual(weight(r.model, "/mixed2/b1/Conv")?[1], 50, "the consumer after the Concat loses the same 6 inputs")
+    }
 }
