@@ -23,7 +23,7 @@ struct Trim: ParsableCommand {
         """
     )
 
-    @Argument(help: "The model to trim (.onnx).") var model: String
+    @Argument(help: "The model to trim (.onnx, Keras .h5 or .keras; rewritten in the same format).") var model: String
     @Option(help: "Validation samples to measure APoZ on.") var data: String?
     @Option(help: ArgumentHelp("APoZ statistics written by `modeltool apoz` (instead of --data).", valueName: "stats.json"))
     var stats: String?
@@ -96,9 +96,7 @@ struct Trim: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            guard ModelFormat(path: model) == .onnx else {
-                throw ModelError("\(model): trim rewrites ONNX models for now; convert a Keras file to .onnx first")
-            }
+            let format = try ModelFormat.of(model, override: nil)
             let original = try loadModel(model)
             let dataOptions = try dataOptions()
             let statistics: ApozStatistics
@@ -123,7 +121,18 @@ struct Trim: ParsableCommand {
             if !dryRun, let trimmed = result?.model {
                 let destination = output ?? model
                 if backup { try copyFile(model, to: model + ".bak") }
-                try ONNXWriter.write(trimmed, to: destination)
+                switch format {
+                case .onnx:
+                    try ONNXWriter.write(trimmed, to: destination)
+                case .h5:
+                    // model_config follows the new widths; training_config and the optimizer
+                    // weights that still fit are kept, the others dropped with a message.
+                    for message in try KerasWriter.rewriteLegacyH5(trimmed, keepingTrainingStateOf: model, to: destination) {
+                        printError("modeltool: \(message)")
+                    }
+                case .keras:
+                    try KerasWriter.write(trimmed, to: destination, as: .kerasZip)
+                }
                 outcome.written = destination
                 outcome.maxDeviation = try deviation(original: original, writtenAt: destination, options: dataOptions)
                 if let (x, y) = accuracyData {

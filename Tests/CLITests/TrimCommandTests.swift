@@ -95,3 +95,24 @@ final class TrimCommandTests: XCTestCase {
         XCTAssertEqual(try modeltool(["info", out]).status, 0)
     }
 }
+
+extension TrimCommandTests {
+    /// A Keras .h5 is trimmed in place as .h5: the rewritten file reads back with fewer parameters
+    /// (tf_keras loading it is checked by Tools/keras/writer_check.py for the writer it uses).
+    func testKerasH5IsTrimmedInPlace() throws {
+        let dir = try temporaryDirectory(self)
+        let model = dir.appendingPathComponent("k2.h5").path
+        try FileManager.default.copyItem(atPath: repositoryRoot.appendingPathComponent("Fixtures/keras/k2_functional.h5").path,
+                                         toPath: model)
+        let r = try modeltool(["trim", model, "--data", "Fixtures/keras/k2_functional.npz:x", "--layers", "all",
+                               "--ratio", "0.25", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(out?["written"] as? String, model)
+        let info = try modeltool(["info", "--json", model])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["totalParams"] as? Int, out?["paramsAfter"] as? Int)
+        XCTAssertLessThan(object?["totalParams"] as? Int ?? .max, 501)
+    }
+}
