@@ -28,3 +28,12 @@ mkdir -p .build/trim-out
 TRIM_FIXTURE_OUT=$PWD/.build/trim-out swift test --disable-swift-testing --filter FixtureTrimTests > .build/trim-out/test.log 2>&1 \
   || { cat .build/trim-out/test.log; exit 1; }
 "$py" Tools/trim-crosscheck.py "$tool" .build/trim-out
+# Keras writer: h5 -> onnx -> h5/.keras loads back in tf_keras and Keras 3 with the same outputs, and
+# the PyTorch-made models convert to Keras with onnxruntime's outputs. Needs TensorFlow (about
+# 1.2 GB from PyPI, installed once into .venv-keras).
+kvenv=.venv-keras
+if [ ! -x "$kvenv/bin/python" ] || ! "$kvenv/bin/python" -c "import tensorflow, tf_keras, keras" 2>/dev/null; then
+  python3 -m venv "$kvenv"
+  "$kvenv/bin/pip" install -q --disable-pip-version-check -r Tools/keras/requirements.txt
+fi
+TF_CPP_MIN_LOG_LEVEL=3 "$kvenv/bin/python" Tools/keras/writer_check.py "$(realpath "$tool")"
