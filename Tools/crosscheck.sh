@@ -19,6 +19,8 @@ models=()
 for d in Fixtures/models Fixtures/roundtrip Fixtures/keras; do [ -d "$d" ] && models+=("$d"); done
 [ -d ../shared/onnx-backend-data ] && models+=(../shared/onnx-backend-data) || echo "crosscheck: ../shared/onnx-backend-data absent, checking Fixtures only"
 "$py" Tools/roundtrip-check.py "$tool" "${models[@]}"
+# Outputs (1e-4 relative) and eval top-1 counts of every bundled model against onnxruntime.
+"$py" Tools/runtime-crosscheck.py "$tool"
 # APoZ per channel against onnxruntime with the observed tensors exposed as outputs.
 "$py" Tools/apoz-crosscheck.py "$tool"
 # Keras -> ONNX conversions against the outputs Keras itself saved (no TensorFlow needed here).
