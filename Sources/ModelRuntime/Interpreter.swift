@@ -34,7 +34,7 @@ public final class Interpreter {
     public let graph: Graph
     /// Opset version per domain ("" is the default ONNX set).
     public let opsets: [String: Int]
-    /// Threads for OpenBLAS and the runtime's own parallel loops.
+    /// Threads for the runtime's parallel loops and its BLAS calls.
     public var threads: Int
     /// The pool that output buffers come from.
     public let arena = Arena()
@@ -67,6 +67,7 @@ public final class Interpreter {
         self.graph = graph
         self.opsets = opsets
         self.threads = max(1, threads ?? Interpreter.defaultThreads)
+        openblas_set_num_threads(1)
         try plan()
     }
 
@@ -175,7 +176,8 @@ public final class Interpreter {
     /// Runs one batch. `inputs` maps graph input names to tensors; returns every graph output.
     public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
         -> [String: RuntimeTensor] {
-        openblas_set_num_threads(Int32(threads))
+        // The runtime splits work over `threads` itself, BLAS calls included (see `sgemm`).
+        openblas_set_num_threads(1)
         reclaimOutputs()
         let ctx = ExecContext(arena: arena, threads: threads)
         var values = [RuntimeTensor?](repeating: nil, count: slotOf.count)

@@ -1,4 +1,3 @@
-import CBLAS
 import Dispatch
 
 /// Runs `body(range)` over `0..<count` split into at most `threads` contiguous chunks, in parallel
@@ -31,12 +30,4 @@ func parallelWorkers(_ count: Int, workers: Int, _ body: (Int, Range<Int>) -> Vo
         return
     }
     DispatchQueue.concurrentPerform(iterations: n) { k in body(k, (count * k / n)..<(count * (k + 1) / n)) }
-}
-
-/// Runs `body` with OpenBLAS limited to the calling thread, so several threads can each run
-/// their own small GEMMs, then gives BLAS `threads` threads again.
-func withSingleThreadedBLAS(restoring threads: Int, _ body: () -> Void) {
-    openblas_set_num_threads(1)
-    body()
-    openblas_set_num_threads(Int32(threads))
 }

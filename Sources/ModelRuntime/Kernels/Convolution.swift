@@ -143,9 +143,8 @@ struct ConvLayout {
     var scratchPerWorker: Int {
         isPointwise || isDepthwise ? 0 : inPerGroup * geometry.kernelVolume * geometry.output[2] * rowsPerChunk
     }
-    /// Images run side by side, each on one thread with single-threaded BLAS: the per-image
-    /// matrices of small CNNs are too small for BLAS's own threads to pay off. One image at a
-    /// time uses every thread inside im2col and BLAS instead.
+    /// Images run side by side, one per thread: the per-image matrices of small CNNs are too
+    /// small to split. A single image uses every thread inside im2col and the GEMM instead.
     func workers(threads: Int) -> Int { batch > 1 ? max(1, min(threads, batch)) : 1 }
     /// Floats of im2col scratch `convolution` needs with `threads` threads.
     func scratchCount(threads: Int) -> Int { scratchPerWorker * workers(threads: threads) }
@@ -217,11 +216,9 @@ func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogu
         for n in 0..<l.batch { convolveImage(n, x, w, epilogue, y, l, scratch: scratch, threads: threads) }
         return
     }
-    withSingleThreadedBLAS(restoring: threads) {
-        parallelWorkers(l.batch, workers: workers) { worker, images in
-            let mine = scratch.map { $0 + worker * l.scratchPerWorker }
-            for n in images { convolveImage(n, x, w, epilogue, y, l, scratch: mine, threads: 1) }
-        }
+    parallelWorkers(l.batch, workers: workers) { worker, images in
+        let mine = scratch.map { $0 + worker * l.scratchPerWorker }
+        for n in images { convolveImage(n, x, w, epilogue, y, l, scratch: mine, threads: 1) }
     }
 }
 
@@ -237,7 +234,7 @@ private func convolveImage(_ n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePoint
         let weights = w + grp * l.outPerGroup * kdim
         let out = y + (n * l.outChannels + grp * l.outPerGroup) * ovol
         if l.isPointwise {
-            sgemm(m: l.outPerGroup, n: ovol, k: kdim, weights, lda: kdim, image, ldb: ovol, out, ldc: ovol)
+            sgemm(m: l.outPerGroup, n: ovol, k: kdim, weights, lda: kdim, image, ldb: ovol, out, ldc: ovol, threads: threads)
             continue
         }
         // Unfold a band of output rows at a time and multiply it into Y's matching columns.
@@ -248,7 +245,7 @@ private func convolveImage(_ n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePoint
             im2col(image, channels: l.inPerGroup, g, rows: rows, scratch!, threads: threads)
             let width = rows.count * OW
             sgemm(m: l.outPerGroup, n: width, k: kdim, weights, lda: kdim, scratch!, ldb: width,
-                  out + rows.lowerBound * OW, ldc: ovol)
+                  out + rows.lowerBound * OW, ldc: ovol, threads: threads)
             start = rows.upperBound
         }
     }
@@ -413,7 +410,7 @@ func transposedConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
         for grp in 0..<l.groups {
             // W is [inChannels, outPerGroup·kvol]: this group's block, transposed.
             sgemm(transA: true, m: rows, n: xvol, k: l.inPerGroup, w + grp * l.inPerGroup * rows, lda: rows,
-                  x + (n * l.inChannels + grp * l.inPerGroup) * xvol, ldb: xvol, scratch, ldc: xvol)
+                  x + (n * l.inChannels + grp * l.inPerGroup) * xvol, ldb: xvol, scratch, ldc: xvol, threads: threads)
             col2im(scratch, channels: l.outPerGroup, g, y + (n * l.outChannels + grp * l.outPerGroup) * yvol,
                    threads: threads)
         }

@@ -2,6 +2,33 @@ import CBLAS
 
 /// Row-major single-precision GEMM through OpenBLAS: C = alpha·op(A)·op(B) + beta·C, where
 /// op(A) is m×k and op(B) is k×n.
+///
+/// OpenBLAS itself always runs on the calling thread (the interpreter sets it so); with
+/// `threads` > 1 a large product is split here into that many blocks of rows (or of columns when
+/// there are few rows), one single-threaded call each. OpenBLAS's own threads would keep spinning
+/// after each call and compete with the runtime's threads for the same cores.
+func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+           _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
+           _ c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int) {
+    let parts = min(threads, max(m, n) / 16, max(1, m * n * k / (1 << 18)))
+    guard parts > 1 else {
+        sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, lda: lda, b, ldb: ldb, beta: beta, c, ldc: ldc)
+        return
+    }
+    let byRows = m >= n
+    parallelWorkers(byRows ? m : n, workers: parts) { _, r in
+        if byRows {
+            sgemm(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                  a + (transA ? r.lowerBound : r.lowerBound * lda), lda: lda, b, ldb: ldb, beta: beta,
+                  c + r.lowerBound * ldc, ldc: ldc)
+        } else {
+            sgemm(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha, a, lda: lda,
+                  b + (transB ? r.lowerBound * ldb : r.lowerBound), ldb: ldb, beta: beta, c + r.lowerBound, ldc: ldc)
+        }
+    }
+}
+
+/// One single-threaded OpenBLAS call.
 @inline(__always)
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
@@ -19,8 +46,8 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
 /// Batched matrix product with broadcast batch dimensions: for each batch b,
 /// y[b] (m×n) = a[b] (m×k) · bm[b] (k×n). `aOffsets`/`bOffsets` give each batch's start.
 func batchedMatMul(_ a: UnsafePointer<Float>, aOffsets: [Int], _ b: UnsafePointer<Float>, bOffsets: [Int],
-                   _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int) {
+                   _ y: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, threads: Int) {
     for (batch, (oa, ob)) in zip(aOffsets, bOffsets).enumerated() {
-        sgemm(m: m, n: n, k: k, a + oa, lda: k, b + ob, ldb: n, y + batch * m * n, ldc: n)
+        sgemm(m: m, n: n, k: k, a + oa, lda: k, b + ob, ldb: n, y + batch * m * n, ldc: n, threads: threads)
     }
 }

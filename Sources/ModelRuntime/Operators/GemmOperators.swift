@@ -40,7 +40,7 @@ enum GemmOperators {
                 beta = p.beta
             }
             sgemm(transA: p.transA, transB: p.transB, m: m, n: n, k: k, alpha: p.alpha, a.f, lda: a.shape[1],
-                  b.f, ldb: b.shape[1], beta: beta, y.f, ldc: n)
+                  b.f, ldb: b.shape[1], beta: beta, y.f, ldc: n, threads: ctx.threads)
             return [y]
         }
     }
@@ -62,7 +62,7 @@ enum GemmOperators {
         let batches = batch.reduce(1, *)
         if batchB.reduce(1, *) == 1 && batchA == batch {
             // B is one matrix: fold A's batch into its rows, one GEMM.
-            sgemm(m: batches * m, n: n, k: k, a.f, lda: k, b.f, ldb: n, y.f, ldc: n)
+            sgemm(m: batches * m, n: n, k: k, a.f, lda: k, b.f, ldb: n, y.f, ldc: n, threads: ctx.threads)
             return [y]
         }
         let stA = broadcastStrides(batchA, to: batch), stB = broadcastStrides(batchB, to: batch)
@@ -77,7 +77,7 @@ enum GemmOperators {
             }
             offA.append(oa * m * k); offB.append(ob * k * n)
         }
-        batchedMatMul(a.f, aOffsets: offA, b.f, bOffsets: offB, y.f, m: m, n: n, k: k)
+        batchedMatMul(a.f, aOffsets: offA, b.f, bOffsets: offB, y.f, m: m, n: n, k: k, threads: ctx.threads)
         return [y]
     }
 }
