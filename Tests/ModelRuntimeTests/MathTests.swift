@@ -118,4 +118,20 @@ final class MathTests: XCTestCase {
         assertTensor(try run1("ReduceMax", opset: 13, [x], [ints("axes", [1, 2])]), [2, 1, 1], [4, 8])
         assertTensor(try run1("ReduceL2", opset: 13, [T([2], [3, 4])]), [1], [5])
     }
+
+    /// A product split into row blocks (m ≥ n) or column blocks over threads equals one call.
+    func testSplitGemmMatchesOneCall() {
+        for (m, n, k) in [(96, 40, 160), (24, 200, 130)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let a = (0..<(m * k)).map { Float(($0 * 7) % 23) / 8 - 1 }, b = (0..<(k * n)).map { Float(($0 * 5) % 19) / 8 - 1 }
+                let lda = ta ? m : k, ldb = tb ? k : n
+                var one = [Float](repeating: 1, count: m * n), split = one
+                sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 2, &one, ldc: n)
+                sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 0.5, a, lda: lda, b, ldb: ldb, beta: 2, &split, ldc: n,
+                      threads: 2)
+                XCTAssertEqual(one, split, "m \(m) n \(n) transA \(ta) transB \(tb)")
+                XCTAssertNotEqual(one[0], 1)
+            }
+        }
+    }
 }
