@@ -123,6 +123,8 @@ final class ConvolutionTests: XCTestCase {
             ([2, 3, 11], [3, 1, 3], [int("group", 3), ints("pads", [1, 1]), ints("strides", [3])]),
             ([2, 3, 5, 37], [3, 1, 3, 3], [int("group", 3), ints("pads", [1, 2, 1, 2]), ints("strides", [2, 2])]),
             ([2, 3, 5, 37], [3, 1, 3, 3], [int("group", 3), ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ([2, 2, 5, 37], [3, 2, 3, 3], [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ([3, 2, 6, 40], [3, 2, 1, 1], [ints("strides", [2, 2])]),
         ]
         for (xs, ws, attrs) in cases {
             let x = T(xs, (0..<xs.reduce(1, *)).map { Float(($0 * 7) % 13) - 6 })
