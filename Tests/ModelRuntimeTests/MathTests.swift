@@ -66,6 +66,9 @@ final class MathTests: XCTestCase {
     func testActivations() throws {
         let x = T([9], [-3, -1, 0, 1, 3, 6, 7, -0.5, 0.5])
         assertTensor(try run1("Relu", [x]), [9], [0, 0, 0, 1, 3, 6, 7, 0, 0.5])
+        // NaN stays NaN in the vector body (first 8) and in the scalar tail (index 8) alike.
+        let nan = try run1("Relu", [T([9], [.nan, -1, 1, 2, 3, 4, 5, 6, .nan])]).floats
+        XCTAssertTrue(nan[0].isNaN && nan[8].isNaN, "\(nan)")
         assertTensor(try run1("LeakyRelu", [x], [float("alpha", 0.1)]), [9], [-0.3, -0.1, 0, 1, 3, 6, 7, -0.05, 0.5])
         assertTensor(try run1("Clip", opset: 6, [x], [float("min", 0), float("max", 6)]), [9], [0, 0, 0, 1, 3, 6, 6, 0, 0.5])
         assertTensor(try run1("Clip", opset: 13, [x, T([], [-1]), nil]), [9], [-1, -1, 0, 1, 3, 6, 7, -0.5, 0.5])

@@ -5,7 +5,8 @@ import Darwin
 #endif
 
 struct Relu: UnaryFloatFunction {
-    func scalar(_ x: Float) -> Float { x > 0 ? x : 0 }
+    // NaN passes through (max(0, NaN) is NaN), as the vector path does; APoZ counts it apart.
+    func scalar(_ x: Float) -> Float { x < 0 ? 0 : x }
     func vector(_ x: F8) -> F8 { x.replacing(with: 0, where: x .< 0) }
 }
 struct LeakyRelu: UnaryFloatFunction {
