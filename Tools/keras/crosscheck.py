@@ -57,7 +57,9 @@ def main():
                         print(f"FAIL {label}: {result.stderr.strip()}")
                         failed += 1
                         continue
-                    feed = np.ascontiguousarray(x.transpose(0, 3, 1, 2)) if nchw and x.ndim == 4 else x
+                    # Channels move to axis 1 for every input of rank ≥ 3 (N, T, C → N, C, T for Conv1D models).
+                    perm = (0, x.ndim - 1) + tuple(range(1, x.ndim - 1))
+                    feed = np.ascontiguousarray(x.transpose(perm)) if nchw and x.ndim >= 3 else x
                     diff = float(np.max(np.abs(run(out, feed) - y)))
                     ok = diff <= TOLERANCE
                     print(f"{'ok  ' if ok else 'FAIL'} {label}: max |onnxruntime - keras| = {diff:.2e}")

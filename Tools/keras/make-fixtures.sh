@@ -2,7 +2,8 @@
 # Regenerates Fixtures/keras/ with Keras 2 (tf_keras), Keras 3 (keras) and tf2onnx.
 # Creates .venv-keras/ (git-ignored) from Tools/keras/requirements.txt, pinned, from PyPI
 # (about 1.2 GB installed; measured install time is in Fixtures/keras/README.md).
-#   Tools/keras/make-fixtures.sh
+#   Tools/keras/make-fixtures.sh              # every fixture
+#   Tools/keras/make-fixtures.sh --gaps-only  # only the Conv1D / shared-layer / bilinear fixtures
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=.venv-keras
@@ -10,5 +11,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import tf_keras, kera
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r Tools/keras/requirements.txt
 fi
-rm -f Fixtures/keras/*.h5 Fixtures/keras/*.keras Fixtures/keras/*.npz Fixtures/keras/*.json Fixtures/keras/*.onnx
-"$venv/bin/python" Tools/keras/make_keras_fixtures.py Fixtures/keras
+if [ "${1:-}" != "--gaps-only" ]; then
+  rm -f Fixtures/keras/*.h5 Fixtures/keras/*.keras Fixtures/keras/*.npz Fixtures/keras/*.json Fixtures/keras/*.onnx
+fi
+"$venv/bin/python" Tools/keras/make_keras_fixtures.py Fixtures/keras "$@"

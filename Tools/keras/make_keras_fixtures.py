@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else "Fixtures/keras"
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+OUT = ARGS[0] if ARGS else "Fixtures/keras"
 
 
 def randomize(model, seed):
@@ -95,6 +96,55 @@ def zoo(K):
     g = L.Flatten(name="flat")(g)
     g = L.Dense(4, activation="hard_sigmoid", name="hs")(g)
     return K.Model(x_in, g, name="zoo")
+
+
+def conv1d(K):
+    """Conv1D (same/relu, strided valid, causal dilated) with MaxPooling1D, AveragePooling1D and both global 1-D pools."""
+    L = K.layers
+    x_in = K.Input(shape=(20, 3), name="series")
+    x = L.Conv1D(6, 3, padding="same", activation="relu", name="c1")(x_in)
+    x = L.MaxPooling1D(2, name="mp1")(x)
+    x = L.Conv1D(8, 3, strides=2, padding="valid", name="c2")(x)
+    x = L.AveragePooling1D(2, strides=1, padding="same", name="ap_same")(x)
+    x = L.Conv1D(8, 2, padding="causal", dilation_rate=2, activation="tanh", name="causal")(x)
+    x = L.MaxPooling1D(3, strides=1, padding="same", name="mp_same")(x)
+    x = L.AveragePooling1D(2, name="ap_valid")(x)
+    a = L.GlobalAveragePooling1D(name="gap1")(x)
+    b = L.GlobalMaxPooling1D(name="gmp1")(x)
+    y = L.Concatenate(name="cat")([a, b])
+    y = L.Dense(3, name="out")(y)
+    return K.Model(x_in, y, name="conv1d")
+
+
+def shared(K):
+    """Shared layers: one Conv2D called three times (twice in a chain, once on another branch) and one
+    Dense called twice in a chain; each call must use the same weights."""
+    L = K.layers
+    x_in = K.Input(shape=(8, 8, 3), name="img")
+    stem = L.Conv2D(4, 1, name="stem")(x_in)
+    conv = L.Conv2D(4, 3, padding="same", activation="relu", name="shared_conv")
+    a = conv(stem)
+    b = conv(a)
+    c = conv(L.Activation("tanh", name="branch")(stem))
+    m = L.Add(name="sum")([b, c])
+    g = L.GlobalAveragePooling2D(name="gap")(m)
+    dense = L.Dense(4, activation="relu", name="shared_dense")
+    d1 = dense(g)
+    d2 = dense(d1)
+    y = L.Concatenate(name="cat")([d1, d2])
+    y = L.Dense(2, name="head")(y)
+    return K.Model(x_in, y, name="shared")
+
+
+def upsample(K):
+    """Bilinear UpSampling2D (square and non-square factors) around a conv, then a nearest one."""
+    L = K.layers
+    x_in = K.Input(shape=(5, 6, 3), name="small")
+    x = L.UpSampling2D(2, interpolation="bilinear", name="up_bilinear")(x_in)
+    x = L.Conv2D(4, 3, padding="same", name="conv")(x)
+    x = L.UpSampling2D((2, 3), interpolation="bilinear", name="up_bilinear_2x3")(x)
+    x = L.UpSampling2D((1, 2), interpolation="nearest", name="up_nearest")(x)
+    return K.Model(x_in, x, name="upsample")
 
 
 def save_expected(model, name, seed):
@@ -210,10 +260,32 @@ def tf2onnx_export():
                                output_path=os.path.join(OUT, "k2_functional.tf2onnx.onnx"))
 
 
+def gap_fixtures():
+    """Only the fixtures for paths the first set missed (Conv1D and 1-D pooling, shared layers,
+    bilinear UpSampling2D), in Keras 2 .h5 and Keras 3 .h5/.keras; leaves every other file alone."""
+    import tf_keras as K2
+    import keras as K3
+
+    for seed, (stem, build) in enumerate([("conv1d", conv1d), ("shared", shared), ("upsample", upsample)], start=20):
+        model = build(K2)
+        randomize(model, seed)
+        model.save(os.path.join(OUT, f"k2_{stem}.h5"), save_format="h5")
+        save_expected(model, f"k2_{stem}", seed)
+        model = build(K3)
+        randomize(model, seed + 10)
+        K3.saving.save_model(model, os.path.join(OUT, f"k3_{stem}.keras"))
+        K3.saving.save_model(model, os.path.join(OUT, f"k3_{stem}.h5"))
+        save_expected(model, f"k3_{stem}", seed + 10)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
+    if "--gaps-only" in sys.argv:  # writes only the gap fixtures; the others stay byte-identical
+        gap_fixtures()
+        sys.exit(0)
     keras2()
     keras3()
+    gap_fixtures()
     rewrite_old_forms()
     bad_files()
     what = "tf2onnx"

@@ -3,7 +3,8 @@
 
 1. For every Fixtures/keras/NAME.npz (x: NHWC inputs, y: Keras's outputs) and each Keras file behind
    it: `modeltool convert` Keras → ONNX → .h5 and → .keras; the .h5 must load in tf_keras (Keras 2)
-   and in Keras 3, the .keras in Keras 3, and each must compute y (max abs difference ≤ 1e-4).
+   and in Keras 3, the .keras in Keras 3, and each must compute y (max abs difference ≤ 1e-4); modeltool
+   must also read each written file back to ONNX computing y in onnxruntime.
 2. For every PyTorch-made Fixtures/models/NAME.onnx with Fixtures/models/expected/NAME.npz:
    ONNX → .h5 / .keras, loaded the same ways, fed the NCHW inputs transposed to NHWC, must give
    onnxruntime's outputs (≤ 1e-4). A model modeltool refuses is reported as `refused` with the reason.
@@ -92,6 +93,22 @@ def main():
                 continue
             for loader in names:
                 compare(f"{label} -> {ext}", out, loader, x, y)
+            read_back(f"{label} -> {ext}", out, x, y)
+
+    def read_back(label, path, x, y):
+        """modeltool must read its own file back (every layer class it writes) to the same function."""
+        back = path + ".back.onnx"
+        error = convert([path, back], label)
+        if error:
+            print(f"FAIL {label} -> onnx [modeltool reads it back]: {error}")
+            counts["failed"] += 1
+            return
+        session = ort.InferenceSession(back, providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        diff = float(np.max(np.abs(got - y))) if got.shape == y.shape else float("inf")
+        ok = diff <= TOLERANCE
+        print(f"{'ok  ' if ok else 'FAIL'} {label} -> onnx [modeltool reads it back]: max |onnxruntime - reference| = {diff:.2e}")
+        counts["passed" if ok else "failed"] += 1
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = os.path.join(root, "Fixtures", "keras")

@@ -139,7 +139,8 @@ extension ConvolutionLayers {
     ]
 
     /// Conv → Conv2D / Conv1D, DepthwiseConv2D (group = C), SeparableConv2D (the reader's depthwise +
-    /// pointwise pair), with a ZeroPadding2D in front when the pads are neither 'valid' nor 'same'.
+    /// pointwise pair), with a ZeroPadding2D/1D in front when the pads are neither 'valid' nor 'same'
+    /// (nor, for Conv1D, 'causal').
     static func exportConv(_ call: KerasExportCall) throws {
         let node = call.node
         var x = try call.channelsFirstInput()
@@ -156,6 +157,9 @@ extension ConvolutionLayers {
         if let bias, bias.count != cout { throw ModelError("bias has \(bias.count) values for \(cout) channels") }
         var pads = try KerasLayoutMath.pads(node, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
         var padding = KerasLayoutMath.padding(pads: pads, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
+        if padding == nil, rank == 1, kernel[0] > 1, pads == [(kernel[0] - 1) * dilations[0], 0] {
+            padding = "causal"  // Conv1D's own left-only padding (the reader's mapping of 'causal')
+        }
         if padding == nil {
             x = try zeroPad(call, x, pads: pads, name: "\(call.name)_pad")
             pads = [Int](repeating: 0, count: 2 * rank)

@@ -1,6 +1,6 @@
 import ModelIR
 
-/// Dense, Flatten, Reshape, the inference-time identities, ZeroPadding2D, UpSampling2D, Rescaling.
+/// Dense, Flatten, Reshape, the inference-time identities, ZeroPadding1D/2D, UpSampling2D, Rescaling.
 enum CoreLayers {
     static let mappings: [String: LayerMapping] = [
         "Dense": LayerMapping(weightNames: ConvolutionLayers.kernelAndBias, map: dense),
@@ -11,6 +11,7 @@ enum CoreLayers {
         "GaussianNoise": .noWeights(identity),
         "GaussianDropout": .noWeights(identity),
         "ActivityRegularization": .noWeights(identity),
+        "ZeroPadding1D": .noWeights(zeroPadding1D),
         "ZeroPadding2D": .noWeights(zeroPadding),
         "UpSampling2D": .noWeights(upSampling),
         "Rescaling": .noWeights(rescaling),
@@ -111,6 +112,19 @@ enum CoreLayers {
         let out = call.builder.add(.pad, name: call.name, inputs: [x.name, pads], output: call.output,
                                    [Attribute("mode", .string(Array("constant".utf8)))])
         return KTensor(name: out, shape: [x.shape[0].map { $0 + p[0] + p[1] }, x.shape[1].map { $0 + p[2] + p[3] }, x.channels])
+    }
+
+    /// padding: n or (left, right) on the steps axis of a (steps, channels) tensor. The writer emits
+    /// it in front of a Conv1D whose pads Keras cannot express otherwise.
+    static func zeroPadding1D(_ call: LayerCall) throws -> KTensor {
+        let x = try call.single()
+        guard x.rank == 3 else { throw call.error("expects a 3-D input") }
+        let p = try call.config.ints("padding", count: 2, default: [1, 1])
+        guard p.allSatisfy({ $0 >= 0 }) else { throw call.error("padding \(p) is negative") }
+        let pads = call.builder.int64Constant("\(call.name)/pads", [0, 0, Int64(p[0]), 0, 0, Int64(p[1])])
+        let out = call.builder.add(.pad, name: call.name, inputs: [x.name, pads], output: call.output,
+                                   [Attribute("mode", .string(Array("constant".utf8)))])
+        return KTensor(name: out, shape: [x.shape[0].map { $0 + p[0] + p[1] }, x.channels])
     }
 
     /// Nearest (floor, asymmetric) or bilinear (half-pixel) Resize by integer factors.
