@@ -63,7 +63,7 @@ private func layerClasses(_ path: String) throws -> [String: (className: String,
 /// Keras 3 .h5 and .keras), each with Keras's own outputs.
 final class KerasGapFixtureTests: XCTestCase {
     static let files = ["k2_conv1d.h5", "k3_conv1d.h5", "k3_conv1d.keras", "k2_shared.h5", "k3_shared.h5", "k3_shared.keras",
-                        "k2_upsample.h5", "k3_upsample.h5", "k3_upsample.keras"]
+                        "k2_upsample.h5", "k3_upsample.h5", "k3_upsample.keras", "k3_shared_nonames.keras"]
 
     private func stem(_ file: String) -> String { String(file[..<file.firstIndex(of: ".")!]) }
 
@@ -113,6 +113,22 @@ final class KerasGapFixtureTests: XCTestCase {
         XCTAssertEqual(zip.initializers, h5.initializers)
     }
 
+    /// Without the `name` attribute on the `vars` groups (older Keras 3), weights are found by
+    /// snake_case class name and counter in layer order: the same graph and weights as with names.
+    func testKeras3WeightGroupsFoundByClassNameWithoutNameAttributes() throws {
+        let zip = try XCTUnwrap(try? Archive(url: URL(fileURLWithPath: kerasFixture("k3_shared_nonames.keras")), accessMode: .read))
+        var weights = Data()
+        _ = try zip.extract(try XCTUnwrap(zip["model.weights.h5"])) { weights.append($0) }
+        let temp = try temporaryDirectory(self).appendingPathComponent("w.h5")
+        try weights.write(to: temp)
+        let stored = try H5Group.open(file: temp.path)
+        XCTAssertNil(try stored.group("layers/conv2d_1/vars").string(attribute: "name"))  // the fixture really lacks them
+        let named = try KerasReader.read(path: kerasFixture("k3_shared.keras")).graph
+        let unnamed = try KerasReader.read(path: kerasFixture("k3_shared_nonames.keras")).graph
+        XCTAssertEqual(unnamed.nodes, named.nodes)
+        XCTAssertEqual(unnamed.initializers, named.initializers)
+    }
+
     /// Conv1D's 'same', strided 'valid' and dilated 'causal' pads; 1-D pools; global 1-D pools.
     func testConv1DAndOneDimensionalPooling() throws {
         let model = try KerasReader.read(path: kerasFixture("k2_conv1d.h5"))
@@ -160,7 +176,7 @@ final class KerasGapFixtureTests: XCTestCase {
                 XCTAssertNil(layers["causal_pad"], file)
                 XCTAssertEqual(layers["ap_same"]?.className, "AveragePooling1D", file)
                 XCTAssertEqual(layers["gmp1"]?.className, "GlobalMaxPooling1D", file)
-            case "shared":
+            case "shared", "shared_nonames":
                 XCTAssertEqual(["shared_conv", "shared_conv_1", "shared_conv_2"].map { layers[$0]?.className }, ["Conv2D", "Conv2D", "Conv2D"], file)
             default:
                 XCTAssertEqual(layers["up_bilinear_2x3"]?.config["interpolation"] as? String, "bilinear", file)

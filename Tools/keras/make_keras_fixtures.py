@@ -276,6 +276,33 @@ def gap_fixtures():
         K3.saving.save_model(model, os.path.join(OUT, f"k3_{stem}.keras"))
         K3.saving.save_model(model, os.path.join(OUT, f"k3_{stem}.h5"))
         save_expected(model, f"k3_{stem}", seed + 10)
+    strip_keras3_var_names("k3_shared", "k3_shared_nonames")
+
+
+def strip_keras3_var_names(src, dst):
+    """A copy of a .keras zip whose model.weights.h5 lacks the `name` attribute on each `vars` group,
+    as Keras 3 versions before it wrote: weights are then found by snake_case class name and counter."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    with zipfile.ZipFile(os.path.join(OUT, src + ".keras")) as z:
+        members = [(info, z.read(info.filename)) for info in z.infolist()]
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = os.path.join(tmp, "model.weights.h5")
+        with open(weights, "wb") as f:
+            f.write(dict((i.filename, d) for i, d in members)["model.weights.h5"])
+        with h5py.File(weights, "r+") as f:
+            named = []
+            f.visititems(lambda n, o: named.append(n) if isinstance(o, h5py.Group) and "name" in o.attrs else None)
+            for n in named:
+                del f[n].attrs["name"]
+        with open(weights, "rb") as f:
+            stripped = f.read()
+    with zipfile.ZipFile(os.path.join(OUT, dst + ".keras"), "w") as z:
+        for info, data in members:
+            z.writestr(info, stripped if info.filename == "model.weights.h5" else data)
+    shutil.copy(os.path.join(OUT, src + ".npz"), os.path.join(OUT, dst + ".npz"))
 
 
 if __name__ == "__main__":
