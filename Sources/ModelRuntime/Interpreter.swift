@@ -67,7 +67,7 @@ public final class Interpreter {
         self.graph = graph
         self.opsets = opsets
         self.threads = max(1, threads ?? Interpreter.defaultThreads)
-        openblas_set_num_threads(1)
+        Interpreter.singleThreadedBLAS
         try plan()
     }
 
@@ -78,6 +78,21 @@ public final class Interpreter {
     var fusionChains: [[Node]] {
         chains.keys.sorted().map { chains[$0]!.members.map { steps[$0].node } }
     }
+
+    /// OpenBLAS limited to the calling thread, once per process: the runtime splits GEMMs over
+    /// its own threads (see `sgemm`). OpenBLAS starts a pool of helper threads when it loads, and
+    /// they spin for about 0.1 s before sleeping, taking a core from the runtime's threads, so
+    /// the pool is shut down too (OpenBLAS restarts it if anything asks for threads again).
+    static let singleThreadedBLAS: Void = {
+        openblas_set_num_threads(1)
+        #if canImport(Glibc)
+        // RTLD_DEFAULT is the null handle on glibc.
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            typealias Shutdown = @convention(c) () -> Int32
+            _ = unsafeBitCast(symbol, to: Shutdown.self)()
+        }
+        #endif
+    }()
 
     /// The number of processors, the default thread count.
     public static var defaultThreads: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

@@ -123,6 +123,8 @@ final class ConvolutionTests: XCTestCase {
             ([2, 3, 11], [3, 1, 3], [int("group", 3), ints("pads", [1, 1]), ints("strides", [3])]),
             ([2, 3, 5, 37], [3, 1, 3, 3], [int("group", 3), ints("pads", [1, 2, 1, 2]), ints("strides", [2, 2])]),
             ([2, 3, 5, 37], [3, 1, 3, 3], [int("group", 3), ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ([2, 3, 6, 28], [3, 1, 3, 3], [int("group", 3), ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ([2, 3, 6, 27], [3, 1, 3, 3], [int("group", 3), ints("pads", [0, 2, 0, 2]), ints("strides", [2, 2])]),
             ([2, 2, 5, 37], [3, 2, 3, 3], [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
             ([3, 2, 6, 40], [3, 2, 1, 1], [ints("strides", [2, 2])]),
         ]

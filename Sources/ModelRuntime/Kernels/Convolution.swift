@@ -381,7 +381,15 @@ struct PhasePlanes {
                     store8(v.oddHalf, odd + j)
                     iw += 16
                 }
-                while iw < IW { let t = iw + pw; (t % 2 == 0 ? even : odd)[t / 2] = line[iw]; iw += 1 }
+                if iw + 8 <= IW {
+                    let v = load8(line + iw), j = (iw + pw) / 2
+                    UnsafeMutableRawPointer(even + j).storeBytes(of: v.evenHalf, as: SIMD4<Float>.self)
+                    UnsafeMutableRawPointer(odd + j).storeBytes(of: v.oddHalf, as: SIMD4<Float>.self)
+                    iw += 8
+                }
+                // Pairs, then a last even value: no per-element parity test.
+                while iw + 2 <= IW { let j = (iw + pw) / 2; even[j] = line[iw]; odd[j] = line[iw + 1]; iw += 2 }
+                if iw < IW { even[(iw + pw) / 2] = line[iw] }
             default:
                 for iw in 0..<IW { let t = iw + pw; rows[(t % sw) * phaseCount + t / sw] = line[iw] }
             }
