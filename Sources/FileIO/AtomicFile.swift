@@ -72,46 +72,75 @@ public struct FileError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String { message }
 }
 
-/// Writes files so that a failure never damages what was there: the data goes to a temporary
-/// file in the same folder, is flushed to disk, and only then renamed over the target.
-public enum AtomicFile {
-    public static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
-        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        let base = path.split(separator: "/").last.map(String.init) ?? path
-        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw FileError("\(path): cannot create a temporary file in '\(dir)': \(String(cString: strerror(errno)))")
-        }
-        let tempPath = String(cString: template)
-        var committed = false
-        defer {
-            if !committed { unlink(tempPath) }
-        }
-        do {
-            let sink = FileSink(fd: fd)
-            try body(sink)
-            sink.flush()
-            if sink.failure != 0 { throw FileError("\(path): write failed: \(String(cString: strerror(sink.failure)))") }
-            guard fsync(fd) == 0 else { throw FileError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
-            // mkstemp creates 0600; a model file should get the usual permissions.
-            let mask = umask(0)
-            umask(mask)
-            fchmod(fd, 0o666 & ~mask)
-        } catch {
-            close(fd)
-            throw error
-        }
-        close(fd)
+/// A file fully written and flushed under a temporary name in its target's folder, waiting to be
+/// renamed over the target. Dropping it without `commit()` removes the temporary file.
+public final class PendingFile {
+    public let path: String
+    let tempPath: String
+    private var committed = false
+
+    init(path: String, tempPath: String) {
+        self.path = path
+        self.tempPath = tempPath
+    }
+
+    deinit {
+        if !committed { unlink(tempPath) }
+    }
+
+    /// Renames the temporary file over the target and flushes the folder.
+    public func commit() throws {
+        guard !committed else { return }
         guard rename(tempPath, path) == 0 else {
             throw FileError("\(path): cannot replace the file: \(String(cString: strerror(errno)))")
         }
         committed = true
-        let dfd = open(dir.isEmpty ? "/" : dir, O_RDONLY | O_DIRECTORY)
+        let dir = AtomicFile.folder(of: path)
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 {
             fsync(dfd)
             close(dfd)
         }
+    }
+}
+
+/// Writes files so that a failure never damages what was there: the data goes to a temporary
+/// file in the same folder, is flushed to disk, and only then renamed over the target. Writers
+/// of several files (a model and its external data) prepare all of them before committing any.
+public enum AtomicFile {
+    static func folder(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let dir = String(path[..<slash])
+        return dir.isEmpty ? "/" : dir
+    }
+
+    /// Writes the whole content to a temporary file beside `path` and flushes it, without
+    /// replacing `path` yet.
+    public static func prepare(to path: String, _ body: (FileSink) throws -> Void) throws -> PendingFile {
+        let dir = folder(of: path)
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FileError("\(path): cannot create a temporary file in '\(dir)': \(String(cString: strerror(errno)))")
+        }
+        let pending = PendingFile(path: path, tempPath: String(cString: template))
+        defer { close(fd) }
+        let sink = FileSink(fd: fd)
+        try body(sink)
+        sink.flush()
+        if sink.failure != 0 { throw FileError("\(path): write failed: \(String(cString: strerror(sink.failure)))") }
+        guard fsync(fd) == 0 else { throw FileError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
+        // mkstemp creates 0600; a model file should get the usual permissions.
+        let mask = umask(0)
+        umask(mask)
+        fchmod(fd, 0o666 & ~mask)
+        return pending
+    }
+
+    /// Writes `path` atomically: `prepare`, then `commit`.
+    public static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
+        try prepare(to: path, body).commit()
     }
 
     /// Writes `bytes` to `path` atomically.

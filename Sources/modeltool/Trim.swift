@@ -120,7 +120,11 @@ struct Trim: ParsableCommand {
             outcome.dryRun = dryRun
             if !dryRun, let trimmed = result?.model {
                 let destination = output ?? model
-                if backup { try copyFile(model, to: model + ".bak") }
+                if backup {
+                    // An ONNX backup is written (losslessly) with its own external-data file, so
+                    // it never shares MODEL.data with the trimmed model.
+                    if format == .onnx { try ONNXWriter.write(original, to: model + ".bak") } else { try copyFile(model, to: model + ".bak") }
+                }
                 switch format {
                 case .onnx:
                     try ONNXWriter.write(trimmed, to: destination)

@@ -33,7 +33,9 @@ final class ONNXWriterTests: XCTestCase {
         XCTAssertTrue(report.externalizedAutomatically)
         XCTAssertLessThan(report.modelBytes, 2000)
         XCTAssertEqual(try ONNXReader.read(path: path).graph.initializers[0].floats().count, 600)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try ONNXWriter.write(model, to: path, externalData: .none, limit: 2000))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before, "refused before anything is written")
     }
 
     func testFailedWriteLeavesTheOriginal() throws {
@@ -52,5 +54,20 @@ final class ONNXWriterTests: XCTestCase {
         bad.graph.nodes[1].inputs = ["nowhere"]
         XCTAssertThrowsError(try ONNXWriter.write(bad, to: path))
         XCTAssertEqual(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))), [1, 2, 3])
+    }
+
+    /// Files prepared but never committed leave the targets alone and no temporary files behind.
+    func testPreparedFilesWithoutCommitChangeNothing() throws {
+        let dir = try temporaryDirectory(self)
+        let a = dir.appendingPathComponent("m.onnx").path
+        try Data([1, 2]).write(to: URL(fileURLWithPath: a))
+        do {
+            let pendingA = try AtomicFile.prepare(to: a) { $0.write([7, 7, 7]) }
+            let pendingB = try AtomicFile.prepare(to: a + ".data") { $0.write([8]) }
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).count, 3, "target + two temporaries")
+            _ = (pendingA, pendingB)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["m.onnx"])
+        XCTAssertEqual(try [UInt8](Data(contentsOf: URL(fileURLWithPath: a))), [1, 2])
     }
 }

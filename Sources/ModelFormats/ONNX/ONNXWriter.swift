@@ -39,10 +39,6 @@ public enum ONNXWriter {
     static func write(_ model: Model, to path: String, externalData: ExternalDataPolicy, limit: Int) throws -> ONNXWriteReport {
         try model.graph.verify()
         var report = try write(model, path: path, policy: externalData, limit: limit)
-        if report.modelBytes > limit {
-            // Only reached when .none was asked for, or .asRead produced an oversized file.
-            throw ModelError("\(path): the model is \(report.modelBytes) bytes, over protobuf's 2 GB limit")
-        }
         report.externalDataPath = report.externalBytes > 0 ? report.externalDataPath : nil
         return report
     }
@@ -52,8 +48,12 @@ public enum ONNXWriter {
         // First decide placement from sizes alone, so a model over 2 GB switches to external
         // data before anything is written.
         let inlineSize = try measure(model, policy: policy)
+        if inlineSize > limit && policy == .none {
+            // Refused before anything is written.
+            throw ModelError("\(path): the model is \(inlineSize) bytes, over protobuf's 2 GB limit")
+        }
         var effective = policy
-        if inlineSize > limit && policy != .none {
+        if inlineSize > limit {
             effective = .all(threshold: 1024)
             report.externalizedAutomatically = true
         }
@@ -63,9 +63,12 @@ public enum ONNXWriter {
         report.externalDataPath = dataPath
 
         let placed = try placements(model, policy: effective)
+        // Both files are written in full before either replaces anything, so a failure leaves the
+        // old model and its old data file together; the data goes in first, so a model file never
+        // points at data that is not there.
+        var pendingData: PendingFile?
         if !placed.isEmpty {
-            // The data file is written first: a model file never points at data that is not there.
-            try AtomicFile.write(to: dataPath) { sink in
+            pendingData = try AtomicFile.prepare(to: dataPath) { sink in
                 for tensor in model.graph.initializers where placed.contains(tensor.name) {
                     guard let bytes = tensor.bytes else { continue }
                     sink.pad(toMultipleOf: externalAlignment)
@@ -83,9 +86,11 @@ public enum ONNXWriter {
             return (dataName, offset, bytes.count)
         }
         let root = try encoder.model(model)
-        try AtomicFile.write(to: path) { sink in
+        let pendingModel = try AtomicFile.prepare(to: path) { sink in
             report.modelBytes = pack(root, into: sink)
         }
+        try pendingData?.commit()
+        try pendingModel.commit()
         return report
     }
 
