@@ -23,6 +23,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     // MARK: Activations
     case relu = "Relu"
     case leakyRelu = "LeakyRelu"
+    case thresholdedRelu = "ThresholdedRelu"
     case pRelu = "PRelu"
     case elu = "Elu"
     case selu = "Selu"
@@ -112,7 +113,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
             return .convolutionAndPooling
         case .gemm, .matMul, .batchNormalization, .instanceNormalization, .layerNormalization:
             return .denseAndNormalization
-        case .relu, .leakyRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
+        case .relu, .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
              .softsign, .gelu, .erf, .softmax, .logSoftmax:
             return .activation
         case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean, .exp, .log, .sqrt, .neg, .abs, .reciprocal:
@@ -148,7 +149,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     public static let passesChannelsThrough: Set<OpKind> = [
         .maxPool, .averagePool, .globalAveragePool, .globalMaxPool,
         .batchNormalization, .instanceNormalization,
-        .relu, .leakyRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
+        .relu, .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
         .softsign, .gelu, .erf,
         .exp, .log, .sqrt, .neg, .abs, .reciprocal,
         .identity, .dropout, .cast, .resize, .upsample,

@@ -194,7 +194,7 @@ struct MACCounter {
                   let perElement = try times(all, 3 * MACCost.mul + 4 * MACCost.add),
                   let perRow = try times(rows, MACCost.add + MACCost.sqrt + MACCost.div) else { return nil }
             return try sum(perElement, perRow)
-        case .relu, .neg, .abs: return try perOutput(MACCost.cmp)
+        case .relu, .thresholdedRelu, .neg, .abs: return try perOutput(MACCost.cmp)
         case .leakyRelu, .pRelu: return try perOutput(MACCost.mul + MACCost.cmp)
         case .clip: return try perOutput(2 * MACCost.cmp)
         case .hardSigmoid: return try perOutput(MACCost.mul + MACCost.add + 2 * MACCost.cmp)

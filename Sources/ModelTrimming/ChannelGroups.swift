@@ -94,6 +94,7 @@ struct ChannelAnalyzer {
             current = i
             try apply(node)
         }
+        barrierSharedWeights()
         if !allowOutputChange {
             for o in graph.outputs { barrier(o.name, "graph output '\(o.name)' (use allowOutputChange to let it narrow)") }
         }
@@ -147,6 +148,24 @@ struct ChannelAnalyzer {
         for s in m.segments {
             let r = find(s.group)
             if !states[r].barriers.contains(reason) { states[r].barriers.append(reason) }
+        }
+    }
+
+    /// Weights read by several layers (a Keras layer called more than once) would have to lose the
+    /// same channels in every call; rather than couple the calls' groups, each reader's channels are
+    /// fixed. Only the learned parameters of `OpKind.hasWeights` nodes that the rules would edit count.
+    mutating func barrierSharedWeights() {
+        var readers: [String: [Int]] = [:]
+        for (i, node) in graph.nodes.enumerated() where node.kind.map(OpKind.hasWeights.contains) == true && edits[i] != nil {
+            for name in Set(node.inputs.dropFirst()) where !name.isEmpty {
+                if let t = constants[name], t.elementCount > 1 { readers[name, default: []].append(i) }
+            }
+        }
+        for (name, nodes) in readers.sorted(by: { $0.key < $1.key }) where nodes.count > 1 {
+            let why = "weights '\(name)' shared by \(nodes.count) layers (\(nodes.map { graph.nodes[$0].displayName }.joined(separator: ", ")))"
+            for i in nodes {
+                for tensor in dataInputs(graph.nodes[i]) + graph.nodes[i].outputs { barrier(tensor, why) }
+            }
         }
     }
 

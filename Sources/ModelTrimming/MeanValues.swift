@@ -38,6 +38,9 @@ struct MeanValues {
         case .leakyRelu:
             let a = Double(node.float("alpha", default: 0.01))
             return unary { $0 >= 0 ? $0 : a * $0 }
+        case .thresholdedRelu:
+            let t = Double(node.float("alpha", default: 1))
+            return unary { $0 > t ? $0 : 0 }
         case .clip:
             let lo = opset < 11 ? Double(node.float("min", default: -.greatestFiniteMagnitude)) : (param(1)?.first ?? -.infinity)
             let hi = opset < 11 ? Double(node.float("max", default: .greatestFiniteMagnitude)) : (param(2)?.first ?? .infinity)

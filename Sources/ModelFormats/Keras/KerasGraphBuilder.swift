@@ -22,6 +22,13 @@ final class KerasGraphBuilder {
     private(set) var initializers: [Tensor] = []
     private var values = Set<String>()
     private var nodeNames = Set<String>()
+    /// The call being mapped: a float constant a later call of a layer makes is the one an earlier
+    /// call made in the same role (`.weight`, `.bias`…) when the values are equal, so a shared
+    /// layer's weights exist once. (They differ when, say, a shared Dense reads differently
+    /// flattened inputs; then the call keeps its own copy.)
+    struct CallScope { var layer: String, callName: String, index: Int }
+    var sharingScope: CallScope?
+    private var scoped: [String: [Int]] = [:]
 
     /// A value name: `base`, or `base_1`, `base_2`… when taken.
     func unique(_ base: String) -> String { Self.claim(base, in: &values) }
@@ -48,7 +55,19 @@ final class KerasGraphBuilder {
 
     /// A float initializer; returns its name.
     func constant(_ name: String, _ values: [Float], dims: [Int]) -> String {
+        let key = sharingScope.map { s in
+            "\(s.layer)|\(name.hasPrefix(s.callName) ? String(name.dropFirst(s.callName.count)) : name)|\(dims)"
+        }
+        if let key, let s = sharingScope, s.index > 0 {
+            for i in scoped[key] ?? [] {
+                let t = initializers[i]
+                // Bitwise, so -0 and NaN payloads are never swapped for another call's values.
+                if let old = try? t.floats(), old.count == values.count,
+                   zip(old, values).allSatisfy({ $0.bitPattern == $1.bitPattern }) { return t.name }
+            }
+        }
         let n = unique(name)
+        if let key { scoped[key, default: []].append(initializers.count) }
         initializers.append(Tensor(name: n, floats: values, dims: dims))
         return n
     }

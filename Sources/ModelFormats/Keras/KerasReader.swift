@@ -131,6 +131,8 @@ public enum KerasReader {
                     weightCache[layer.name] = try weights(for: layer, mapping: mapping, store: store, file: file)
                 }
                 let name = index == 0 ? layer.name : "\(layer.name)_\(index)"
+                b.sharingScope = .init(layer: layer.name, callName: name, index: index)
+                defer { b.sharingScope = nil }
                 let call = LayerCall(layer: layer, inputs: refs.map { tensors[$0]! }, weights: weightCache[layer.name]!,
                                      builder: b, name: name, output: b.unique(name), isKeras3: isKeras3)
                 do { tensors[TensorRef(layer: layer.name, node: index, tensor: 0)] = try mapping.map(call) } catch let e as ModelError {

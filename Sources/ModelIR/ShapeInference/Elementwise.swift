@@ -3,7 +3,7 @@
 extension NodeInference {
     func inferElementwiseFamily(_ kind: OpKind) throws -> [Inferred] {
         switch kind {
-        case .relu, .leakyRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus, .softsign,
+        case .relu, .leakyRelu, .thresholdedRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus, .softsign,
              .gelu, .erf, .exp, .log, .sqrt, .neg, .abs, .reciprocal:
             _ = try required(0)
             return [passThrough]

@@ -14,6 +14,13 @@ struct LeakyRelu: UnaryFloatFunction {
     func scalar(_ x: Float) -> Float { x < 0 ? alpha * x : x }
     func vector(_ x: F8) -> F8 { x.replacing(with: x * alpha, where: x .< 0) }
 }
+/// x where x > alpha, else 0 (so 0 at x == alpha). NaN passes through, as in Relu, so APoZ does not
+/// count it as a zero (onnxruntime's `x > alpha ? x : 0` would give 0).
+struct ThresholdedRelu: UnaryFloatFunction {
+    var alpha: Float = 1
+    func scalar(_ x: Float) -> Float { x <= alpha ? 0 : x }
+    func vector(_ x: F8) -> F8 { x.replacing(with: 0, where: x .<= alpha) }
+}
 struct Elu: UnaryFloatFunction {
     var alpha: Float = 1
     func scalar(_ x: Float) -> Float { x < 0 ? alpha * (expf(x) - 1) : x }

@@ -7,6 +7,7 @@ enum ActivationOperators {
     static let entries: [KernelEntry] = [
         KernelEntry("Relu", since: 1) { _, _ in E.unary(Relu()) },
         KernelEntry("LeakyRelu", since: 1) { n, _ in E.unary(LeakyRelu(alpha: n.float("alpha", default: 0.01))) },
+        KernelEntry("ThresholdedRelu", since: 10) { n, _ in E.unary(ThresholdedRelu(alpha: n.float("alpha", default: 1))) },
         KernelEntry("PRelu", since: 1) { _, opset in
             return { inputs, ctx in
                 let x = try inputs.required(0)

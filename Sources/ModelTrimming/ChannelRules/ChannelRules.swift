@@ -27,7 +27,7 @@ extension ChannelAnalyzer {
         case .batchNormalization, .instanceNormalization: normalization(node)
         case .layerNormalization: layerNormalization(node)
         // Activation.swift
-        case .relu, .leakyRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
+        case .relu, .leakyRelu, .thresholdedRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
              .softsign, .gelu, .erf:
             unaryElementwise(node)
         case .pRelu: pRelu(node)

@@ -24,12 +24,19 @@ enum ActivationLayers {
         return x
     }
 
-    /// ReLU(max_value, negative_slope, threshold) as Relu, Clip or LeakyRelu.
+    /// ReLU(max_value, negative_slope, threshold) as Relu, Clip, LeakyRelu or ThresholdedRelu.
     static func relu(_ call: LayerCall) throws -> KTensor {
         let c = call.config
         let maxValue = c.optionalDouble("max_value"), slope = c.optionalDouble("negative_slope") ?? 0
         let threshold = c.optionalDouble("threshold") ?? 0
-        guard threshold == 0 else { throw call.error("threshold \(threshold) is not supported") }
+        if threshold != 0 {
+            // Keras 2 (tf.greater) and Keras 3 (numpy.greater) both keep x only where x > threshold,
+            // though their docs say `threshold <= x`: ONNX ThresholdedRelu's rule, equality included.
+            guard maxValue == nil, slope == 0 else {
+                throw call.error("threshold \(threshold) together with max_value or negative_slope is not supported")
+            }
+            return try unary(call, .thresholdedRelu, [Attribute("alpha", .float(Float(threshold)))])
+        }
         switch (maxValue, slope) {
         case (nil, 0): return try unary(call, .relu)
         case (nil, _): return try unary(call, .leakyRelu, [Attribute("alpha", .float(Float(slope)))])
@@ -131,8 +138,16 @@ extension ActivationLayers {
         .relu: exportActivation, .sigmoid: exportActivation, .tanh: exportActivation, .selu: exportActivation,
         .softplus: exportActivation, .softsign: exportActivation, .exp: exportActivation, .gelu: exportActivation,
         .clip: exportActivation, .elu: exportActivation, .leakyRelu: exportLeakyRelu, .softmax: exportSoftmax,
-        .pRelu: exportPRelu, .hardSigmoid: exportHardSigmoid,
+        .pRelu: exportPRelu, .hardSigmoid: exportHardSigmoid, .thresholdedRelu: exportThresholdedRelu,
     ]
+
+    /// ThresholdedRelu(α) → ReLU(threshold α): both Keras versions keep x where x > threshold, as ONNX does.
+    static func exportThresholdedRelu(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 1))
+        call.bind(call.exporter.addLayer("ReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                         config: ["max_value": NSNull(), "negative_slope": 0.0, "threshold": alpha]))
+    }
 
     /// HardSigmoid(α, β) = clip(αx + β, 0, 1) as Rescaling then ReLU(max_value 1): Keras 2 and 3 give
     /// the `hard_sigmoid` activation different slopes, so the name alone would not load alike in both.
