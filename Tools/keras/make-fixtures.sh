@@ -4,6 +4,7 @@
 # (about 1.2 GB installed; measured install time is in Fixtures/keras/README.md).
 #   Tools/keras/make-fixtures.sh              # every fixture
 #   Tools/keras/make-fixtures.sh --gaps-only  # only the Conv1D / shared-layer / bilinear fixtures
+#   Tools/keras/make-fixtures.sh --threshold-only  # only the ReLU(threshold) fixtures
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv=.venv-keras
@@ -11,7 +12,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import tf_keras, kera
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r Tools/keras/requirements.txt
 fi
-if [ "${1:-}" != "--gaps-only" ]; then
+if [ "${1:-}" != "--gaps-only" ] && [ "${1:-}" != "--threshold-only" ]; then
   rm -f Fixtures/keras/*.h5 Fixtures/keras/*.keras Fixtures/keras/*.npz Fixtures/keras/*.json Fixtures/keras/*.onnx
 fi
 "$venv/bin/python" Tools/keras/make_keras_fixtures.py Fixtures/keras "$@"

@@ -147,6 +147,18 @@ def upsample(K):
     return K.Model(x_in, x, name="upsample")
 
 
+def relu_threshold(K):
+    """ReLU(threshold=0.5) after a conv (x kept only where x > 0.5), then ReLU(threshold=0.1) on a Dense."""
+    L = K.layers
+    x_in = K.Input(shape=(6, 6, 3), name="img")
+    x = L.Conv2D(4, 3, padding="same", name="conv")(x_in)
+    x = L.ReLU(threshold=0.5, name="relu_t")(x)
+    x = L.GlobalAveragePooling2D(name="gap")(x)
+    x = L.Dense(5, name="dense")(x)
+    x = L.ReLU(threshold=0.1, name="relu_t2")(x)
+    return K.Model(x_in, x, name="relu_threshold")
+
+
 def save_expected(model, name, seed):
     x = np.random.default_rng(1000 + seed).standard_normal((3,) + tuple(model.input_shape[1:])).astype("float32")
     y = np.asarray(model(x, training=False))
@@ -279,6 +291,24 @@ def gap_fixtures():
     strip_keras3_var_names("k3_shared", "k3_shared_nonames")
 
 
+def threshold_fixtures():
+    """Only k2_relu_threshold.h5 and k3_relu_threshold.h5/.keras (ReLU with a threshold); every
+    other file stays byte-identical."""
+    import tf_keras as K2
+    import keras as K3
+
+    seed = 40
+    model = relu_threshold(K2)
+    randomize(model, seed)
+    model.save(os.path.join(OUT, "k2_relu_threshold.h5"), save_format="h5")
+    save_expected(model, "k2_relu_threshold", seed)
+    model = relu_threshold(K3)
+    randomize(model, seed + 10)
+    K3.saving.save_model(model, os.path.join(OUT, "k3_relu_threshold.keras"))
+    K3.saving.save_model(model, os.path.join(OUT, "k3_relu_threshold.h5"))
+    save_expected(model, "k3_relu_threshold", seed + 10)
+
+
 def strip_keras3_var_names(src, dst):
     """A copy of a .keras zip whose model.weights.h5 lacks the `name` attribute on each `vars` group,
     as Keras 3 versions before it wrote: weights are then found by snake_case class name and counter."""
@@ -307,12 +337,16 @@ def strip_keras3_var_names(src, dst):
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
+    if "--threshold-only" in sys.argv:  # writes only the ReLU(threshold) fixtures
+        threshold_fixtures()
+        sys.exit(0)
     if "--gaps-only" in sys.argv:  # writes only the gap fixtures; the others stay byte-identical
         gap_fixtures()
         sys.exit(0)
     keras2()
     keras3()
     gap_fixtures()
+    threshold_fixtures()
     rewrite_old_forms()
     bad_files()
     what = "tf2onnx"
