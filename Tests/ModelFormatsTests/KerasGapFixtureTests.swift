@@ -63,7 +63,8 @@ private func layerClasses(_ path: String) throws -> [String: (className: String,
 /// Keras 3 .h5 and .keras), each with Keras's own outputs.
 final class KerasGapFixtureTests: XCTestCase {
     static let files = ["k2_conv1d.h5", "k3_conv1d.h5", "k3_conv1d.keras", "k2_shared.h5", "k3_shared.h5", "k3_shared.keras",
-                        "k2_upsample.h5", "k3_upsample.h5", "k3_upsample.keras", "k3_shared_nonames.keras"]
+                        "k2_upsample.h5", "k3_upsample.h5", "k3_upsample.keras", "k3_shared_nonames.keras",
+                        "k2_relu_threshold.h5", "k3_relu_threshold.h5", "k3_relu_threshold.keras"]
 
     private func stem(_ file: String) -> String { String(file[..<file.firstIndex(of: ".")!]) }
 
@@ -95,22 +96,37 @@ final class KerasGapFixtureTests: XCTestCase {
             for (layer, calls) in [("shared_conv", convs), ("shared_dense", ["shared_dense", "shared_dense_1"])] {
                 let first = try initializer(model, layer + ".weight"), bias = try initializer(model, layer + ".bias")
                 XCTAssertEqual(first.dims, layer == "shared_conv" ? [4, 4, 3, 3] : [4, 4], file)
-                for call in calls.dropFirst() {
-                    XCTAssertEqual(try initializer(model, call + ".weight").floats(), try first.floats(), "\(file) \(call)")
-                    XCTAssertEqual(try initializer(model, call + ".bias").floats(), try bias.floats(), "\(file) \(call)")
+                // Every call reads the same initializers, so the weights are counted once.
+                for call in calls {
+                    XCTAssertEqual(Array(try node(model, call).inputs.dropFirst()), [first.name, bias.name], "\(file) \(call)")
+                    XCTAssertFalse(model.graph.initializers.contains { $0.name == call + ".weight" && call != layer }, "\(file) \(call)")
                 }
             }
             if file == "k2_shared.h5" {
                 // The stored kernel (kh, kw, in, out) is the one every call uses, as (out, in, kh, kw).
                 let k = try H5Group.open(file: kerasFixture(file)).floats(dataset: "model_weights/shared_conv/shared_conv/kernel:0")
                 XCTAssertEqual(k.dims, [3, 3, 4, 4])
-                XCTAssertEqual(try initializer(model, "shared_conv_2.weight").floats(), permuted(k.values, dims: k.dims, perm: [3, 2, 0, 1]))
+                XCTAssertEqual(try initializer(model, try node(model, "shared_conv_2").inputs[1]).floats(),
+                               permuted(k.values, dims: k.dims, perm: [3, 2, 0, 1]))
             }
+            // Keras's own count (model.count_params()) is 202: 16 + 148 + 20 + 18, the stem, shared
+            // conv, shared dense and head, each once.
+            XCTAssertEqual(model.graph.initializers.reduce(0) { $0 + $1.elementCount }, 16 + 148 + 20 + 18, file)
         }
         let h5 = try KerasReader.read(path: kerasFixture("k3_shared.h5")).graph
         let zip = try KerasReader.read(path: kerasFixture("k3_shared.keras")).graph
         XCTAssertEqual(zip.nodes, h5.nodes)
         XCTAssertEqual(zip.initializers, h5.initializers)
+    }
+
+    /// ReLU(threshold t) is ThresholdedRelu(alpha t): Keras 2 and 3 both keep x only where x > t.
+    func testReluThresholdIsThresholdedRelu() throws {
+        for file in ["k2_relu_threshold.h5", "k3_relu_threshold.h5", "k3_relu_threshold.keras"] {
+            let model = try KerasReader.read(path: kerasFixture(file))
+            XCTAssertEqual(try node(model, "relu_t").opType, "ThresholdedRelu", file)
+            XCTAssertEqual(try node(model, "relu_t").float("alpha", default: 1), 0.5, file)
+            XCTAssertEqual(try node(model, "relu_t2").float("alpha", default: 1), 0.1, file)
+        }
     }
 
     /// Without the `name` attribute on the `vars` groups (older Keras 3), weights are found by
@@ -176,6 +192,11 @@ final class KerasGapFixtureTests: XCTestCase {
                 XCTAssertNil(layers["causal_pad"], file)
                 XCTAssertEqual(layers["ap_same"]?.className, "AveragePooling1D", file)
                 XCTAssertEqual(layers["gmp1"]?.className, "GlobalMaxPooling1D", file)
+            case "relu_threshold":
+                XCTAssertEqual(layers["relu_t"]?.className, "ReLU", file)
+                XCTAssertEqual(layers["relu_t"]?.config["threshold"] as? Double, 0.5, file)
+                XCTAssertEqual(layers["relu_t2"]?.config["threshold"] as? Double, 0.1, file)
+                XCTAssertEqual(try node(back, "relu_t").opType, "ThresholdedRelu", file)
             case "shared", "shared_nonames":
                 XCTAssertEqual(["shared_conv", "shared_conv_1", "shared_conv_2"].map { layers[$0]?.className }, ["Conv2D", "Conv2D", "Conv2D"], file)
             default:

@@ -70,6 +70,13 @@ final class MathTests: XCTestCase {
         let nan = try run1("Relu", [T([9], [.nan, -1, 1, 2, 3, 4, 5, 6, .nan])]).floats
         XCTAssertTrue(nan[0].isNaN && nan[8].isNaN, "\(nan)")
         assertTensor(try run1("LeakyRelu", [x], [float("alpha", 0.1)]), [9], [-0.3, -0.1, 0, 1, 3, 6, 7, -0.05, 0.5])
+        // Hand-checked: x kept only where x > alpha, so x == alpha (1 and 0.5) gives 0; alpha defaults to 1.
+        assertTensor(try run1("ThresholdedRelu", [x]), [9], [0, 0, 0, 0, 3, 6, 7, 0, 0])
+        assertTensor(try run1("ThresholdedRelu", [x], [float("alpha", 0.5)]), [9], [0, 0, 0, 1, 3, 6, 7, 0, 0])
+        assertTensor(try run1("ThresholdedRelu", [x], [float("alpha", -0.5)]), [9], [0, 0, 0, 1, 3, 6, 7, 0, 0.5])
+        let tnan = try run1("ThresholdedRelu", [T([9], [.nan, 2, 1, 2, 3, 4, 5, 6, .nan])]).floats
+        XCTAssertTrue(tnan[0].isNaN && tnan[8].isNaN && tnan[2] == 0 && tnan[1] == 2, "\(tnan)")
+        XCTAssertThrowsError(try run1("ThresholdedRelu", opset: 9, [x]))  // added at opset 10
         assertTensor(try run1("Clip", opset: 6, [x], [float("min", 0), float("max", 6)]), [9], [0, 0, 0, 1, 3, 6, 6, 0, 0.5])
         assertTensor(try run1("Clip", opset: 13, [x, T([], [-1]), nil]), [9], [-1, -1, 0, 1, 3, 6, 7, -0.5, 0.5])
         assertTensor(try run1("HardSwish", [T([3], [3, -1, -4])]), [3], [3, -1.0 / 3, 0])

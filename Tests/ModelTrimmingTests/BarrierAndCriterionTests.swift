@@ -98,4 +98,28 @@ final class BarrierAndCriterionTests: XCTestCase {
         let plan = try TrimPlan(analysis: try ChannelAnalysis(model: model), statistics: stats)
         XCTAssertEqual(plan.groups.filter(\.selected).flatMap(\.layers).sorted(), ["c2", "c3"])
     }
+
+    /// One Conv's weights read by two nodes (a Keras layer called twice): neither call's channels, nor
+    /// the channels feeding them, may go, or the one weight would have to lose two different sets.
+    func testWeightsSharedByTwoLayersAreABarrier() throws {
+        var b = Builder()
+        _ = b.relu(b.conv("c0", "x", cin: 2, cout: 4, pad: 1, dead: [1]), "r0")
+        _ = b.relu(b.conv("s", "r0", cin: 4, cout: 4, pad: 1, dead: [2]), "r1")
+        b.add("Conv", ["r1", "s.w", "s.b"], "s_1", [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))])
+        _ = b.relu("s_1", "r2")
+        _ = b.conv("head", "r2", cin: 4, cout: 2)
+        let model = b.model(input: [1, 2, 6, 6], outputs: ["head"])
+        let analysis = try ChannelAnalysis(model: model)
+        let reason = "weights 's.w' shared by 2 layers (s, s_1)"
+        for producer in ["c0", "s", "s_1"] {
+            let g = try XCTUnwrap(analysis.groups.first { $0.producers.contains(producer) }, producer)
+            XCTAssertTrue(g.barriers.contains(reason), "\(producer): \(g.barriers)")
+        }
+        let head = try XCTUnwrap(analysis.groups.first { $0.producers == ["head"] })
+        XCTAssertFalse(head.barriers.contains(reason))
+        let stats = ["r0": ChannelStatistics(apoz: [0, 1, 0, 0], mean: [1, 0, 1, 1]),
+                     "r1": ChannelStatistics(apoz: [0, 0, 1, 0], mean: [1, 1, 0, 1])]
+        XCTAssertTrue(try TrimPlan(analysis: analysis, statistics: stats).removed.isEmpty)
+        XCTAssertThrowsError(try TrimPlan(analysis: analysis, statistics: stats, options: TrimOptions(layers: .named(["s"]))))
+    }
 }
