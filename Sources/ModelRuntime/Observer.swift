@@ -5,6 +5,9 @@ import ModelIR
 /// The interpreter calls `observe` right after a node produces an output, before the output's
 /// buffer can be reused, so statistics are gathered while the data is in cache. Kernels know
 /// nothing of observers. Outputs of nodes folded at plan time (constant inputs only) are not seen.
+/// The interpreter asks `wantsOutput` once per output at the start of each run; a Conv →
+/// BatchNormalization → Relu/Clip chain runs fused, without materialising its in-between outputs,
+/// unless the observer wants one of them (then the chain runs node by node).
 public protocol RuntimeObserver: AnyObject {
     /// Whether `observe` wants output `output` of `node`; asked once per output and run.
     func wantsOutput(of node: Node, named output: String) -> Bool
