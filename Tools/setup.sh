@@ -19,9 +19,13 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 echo "setup: installing ${missing[*]}" >&2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# apt's progress goes to a log that is shown only when the install fails.
 install() {
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+  { $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } >"$log" 2>&1 ||
+    { cat "$log" >&2; return 1; }
 }
 # The optional data set is only for the demo; a mirror without it must not stop the build.
 required_missing=()
