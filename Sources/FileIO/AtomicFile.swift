@@ -138,6 +138,31 @@ public enum AtomicFile {
         return pending
     }
 
+    /// For libraries that open files by name (libhdf5): `body` writes a complete file at the given
+    /// temporary path in `path`'s folder and closes it; the file is then flushed, given the usual
+    /// permissions and renamed over `path`. On failure the temporary file is removed.
+    public static func replace(_ path: String, writingWith body: (_ temporaryPath: String) throws -> Void) throws {
+        let dir = folder(of: path)
+        let base = path.split(separator: "/").last.map(String.init) ?? path
+        var template = Array("\(dir)/.\(base).tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw FileError("\(path): cannot create a temporary file in '\(dir)': \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        let pending = PendingFile(path: path, tempPath: String(cString: template))
+        unlink(pending.tempPath)  // the library creates the file itself, exclusively
+        try body(pending.tempPath)
+        let written = open(pending.tempPath, O_RDONLY)
+        guard written >= 0 else { throw FileError("\(path): the temporary file was not written") }
+        defer { close(written) }
+        guard fsync(written) == 0 else { throw FileError("\(path): fsync failed: \(String(cString: strerror(errno)))") }
+        let mask = umask(0)
+        umask(mask)
+        fchmod(written, 0o666 & ~mask)
+        try pending.commit()
+    }
+
     /// Writes `path` atomically: `prepare`, then `commit`.
     public static func write(to path: String, _ body: (FileSink) throws -> Void) throws {
         try prepare(to: path, body).commit()

@@ -278,7 +278,7 @@ final class KerasWriterTests: XCTestCase {
         let path = try temporaryDirectory(self).appendingPathComponent("m.h5").path
         let names = ["Adam/iter:0", "Adam/\(conv.name)/kernel/m:0", "Adam/\(dense.name)/bias/m:0"]
         let wider = kernel.dims.dropLast() + [kernel.dims.last! * 2]
-        try H5WritableGroup.create(path) { root in
+        try H5Group.create(path) { root in
             try root.setAttribute("training_config", string: #"{"loss": "mse"}"#)
             let group = try root.makeGroup("optimizer_weights")
             try group.setAttribute("weight_names", strings: names)

@@ -1,7 +1,8 @@
 import CHDF5
 import ModelIR
 
-/// An open HDF5 file or group that closes itself in `deinit`. Every libhdf5 failure becomes a
+/// An open HDF5 file or group that closes itself in `deinit` (read here; written through the
+/// extension in HDF5Writing.swift). Every libhdf5 failure becomes a
 /// one-line `ModelError` naming the file and the object, never a crash or a printed error stack.
 final class H5Group {
     let id: hid_t
@@ -12,7 +13,7 @@ final class H5Group {
     private let isFile: Bool
     private let parent: H5Group?
 
-    private init(id: hid_t, file: String, path: String, isFile: Bool, parent: H5Group?) {
+    init(id: hid_t, file: String, path: String, isFile: Bool, parent: H5Group?) {
         self.id = id
         self.file = file
         self.path = path
@@ -33,7 +34,7 @@ final class H5Group {
         return H5Group(id: id, file: file, path: "/", isFile: true, parent: nil)
     }
 
-    private func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
+    func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
 
     /// True when every component of the relative path `name` exists.
     func has(_ name: String) -> Bool {

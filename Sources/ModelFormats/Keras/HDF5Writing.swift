@@ -3,63 +3,31 @@ import FileIO
 import Foundation
 import ModelIR
 
-/// A group of an HDF5 file being written. Strings are written the way h5py writes Python `str`
+/// Writing HDF5 groups. Strings are written the way h5py writes Python `str`
 /// (variable-length UTF-8), weights as little-endian float32 datasets. Every libhdf5 failure becomes
 /// a one-line `ModelError` naming the file and the object.
-final class H5WritableGroup {
-    let id: hid_t
-    let file: String
-    let path: String
-    private let isFile: Bool
-    private let parent: H5WritableGroup?
-
-    private init(id: hid_t, file: String, path: String, isFile: Bool, parent: H5WritableGroup?) {
-        self.id = id
-        self.file = file
-        self.path = path
-        self.isFile = isFile
-        self.parent = parent
-    }
-
-    deinit {
-        if isFile { H5Fclose(id) } else { H5Gclose(id) }
-    }
-
+extension H5Group {
     /// Writes a new HDF5 file at `target` atomically: `body` fills a file created at a temporary path
     /// in the same folder, which is closed and only then renamed over `target`.
-    static func create(_ target: String, _ body: (H5WritableGroup) throws -> Void) throws {
+    static func create(_ target: String, _ body: (H5Group) throws -> Void) throws {
         mt_h5_silence_errors()
-        let dir = target.contains("/") ? String(target[..<target.lastIndex(of: "/")!]) : "."
-        let base = target.split(separator: "/").last.map(String.init) ?? target
-        let temp = "\(dir.isEmpty ? "" : dir)/.\(base).tmp-\(UUID().uuidString.prefix(8))"
-        var renamed = false
-        defer { if !renamed { unlink(temp) } }
-        do {
+        try AtomicFile.replace(target) { temp in
             let id = H5Fcreate(temp, mt_h5f_acc_excl(), mt_h5p_default(), mt_h5p_default())
-            guard id >= 0 else { throw ModelError("\(target): cannot create an HDF5 file in '\(dir)'") }
-            let root = H5WritableGroup(id: id, file: target, path: "/", isFile: true, parent: nil)
+            guard id >= 0 else { throw ModelError("\(target): cannot create an HDF5 file beside it") }
+            let root = H5Group(id: id, file: target, path: "/", isFile: true, parent: nil)
             try body(root)
             guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw ModelError("\(target): writing failed (disk full?)") }
-        }  // the root is released (H5Fclose) here, before the rename
-        let mask = umask(0)
-        umask(mask)
-        chmod(temp, 0o666 & ~mask)
-        guard rename(temp, target) == 0 else {
-            throw ModelError("\(target): cannot replace the file: \(String(cString: strerror(errno)))")
-        }
-        renamed = true
+        }  // the root is released (H5Fclose) when the closure returns, before the rename
     }
 
-    private func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
-
     /// A new subgroup; `name` may contain "/" (intermediate groups are created).
-    func makeGroup(_ name: String) throws -> H5WritableGroup {
+    func makeGroup(_ name: String) throws -> H5Group {
         let plist = H5Pcreate(mt_h5p_link_create())
         defer { H5Pclose(plist) }
         H5Pset_create_intermediate_group(plist, 1)
         let g = H5Gcreate2(id, name, plist, mt_h5p_default(), mt_h5p_default())
         guard g >= 0 else { throw ModelError("\(file): cannot create group '\(child(name))'") }
-        return H5WritableGroup(id: g, file: file, path: child(name), isFile: false, parent: self)
+        return H5Group(id: g, file: file, path: child(name), isFile: false, parent: self)
     }
 
     /// A scalar variable-length UTF-8 string attribute (h5py's form for a Python `str`).

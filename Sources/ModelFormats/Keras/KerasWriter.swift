@@ -27,9 +27,9 @@ public enum KerasWriter {
 
     /// The Keras 2 legacy layout. `training_config` is written only when the source had one.
     static func writeLegacyH5(_ plan: KerasModelPlan, to path: String, trainingConfig: String?,
-                              extra: (H5WritableGroup) throws -> Void = { _ in }) throws {
+                              extra: (H5Group) throws -> Void = { _ in }) throws {
         let config = try plan.keras2Config()
-        try H5WritableGroup.create(path) { root in
+        try H5Group.create(path) { root in
             try root.setAttribute("model_config", string: config)
             try root.setAttribute("keras_version", string: KerasModelPlan.keras2Version)
             try root.setAttribute("backend", string: "tensorflow")
@@ -78,7 +78,7 @@ public enum KerasWriter {
         let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         let temp = "\(dir)/.\(UUID().uuidString).weights.h5"
         defer { unlink(temp) }
-        try H5WritableGroup.create(temp) { root in
+        try H5Group.create(temp) { root in
             var counters: [String: Int] = [:]
             for layer in plan.layers {
                 let base = KerasWeightStore.snakeCase(layer.className)
