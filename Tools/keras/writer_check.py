@@ -24,6 +24,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
+from crosscheck import sources  # the Keras files behind each .npz, shared with crosscheck.py
 
 TOLERANCE = 1e-4
 
@@ -44,19 +45,6 @@ def predict(model, x):
         assert len(y) == 1, f"{len(y)} outputs"
         y = y[0]
     return np.asarray(y)
-
-
-def keras_sources(folder, name):
-    found = []
-    for ext in (".h5", ".keras"):
-        if os.path.exists(os.path.join(folder, name + ext)):
-            found.append((name + ext, []))
-    if name.endswith("weights_only"):
-        config = os.path.join(folder, name + ".json")
-        for f in (name + ".h5", name + ".weights.h5"):
-            if os.path.exists(os.path.join(folder, f)):
-                found = [(f, ["--config", config])]
-    return found
 
 
 def main():
@@ -116,7 +104,7 @@ def main():
             name = npz[:-4]
             data = np.load(os.path.join(folder, npz))
             x, y = data["x"], data["y"]
-            for source, extra in keras_sources(folder, name):
+            for source, extra in sources(folder, name):
                 onnx_path = os.path.join(tmp, source + ".onnx")
                 label = f"{source} -> onnx"
                 error = convert([os.path.join(folder, source), onnx_path] + extra, label)
