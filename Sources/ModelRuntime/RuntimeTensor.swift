@@ -40,6 +40,12 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
 
     /// A float32 tensor holding a copy of `values`; `values.count` must equal the shape's product.
     public init(shape: [Int], floats values: [Float]) throws {
+        self = try values.withUnsafeBufferPointer { try RuntimeTensor(shape: shape, copying: $0) }
+    }
+
+    /// A float32 tensor holding a copy of the floats at `values` (e.g. a data-set batch buffer),
+    /// copied once; `values.count` must equal the shape's product.
+    public init(shape: [Int], copying values: UnsafeBufferPointer<Float>) throws {
         let count = try RuntimeTensor.elementCount(shape)
         guard values.count == count else {
             throw ModelError("tensor of shape \(shape) needs \(count) values, got \(values.count)")
@@ -47,7 +53,7 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
         buffer = TensorBuffer(byteCount: count * 4)
         self.shape = shape
         elementType = .float32
-        values.withUnsafeBufferPointer { buffer.raw.copyMemory(from: $0.baseAddress!, byteCount: count * 4) }
+        if count > 0, let base = values.baseAddress { buffer.raw.copyMemory(from: base, byteCount: count * 4) }
     }
 
     /// An int64 tensor holding a copy of `values`.

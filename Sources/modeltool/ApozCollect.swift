@@ -64,7 +64,7 @@ struct ApozCollection {
         let progress = ProgressBar(total: batches.range.count, unit: "samples")
         while let batch = try batches.next() {
             nonFiniteSamples += countNonFiniteSamples(batch)
-            let x = try RuntimeTensor(shape: batch.shape, floats: Array(batch.values))
+            let x = try RuntimeTensor(shape: batch.shape, copying: batch.values)
             _ = try prepared.interpreter.run(inputs: [prepared.input.name: x],
                                              observer: countActivations ? observer : nil)
             progress.advance(by: batch.range.count)

@@ -70,7 +70,7 @@ struct PreparedRun {
 
     /// Runs one batch and returns every graph output.
     func run(_ batch: Batch) throws -> [String: RuntimeTensor] {
-        let x = try RuntimeTensor(shape: batch.shape, floats: Array(batch.values))
+        let x = try RuntimeTensor(shape: batch.shape, copying: batch.values)
         return try interpreter.run(inputs: [input.name: x])
     }
 }
