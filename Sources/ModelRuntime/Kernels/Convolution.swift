@@ -176,58 +176,6 @@ struct ConvLayout {
     func scratchCount(threads: Int) -> Int { scratchPerWorker * workers(threads: threads) }
 }
 
-/// What a convolution does to each output channel before storing it:
-/// y = activation(y·scale[c] + shift[c]). It carries the bias, and a following inference batch
-/// norm and ReLU or Clip when the interpreter fuses them, so the output is finished while it is
-/// still in cache instead of in separate passes over memory.
-struct ConvEpilogue {
-    var scale: [Float]?
-    var shift: [Float]?
-    /// Values below `low` become `low`, above `high` become `high` (NaN passes, as in Relu/Clip).
-    var low = -Float.infinity, high = Float.infinity
-
-    init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity) {
-        self.scale = scale
-        self.shift = shift
-        self.low = low
-        self.high = high
-    }
-
-    /// Just a bias (or nothing).
-    init(bias: UnsafePointer<Float>?, channels: Int) {
-        shift = bias.map { Array(UnsafeBufferPointer(start: $0, count: channels)) }
-    }
-
-    var isIdentity: Bool { scale == nil && shift == nil && low == -.infinity && high == .infinity }
-
-    /// Applies channel `c`'s epilogue to `n` values in place.
-    @inline(__always)
-    func apply(_ y: UnsafeMutablePointer<Float>, channel c: Int, count n: Int) {
-        let s = scale?[c] ?? 1, t = shift?[c] ?? 0
-        let sv = F8(repeating: s), tv = F8(repeating: t), lv = F8(repeating: low), hv = F8(repeating: high)
-        var i = 0
-        if scale == nil {
-            // Bias only: y + t exactly, as an unfused Add would compute it.
-            while i + 8 <= n {
-                let v = load8(y + i) + tv
-                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), y + i)
-                i += 8
-            }
-            while i < n { y[i] = clamp(y[i] + t); i += 1 }
-        } else {
-            while i + 8 <= n {
-                let v = load8(y + i) * sv + tv
-                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), y + i)
-                i += 8
-            }
-            while i < n { y[i] = clamp(y[i] * s + t); i += 1 }
-        }
-    }
-
-    @inline(__always)
-    private func clamp(_ v: Float) -> Float { v < low ? low : (v > high ? high : v) }
-}
-
 /// Convolution through im2col and sgemm per image and group, each image finished by `epilogue`
 /// while in cache; depthwise convolutions take the direct kernel. `scratch` holds
 /// `layout.scratchCount(threads:)` floats.
@@ -277,7 +225,7 @@ private func convolveImage(_ n: Int, _ x: UnsafePointer<Float>, _ w: UnsafePoint
     }
     if !epilogue.isIdentity {
         let out = y + n * l.outChannels * ovol
-        parallelFor(l.outChannels, threads: threads, cost: ovol) { c in epilogue.apply(out + c * ovol, channel: c, count: ovol) }
+        parallelFor(l.outChannels, threads: threads, cost: ovol) { c in epilogue.apply(out + c * ovol, image: n, channel: c, count: ovol) }
     }
 }
 
@@ -333,7 +281,7 @@ func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
                 }
             }
         }
-        epilogue.apply(out, channel: m, count: ovol)
+        epilogue.apply(out, image: n, channel: m, count: ovol)
     }
 }
 
@@ -424,7 +372,7 @@ struct PhasePlanes {
                 }
                 let out = y + plane * OH * OW
                 for oh in 0..<OH { copyFloats(out + oh * OW, grid + oh * QW, OW) }
-                epilogue.apply(out, channel: m, count: OH * OW)
+                epilogue.apply(out, image: n, channel: m, count: OH * OW)
             }
         }
     }
