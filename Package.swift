@@ -1,9 +1,10 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Release builds get FMA and AVX2 through -target-cpu; Swift's default x86-64 target has neither.
-// MODELTOOL_TARGET_CPU overrides it (e.g. "native" or "znver4").
-let targetCPU = Context.environment["MODELTOOL_TARGET_CPU"] ?? "haswell"
+// Release builds target the building machine's CPU: Swift's default x86-64 target has neither FMA
+// nor AVX-512, and the convolution kernels are written for 16-float vectors (one AVX-512 register).
+// MODELTOOL_TARGET_CPU overrides it (e.g. "haswell" or "znver4") for a binary run elsewhere.
+let targetCPU = Context.environment["MODELTOOL_TARGET_CPU"] ?? "native"
 let fastMath: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-Xcc", "-march=\(targetCPU)", "-target-cpu", targetCPU], .when(configuration: .release))
 ]

@@ -127,6 +127,22 @@ final class ConvolutionTests: XCTestCase {
             ([2, 3, 6, 27], [3, 1, 3, 3], [int("group", 3), ints("pads", [0, 2, 0, 2]), ints("strides", [2, 2])]),
             ([2, 2, 5, 37], [3, 2, 3, 3], [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
             ([3, 2, 6, 40], [3, 2, 1, 1], [ints("strides", [2, 2])]),
+            // The direct kernel: X read in place (1×1), Y written in place, a partial last
+            // vector, channels that do not fill a block of 4, grids under one vector, groups.
+            ([2, 5, 6, 7], [8, 5, 1, 1], []),
+            ([2, 5, 6, 7], [6, 5, 1, 1], []),
+            ([2, 4, 3, 3], [8, 2, 1, 1], [int("group", 2)]),
+            ([2, 4, 3, 3], [5, 4, 3, 3], [ints("pads", [1, 1, 1, 1])]),
+            ([2, 6, 9, 11], [12, 3, 3, 3], [int("group", 2), ints("pads", [1, 1, 1, 1])]),
+            ([1, 17, 8, 8], [20, 17, 3, 3], [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ([2, 3, 5, 16], [8, 3, 3, 1], [ints("pads", [1, 0, 1, 0])]),
+            ([2, 3, 9, 70], [4, 3, 5, 5], [ints("pads", [2, 2, 2, 2])]),
+            ([2, 3, 40], [8, 3, 5], [ints("pads", [2, 2]), ints("dilations", [2])]),
+            // Unit-stride rows sharing their zero columns, and pads too wide for that.
+            ([2, 3, 4, 18], [4, 3, 2, 2], [ints("pads", [0, 3, 1, 0])]),
+            ([2, 3, 4, 18], [4, 3, 2, 2], [ints("pads", [1, 3, 0, 3])]),
+            ([2, 4, 4, 18], [4, 1, 3, 2], [int("group", 4), ints("pads", [1, 3, 0, 3])]),
+            ([2, 4, 4, 18], [4, 1, 3, 3], [int("group", 4), ints("pads", [0, 1, 2, 2])]),
         ]
         for (xs, ws, attrs) in cases {
             let x = T(xs, (0..<xs.reduce(1, *)).map { Float(($0 * 7) % 13) - 6 })
@@ -135,7 +151,7 @@ final class ConvolutionTests: XCTestCase {
             let y = try run1("Conv", [x, w, b], attrs)
             let params = try WindowParams(Node(opType: "Conv", inputs: [], outputs: [], attributes: attrs))
             let g = try WindowGeometry(spatial: Array(xs[2...]), kernel: Array(ws[2...]), params)
-            let groups = attrs.first { $0.name == "group" }.map { _ in xs[1] } ?? 1
+            let groups = xs[1] / ws[1]
             assertTensor(y, [xs[0], ws[0]] + g.outputShape, directConv(x.floats, xs, w.floats, ws, b.floats, g, groups: groups))
         }
     }

@@ -85,7 +85,13 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, rows:
 @inline(__always)
 func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
     var i = 0
-    while i + 8 <= n { store8(load8(src + i), dst + i); i += 8 }
+    while i + 16 <= n { store16(load16(src + i), dst + i); i += 16 }
+    if i + 8 <= n { store8(load8(src + i), dst + i); i += 8 }
+    if i + 4 <= n {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD4<Float>.self),
+                                                    as: SIMD4<Float>.self)
+        i += 4
+    }
     while i < n { dst[i] = src[i]; i += 1 }
 }
 
@@ -172,8 +178,13 @@ struct ConvLayout {
     /// Images run side by side, one per thread: the per-image matrices of small CNNs are too
     /// small to split. A single image uses every thread inside im2col and the GEMM instead.
     func workers(threads: Int) -> Int { batch > 1 ? max(1, min(threads, batch)) : 1 }
-    /// Floats of im2col scratch `convolution` needs with `threads` threads.
-    func scratchCount(threads: Int) -> Int { scratchPerWorker * workers(threads: threads) }
+    /// Whether `convolution` takes the direct kernel (`DirectConvolution`) rather than im2col.
+    var isDirect: Bool { !isDepthwise && DirectConvolution.applies(to: self) }
+    /// Floats of scratch `convolution` needs with `threads` threads.
+    func scratchCount(threads: Int) -> Int {
+        if isDirect { return DirectConvolution(self).scratchCount(workers: workers(threads: threads)) }
+        return scratchPerWorker * workers(threads: threads)
+    }
 }
 
 /// Convolution through im2col and sgemm per image and group, each image finished by `epilogue`
@@ -183,6 +194,10 @@ func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogu
                  _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, scratch: UnsafeMutablePointer<Float>?, threads: Int) {
     if l.isDepthwise {
         depthwiseConvolution(x, w, epilogue, y, l, threads: threads)
+        return
+    }
+    if l.isDirect {
+        DirectConvolution(l).run(x, w, epilogue, y, scratch: scratch!, threads: threads)
         return
     }
     let workers = l.workers(threads: threads)
@@ -287,7 +302,7 @@ func depthwiseConvolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, 
 
 /// A 2-D (or 1-D) plane split by stride phase, so that every kernel tap becomes one long
 /// unit-stride loop. Phase (a, b) holds padded-input rows a, a+sh, … and columns b, b+sw, …, all
-/// QW wide; output (oh, ow) sits at oh·QW + ow of a QW-wide grid, and tap (kh, kw) at offset
+/// QW wide (at unit stride, narrower than the padded row: see `init`); output (oh, ow) sits at oh·QW + ow of a QW-wide grid, and tap (kh, kw) at offset
 /// (kh·dh, kw·dw) = (qh·sh + a, qw·sw + b) reads phase (a, b) at that grid index + qh·QW + qw.
 /// The grid's QW − OW extra columns are computed and dropped. Small planes (28×28, 14×14, 7×7)
 /// thus cost a few vector loops per tap instead of one short loop per row and tap.
@@ -304,13 +319,30 @@ struct PhasePlanes {
         (sh, sw, ph, pw) = (g.stride[1], g.stride[2], g.padBegin[1], g.padBegin[2])
         let PH = IH + ph + g.padEnd[1], PW = IW + pw + g.padEnd[2]
         QH = (PH + sh - 1) / sh
-        QW = (PW + sw - 1) / sw
+        if sw == 1 && min(pw, g.padEnd[2]) <= (g.kernel[2] - 1) * g.dilation[2] {
+            // Unit stride: rows share their zero columns. A row holds pw zeros, the IW values and
+            // max(pw, right pad) − pw zeros; a tap reaching past its row's end reads the next row's
+            // leading zeros, so the grid is only max(pw, right pad) wider than the input.
+            QW = IW + max(pw, g.padEnd[2])
+        } else {
+            QW = (PW + sw - 1) / sw
+        }
     }
 
     /// Fills the sh·sw phase planes of one input plane (zeros in the padding). Input value
     /// (ih, iw) goes to phase ((ih + ph) mod sh, (iw + pw) mod sw) at ((ih + ph) / sh, (iw + pw) / sw).
-    func split(_ src: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
-        zeroFloats(phases, sh * sw * phaseCount)
+    /// `zeroing: false` leaves the padding cells as they are (callers that reuse the planes for
+    /// another plane of the same geometry zero them once).
+    func split(_ src: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>, zeroing: Bool = true) {
+        if zeroing { zeroFloats(phases, sh * sw * phaseCount) }
+        if sh == 1 && sw == 1 {
+            var row = phases + ph * QW + pw
+            for ih in 0..<IH {
+                copyFloats(row, src + ih * IW, IW)
+                row += QW
+            }
+            return
+        }
         for ih in 0..<IH {
             let a = (ih + ph) % sh, i = (ih + ph) / sh
             let line = src + ih * IW
@@ -344,37 +376,76 @@ struct PhasePlanes {
         }
     }
 
+    /// Offset of each kernel tap into one plane's phases.
+    func tapOffsets(_ g: WindowGeometry) -> [Int] {
+        let (KH, KW, dh, dw) = (g.kernel[1], g.kernel[2], g.dilation[1], g.dilation[2])
+        return (0..<(KH * KW)).map { tap in
+            let kh = tap / KW, kw = tap % KW
+            let (qh, a) = (kh * dh / sh, kh * dh % sh), (qw, b) = (kw * dw / sw, kw * dw % sw)
+            return (a * sw + b) * phaseCount + qh * QW + qw
+        }
+    }
+
+    /// Depthwise convolution over the phases: per block of up to 4 vectors of grid positions,
+    /// every tap is summed in registers, then the grid's rows are cropped into Y.
     func convolve(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
                   _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, threads: Int) {
-        let (KH, KW, dh, dw) = (g.kernel[1], g.kernel[2], g.dilation[1], g.dilation[2])
-        let kvol = KH * KW, multiplier = l.outChannels / l.inChannels
-        let gridCount = OH * QW, phasesCount = sh * sw * phaseCount
+        let offsets = tapOffsets(g), kvol = offsets.count, multiplier = l.outChannels / l.inChannels
+        let gridCount = OH * QW, gridStride = (gridCount + 15) & ~15
+        // The last vectors of the grid read up to the largest tap offset past it.
+        let phasesCount = max(sh * sw * phaseCount, (offsets.max() ?? 0) + gridStride)
+        offsets.withUnsafeBufferPointer { offsets in
         parallelChunks(l.batch * l.outChannels, threads: threads, cost: gridCount * kvol) { planes in
             let phases = UnsafeMutablePointer<Float>.allocate(capacity: phasesCount)
-            let grid = UnsafeMutablePointer<Float>.allocate(capacity: gridCount)
+            let grid = UnsafeMutablePointer<Float>.allocate(capacity: gridStride)
             defer { phases.deallocate(); grid.deallocate() }
+            // Every plane has the same padding cells: zero them once.
+            zeroFloats(phases, phasesCount)
             var splitFrom = -1
             for plane in planes {
                 let n = plane / l.outChannels, m = plane % l.outChannels
                 let input = n * l.inChannels + m / multiplier
-                if input != splitFrom { split(x + input * IH * IW, into: phases); splitFrom = input }
-                zeroFloats(grid, gridCount)
-                for kh in 0..<KH {
-                    let (qh, a) = (kh * dh / sh, kh * dh % sh)
-                    for kw in 0..<KW {
-                        let (qw, b) = (kw * dw / sw, kw * dw % sw)
-                        let from = phases + (a * sw + b) * phaseCount + qh * QW + qw
-                        let wv = w[m * kvol + kh * KW + kw], wv8 = F8(repeating: wv)
-                        var i = 0
-                        while i + 8 <= gridCount { store8(load8(grid + i).addingProduct(load8(from + i), wv8), grid + i); i += 8 }
-                        while i < gridCount { grid[i] = grid[i].addingProduct(from[i], wv); i += 1 }
+                if input != splitFrom { split(x + input * IH * IW, into: phases, zeroing: false); splitFrom = input }
+                let weights = w + m * kvol
+                var p = 0
+                while p < gridStride {
+                    let vectors = min(4, (gridStride - p) / 16)
+                    switch vectors {
+                    case 4: Self.block(Four.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
+                    case 3: Self.block(Three.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
+                    case 2: Self.block(Two.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
+                    default: Self.block(One.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
                     }
+                    p += 16 * vectors
                 }
                 let out = y + plane * OH * OW
-                for oh in 0..<OH { copyFloats(out + oh * OW, grid + oh * QW, OW) }
+                if QW == OW {
+                    copyFloats(out, grid, OH * OW)
+                } else {
+                    for oh in 0..<OH { copyFloats(out + oh * OW, grid + oh * QW, OW) }
+                }
                 epilogue.apply(out, image: n, channel: m, count: OH * OW)
             }
         }
+        }
+    }
+
+    /// `V.count` vectors of grid positions summed over every tap in registers.
+    @inline(__always)
+    private static func block<V: VectorCount>(_: V.Type, _ phases: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
+                                              _ taps: Int, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+        var a0 = F16(), a1 = F16(), a2 = F16(), a3 = F16()
+        for t in 0..<taps {
+            let p = phases + offsets[t], wv = F16(repeating: w[t])
+            a0 = a0.addingProduct(load16(p), wv)
+            if V.count > 1 { a1 = a1.addingProduct(load16(p + 16), wv) }
+            if V.count > 2 { a2 = a2.addingProduct(load16(p + 32), wv) }
+            if V.count > 3 { a3 = a3.addingProduct(load16(p + 48), wv) }
+        }
+        store16(a0, out)
+        if V.count > 1 { store16(a1, out + 16) }
+        if V.count > 2 { store16(a2, out + 32) }
+        if V.count > 3 { store16(a3, out + 48) }
     }
 }
 
