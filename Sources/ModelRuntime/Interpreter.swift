@@ -49,6 +49,31 @@ public final class Interpreter {
     /// The previous run's outputs: their buffers return to the arena once the caller drops them.
     private var lastOutputs: [RuntimeTensor] = []
 
+    /// When on, `run` adds up the wall time of every step; `profile` reports it. Turning it on
+    /// or off clears the totals.
+    public var profiling = false { didSet { stepSeconds = [:]; fusedSteps = [:] } }
+    /// Seconds per step index (a fused chain under its first step), over the profiled runs.
+    private var stepSeconds: [Int: Double] = [:]
+
+    /// Time spent in one step over the profiled runs.
+    public struct StepTime: Encodable, Sendable {
+        /// The node's name (for a fused chain, the name of its first node, the Conv).
+        public let node: String
+        /// Its operator, or the chain's operators joined by "+" (e.g. "Conv+BatchNormalization+Relu").
+        public let op: String
+        public let seconds: Double
+    }
+
+    /// The profiled steps, slowest first.
+    public var profile: [StepTime] {
+        stepSeconds.map { k, seconds in
+            let members = fusedSteps[k]?.map { steps[$0].node } ?? [steps[k].node]
+            return StepTime(node: steps[k].node.displayName, op: members.map(\.opType).joined(separator: "+"), seconds: seconds)
+        }.sorted { $0.seconds > $1.seconds }
+    }
+    /// Chains that ran fused in a profiled run, by first step.
+    private var fusedSteps: [Int: [Int]] = [:]
+
     /// Plans `model`'s main graph with the model's operator set versions.
     public convenience init(model: Model, threads: Int? = nil) throws {
         var opsets: [String: Int] = [:]
@@ -218,10 +243,14 @@ public final class Interpreter {
                 // Part of a chain that already ran fused; its intermediates were never made.
             } else if let chain = chains[k],
                       wanted.map({ w in !chain.members.dropLast().contains { w[$0].contains(true) } }) ?? true {
+                let start = profiling ? monotonicSeconds() : 0
                 try execute(chain.step, &values, ctx, observer, wanted: wanted?[chain.members.last!])
+                if profiling { stepSeconds[k, default: 0] += monotonicSeconds() - start; fusedSteps[k] = chain.members }
                 for m in chain.members.dropFirst() { skip[m] = true }
             } else {
+                let start = profiling ? monotonicSeconds() : 0
                 try execute(step, &values, ctx, observer, wanted: wanted?[k])
+                if profiling { stepSeconds[k, default: 0] += monotonicSeconds() - start }
             }
             for s in step.release {
                 guard var t = values[s] else { continue }
@@ -297,4 +326,11 @@ public final class Interpreter {
             return try ctx.asFloat(t)
         }
     }
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }

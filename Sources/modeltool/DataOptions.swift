@@ -76,9 +76,12 @@ struct PreparedRun {
 }
 
 /// Top-1/top-k accuracy of `model` over a labelled data set, with a progress bar.
+/// With `profile`, also the time spent in each node (`Interpreter.profile`).
 func evaluate(model: Model, data: String, labels: String, top: Int, options: DataOptions,
-              progressUnit: String = "images") throws -> (accuracy: TopKAccuracy, seconds: Double, rate: Double) {
+              progressUnit: String = "images", profile: Bool = false)
+    throws -> (accuracy: TopKAccuracy, seconds: Double, rate: Double, profile: [Interpreter.StepTime]) {
     let prepared = try PreparedRun(model: model, dataPath: data, options: options)
+    prepared.interpreter.profiling = profile
     let batches = try prepared.reader.batches(batchSize: prepared.batchSize, selection: SampleSelection(limit: options.limit),
                                               labels: try openSource(path: labels))
     guard let outputName = model.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
@@ -91,7 +94,7 @@ func evaluate(model: Model, data: String, labels: String, top: Int, options: Dat
         try scores.withFloats { try accuracy.add(scores: $0, classes: rows > 0 ? $0.count / rows : 0, labels: batchLabels) }
         progress.advance(by: rows)
     }
-    return (accuracy, progress.elapsed, progress.rate)
+    return (accuracy, progress.elapsed, progress.rate, prepared.interpreter.profile)
 }
 
 /// A one-line progress bar on standard error, drawn only when it is a terminal.
@@ -132,8 +135,3 @@ final class ProgressBar {
     }
 }
 
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}

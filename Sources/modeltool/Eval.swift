@@ -24,6 +24,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Format of the model, when its extension does not say.") var format: ModelFormat?
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Print the result as JSON.") var json = false
+    @Flag(help: ArgumentHelp("Time every node and list the slowest (with --json, all of them).",
+                             discussion: "A Conv run together with the BatchNormalization and Relu/Clip after it counts as one step."))
+    var profile = false
 
     func validate() throws {
         guard top > 0 else { throw ValidationError("--top must be positive") }
@@ -40,15 +43,19 @@ struct Eval: ParsableCommand {
         var topKCorrect: Int
         var seconds: Double
         var samplesPerSecond: Double
+        /// Seconds per node over the run, slowest first (with --profile).
+        var profile: [Interpreter.StepTime]?
     }
 
     func run() throws {
         try runReportingErrors {
             let m = try loadModel(model, format: format)
-            let (accuracy, seconds, rate) = try evaluate(model: m, data: data, labels: labels, top: top, options: dataOptions)
+            let (accuracy, seconds, rate, times) = try evaluate(model: m, data: data, labels: labels, top: top,
+                                                                options: dataOptions, profile: profile)
             let result = Result(model: model, data: data, samples: accuracy.samples, top1: accuracy.top1,
                                 topK: accuracy.topK, k: top, top1Correct: accuracy.top1Hits,
-                                topKCorrect: accuracy.topKHits, seconds: seconds, samplesPerSecond: rate)
+                                topKCorrect: accuracy.topKHits, seconds: seconds, samplesPerSecond: rate,
+                                profile: profile ? times : nil)
             if json {
                 try printJSON(result)
             } else {
@@ -56,7 +63,23 @@ struct Eval: ParsableCommand {
                 print(String(format: "  top-1  %.2f%%  (%d correct)", 100 * result.top1, result.top1Correct))
                 print(String(format: "  top-%d  %.2f%%  (%d correct)", top, 100 * result.topK, result.topKCorrect))
                 print(String(format: "  %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
+                if profile { printProfile(times, samples: result.samples) }
             }
         }
     }
+}
+
+/// The slowest steps of a profiled run: time per sample and share of the time in nodes.
+func printProfile(_ times: [Interpreter.StepTime], samples: Int, rows: Int = 15) {
+    let total = times.reduce(0) { $0 + $1.seconds }
+    guard total > 0, samples > 0 else { return }
+    var table = TextTable(header: ["node", "op", "µs/sample", "share"], rightAligned: [2, 3])
+    for t in times.prefix(rows) {
+        table.add([t.node, t.op, String(format: "%.2f", t.seconds / Double(samples) * 1e6),
+                   String(format: "%.1f%%", 100 * t.seconds / total)])
+    }
+    print("")
+    let shown = times.count > rows ? " (the slowest \(rows) of \(times.count) steps)" : ""
+    print(String(format: "time in nodes: %.2f µs/sample", total / Double(samples) * 1e6) + shown)
+    print(table.render())
 }

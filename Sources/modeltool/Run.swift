@@ -20,18 +20,24 @@ struct Run: ParsableCommand {
     @Option(help: "Format of the model, when its extension does not say.") var format: ModelFormat?
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Print a summary as JSON.") var json = false
+    @Flag(help: ArgumentHelp("Time every node and list the slowest (with --json, all of them).",
+                             discussion: "A Conv run together with the BatchNormalization and Relu/Clip after it counts as one step."))
+    var profile = false
 
     struct Summary: Encodable {
         var samples: Int
         var outputs: [String: [Int]]
         var files: [String]
         var seconds: Double
+        /// Seconds per node over the run, slowest first (with --profile).
+        var profile: [Interpreter.StepTime]?
     }
 
     func run() throws {
         try runReportingErrors {
             let m = try loadModel(model, format: format)
             let prepared = try PreparedRun(model: m, dataPath: input, options: dataOptions)
+            prepared.interpreter.profiling = profile
             let batches = try prepared.reader.batches(batchSize: prepared.batchSize,
                                                       selection: SampleSelection(limit: dataOptions.limit))
             let names = m.graph.outputs.map(\.name)
@@ -57,13 +63,14 @@ struct Run: ParsableCommand {
                 files.append(path)
             }
             let summary = Summary(samples: samples, outputs: rowShape.mapValues { [samples] + $0 }, files: files,
-                                  seconds: progress.elapsed)
+                                  seconds: progress.elapsed, profile: profile ? prepared.interpreter.profile : nil)
             if json {
                 try printJSON(summary)
             } else {
                 for (name, file) in zip(names, files) {
                     print("\(name) \(summary.outputs[name] ?? []) -> \(file)")
                 }
+                if profile { printProfile(prepared.interpreter.profile, samples: samples) }
             }
         }
     }

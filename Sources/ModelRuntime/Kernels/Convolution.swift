@@ -335,6 +335,14 @@ struct PhasePlanes {
     /// another plane of the same geometry zero them once).
     func split(_ src: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>, zeroing: Bool = true) {
         if zeroing { zeroFloats(phases, sh * sw * phaseCount) }
+        if g.kernel[1] == 1 && g.kernel[2] == 1 && (sh > 1 || sw > 1) {
+            // A 1×1 kernel reads phase (0, 0) only: every sh-th row's every sw-th value.
+            for ih in stride(from: (sh - ph % sh) % sh, to: IH, by: sh) {
+                let row = phases + (ih + ph) / sh * QW, line = src + ih * IW
+                for iw in stride(from: (sw - pw % sw) % sw, to: IW, by: sw) { row[(iw + pw) / sw] = line[iw] }
+            }
+            return
+        }
         if sh == 1 && sw == 1 {
             var row = phases + ph * QW + pw
             for ih in 0..<IH {

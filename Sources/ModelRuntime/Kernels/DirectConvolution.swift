@@ -116,14 +116,14 @@ struct DirectConvolution {
         let g = l.geometry, cin = l.inPerGroup
         let ivol = g.input[1] * g.input[2], ovol = g.output[1] * g.output[2]
         let source = x + (n * l.inChannels + grp * cin) * ivol
-        let planes: UnsafePointer<Float>, stride: Int
+        let planes: UnsafePointer<Float>, planeStride: Int
         if readsInPlace {
-            (planes, stride) = (source, ivol)
+            (planes, planeStride) = (source, ivol)
         } else {
             parallelFor(cin, threads: threads, cost: ivol) { ci in
                 phases.split(source + ci * ivol, into: scratch + ci * channelStride, zeroing: false)
             }
-            (planes, stride) = (UnsafePointer(scratch), channelStride)
+            (planes, planeStride) = (UnsafePointer(scratch), channelStride)
         }
         let firstChannel = n * l.outChannels + grp * l.outPerGroup
         let (out, outStride) = writesInPlace ? (y + firstChannel * ovol, ovol) : (scratch + inputScratch, gridStride)
@@ -132,25 +132,24 @@ struct DirectConvolution {
         // Whole vectors in blocks of up to four; a last partial vector is computed at grid − 16,
         // overlapping the one before, so that nothing is read or written past the grid (with a
         // grid under 16 positions, both sides are scratch with room for a whole vector).
-        let vectors = grid >= 16 ? grid / 16 : 1, tail = grid >= 16 && grid % 16 != 0
+        let vectors = grid >= 16 ? grid / 16 : 1
+        var blocks = stride(from: 0, to: vectors, by: Self.vectorsPerBlock).map { v in
+            (position: 16 * v, count: min(Self.vectorsPerBlock, vectors - v))
+        }
+        if grid >= 16 && grid % 16 != 0 { blocks.append((grid - 16, 1)) }
         taps.withUnsafeBufferPointer { taps in
             let offsets = taps.baseAddress!
-            parallelFor(channelBlocks, threads: threads, cost: gridStride * blockWeights) { block in
-                let wb = weights + block * blockWeights, ob = out + block * Self.channelBlock * outStride
-                var v = 0
-                while v < vectors {
-                    let count = min(Self.vectorsPerBlock, vectors - v), p = 16 * v
+            // Positions outside, channels inside: a block's input stays in L1 for every channel block.
+            parallelFor(blocks.count, threads: threads, cost: 64 * blockWeights * channelBlocks) { b in
+                let (p, count) = blocks[b]
+                for block in 0..<channelBlocks {
+                    let wb = weights + block * blockWeights, ob = out + block * Self.channelBlock * outStride + p
                     switch count {
-                    case 4: Self.block(Four.self, planes + p, stride, cin, offsets, taps.count, wb, ob + p, outStride)
-                    case 3: Self.block(Three.self, planes + p, stride, cin, offsets, taps.count, wb, ob + p, outStride)
-                    case 2: Self.block(Two.self, planes + p, stride, cin, offsets, taps.count, wb, ob + p, outStride)
-                    default: Self.block(One.self, planes + p, stride, cin, offsets, taps.count, wb, ob + p, outStride)
+                    case 4: Self.block(Four.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride)
+                    case 3: Self.block(Three.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride)
+                    case 2: Self.block(Two.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride)
+                    default: Self.block(One.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride)
                     }
-                    v += count
-                }
-                if tail {
-                    let p = grid - 16
-                    Self.block(One.self, planes + p, stride, cin, offsets, taps.count, wb, ob + p, outStride)
                 }
             }
         }
