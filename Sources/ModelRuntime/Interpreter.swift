@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 import ModelIR
 
 #if canImport(Glibc)
@@ -51,7 +52,7 @@ public final class Interpreter {
 
     /// When on, `run` adds up the wall time of every step; `profile` reports it. Turning it on
     /// or off clears the totals.
-    public var profiling = false { didSet { stepSeconds = [:]; fusedSteps = [:] } }
+    public var profiling = false { didSet { stepSeconds = [:] } }
     /// Seconds per step index (a fused chain under its first step), over the profiled runs.
     private var stepSeconds: [Int: Double] = [:]
 
@@ -67,12 +68,12 @@ public final class Interpreter {
     /// The profiled steps, slowest first.
     public var profile: [StepTime] {
         stepSeconds.map { k, seconds in
-            let members = fusedSteps[k]?.map { steps[$0].node } ?? [steps[k].node]
+            // A chain that ran fused has time under its first step only.
+            let fused = chains[k].map { $0.members.dropFirst().allSatisfy { stepSeconds[$0] == nil } } ?? false
+            let members = fused ? chains[k]!.members.map { steps[$0].node } : [steps[k].node]
             return StepTime(node: steps[k].node.displayName, op: members.map(\.opType).joined(separator: "+"), seconds: seconds)
         }.sorted { $0.seconds > $1.seconds }
     }
-    /// Chains that ran fused in a profiled run, by first step.
-    private var fusedSteps: [Int: [Int]] = [:]
 
     /// Plans `model`'s main graph with the model's operator set versions.
     public convenience init(model: Model, threads: Int? = nil) throws {
@@ -211,14 +212,103 @@ public final class Interpreter {
                 members: chain.steps,
                 step: Step(node: last.node, opset: last.opset, run: chain.run, inputs: first.inputs, outputs: last.outputs))
         }
+        splitsBatches = BatchIndependence.holds(for: graph, steps: steps.map(\.node), constants: Set(constantValue.keys),
+                                                slot: { self.slotOf[$0] })
     }
 
+    /// Whether each sample of a batch goes through the graph on its own (every operator works
+    /// per sample, see `BatchIndependence`), so that slices of a batch can run separately.
+    public private(set) var splitsBatches = false
+
     /// Runs one batch. `inputs` maps graph input names to tensors; returns every graph output.
+    ///
+    /// With several threads, a batch of at least two samples of a graph whose samples are
+    /// independent (`splitsBatches`) runs as one slice per thread, each slice through the whole
+    /// graph on its own thread: no hand-off between threads inside the graph, so the threads
+    /// scale like separate processes. Otherwise the operators split their own work.
     public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
         -> [String: RuntimeTensor] {
         // The runtime splits work over `threads` itself, BLAS calls included (see `sgemm`).
         openblas_set_num_threads(1)
         reclaimOutputs()
+        if observer == nil && threads > 1 && splitsBatches, let batch = commonBatch(inputs), batch >= 2 {
+            do {
+                let out = try runSlices(inputs, batch: batch, workers: min(threads, batch))
+                lastOutputs = Array(out.values)
+                return out
+            } catch {
+                // A graph that only looked per-sample (a reshape to a fixed batch size, say):
+                // from now on it runs whole, which also reports any real error.
+                splitsBatches = false
+            }
+        }
+        let out = try runSteps(inputs, observer: observer, arena: arena, threads: threads)
+        lastOutputs = Array(out.values)
+        return out
+    }
+
+    /// The arenas of the slices `run` runs side by side.
+    private var sliceArenas: [Arena] = []
+
+    /// The batch size shared by every fed tensor (their first dimension), if they share one.
+    private func commonBatch(_ inputs: [String: RuntimeTensor]) -> Int? {
+        let sizes = Set(inputs.values.map { $0.rank > 0 ? $0.shape[0] : -1 })
+        guard sizes.count == 1, let n = sizes.first, n > 0 else { return nil }
+        return n
+    }
+
+    /// Runs contiguous slices of the batch through the graph on `workers` threads, one
+    /// single-threaded pass each, and joins their outputs along the first axis.
+    private func runSlices(_ inputs: [String: RuntimeTensor], batch: Int, workers: Int) throws -> [String: RuntimeTensor] {
+        while sliceArenas.count < workers { sliceArenas.append(Arena()) }
+        let bounds = (0...workers).map { batch * $0 / workers }
+        var results = [Result<[String: RuntimeTensor], Error>](repeating: .success([:]), count: workers)
+        var times = [[Int: Double]](repeating: [:], count: workers)
+        results.withUnsafeMutableBufferPointer { results in
+        times.withUnsafeMutableBufferPointer { times in
+            DispatchQueue.concurrentPerform(iterations: workers) { k in
+                results[k] = Result {
+                    let ctx = ExecContext(arena: sliceArenas[k], threads: 1)
+                    var slice: [String: RuntimeTensor] = [:]
+                    for (name, t) in inputs { slice[name] = try t.rows(bounds[k]..<bounds[k + 1], ctx) }
+                    return try runSteps(slice, observer: nil, arena: sliceArenas[k], threads: 1, times: &times[k])
+                }
+            }
+        }
+        }
+        let parts = try results.map { try $0.get() }
+        if profiling { for t in times { stepSeconds.merge(t, uniquingKeysWith: +) } }
+        var out: [String: RuntimeTensor] = [:]
+        let ctx = ExecContext(arena: arena, threads: threads)
+        for name in parts[0].keys {
+            let pieces = parts.map { $0[name]! }
+            for (k, p) in pieces.enumerated() where p.rank == 0 || p.shape[0] != bounds[k + 1] - bounds[k] {
+                throw ModelError("output '\(name)' of a slice of \(bounds[k + 1] - bounds[k]) samples has shape \(p.shape): the graph mixes samples, run it with one thread")
+            }
+            out[name] = try RuntimeTensor.joiningRows(pieces, ctx)
+        }
+        // The slices' outputs go back to their arenas for the next batch.
+        for (k, var part) in parts.enumerated() {
+            for name in Array(part.keys) {
+                guard var t = part.removeValue(forKey: name) else { continue }
+                if isKnownUniquelyReferenced(&t.buffer) { sliceArenas[k].give(t.buffer) }
+            }
+        }
+        return out
+    }
+
+    /// One pass over the planned steps with `inputs`, outputs from `arena`.
+    private func runSteps(_ inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)?, arena: Arena,
+                          threads: Int) throws -> [String: RuntimeTensor] {
+        var times = [Int: Double]()
+        let out = try runSteps(inputs, observer: observer, arena: arena, threads: threads, times: &times)
+        if profiling { stepSeconds.merge(times, uniquingKeysWith: +) }
+        return out
+    }
+
+    /// `runSteps` adding each step's seconds to `times` when profiling.
+    private func runSteps(_ inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)?, arena: Arena,
+                          threads: Int, times: inout [Int: Double]) throws -> [String: RuntimeTensor] {
         let ctx = ExecContext(arena: arena, threads: threads)
         var values = [RuntimeTensor?](repeating: nil, count: slotOf.count)
         for (s, t) in constants { values[s] = t }
@@ -245,12 +335,12 @@ public final class Interpreter {
                       wanted.map({ w in !chain.members.dropLast().contains { w[$0].contains(true) } }) ?? true {
                 let start = profiling ? monotonicSeconds() : 0
                 try execute(chain.step, &values, ctx, observer, wanted: wanted?[chain.members.last!])
-                if profiling { stepSeconds[k, default: 0] += monotonicSeconds() - start; fusedSteps[k] = chain.members }
+                if profiling { times[k, default: 0] += monotonicSeconds() - start }
                 for m in chain.members.dropFirst() { skip[m] = true }
             } else {
                 let start = profiling ? monotonicSeconds() : 0
                 try execute(step, &values, ctx, observer, wanted: wanted?[k])
-                if profiling { stepSeconds[k, default: 0] += monotonicSeconds() - start }
+                if profiling { times[k, default: 0] += monotonicSeconds() - start }
             }
             for s in step.release {
                 guard var t = values[s] else { continue }
@@ -264,7 +354,6 @@ public final class Interpreter {
             guard let t = values[s] else { throw ModelError("graph output '\(name)' was not computed") }
             out[name] = t
         }
-        lastOutputs = Array(out.values)
         return out
     }
 

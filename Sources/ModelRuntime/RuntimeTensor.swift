@@ -124,6 +124,33 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
         RuntimeTensor(shape: newShape, elementType: elementType, buffer: buffer)
     }
 
+    /// Bytes per element.
+    var elementSize: Int { elementType == .float32 ? 4 : 8 }
+
+    /// A copy of rows `range` along the first axis, from `ctx`'s arena.
+    func rows(_ range: Range<Int>, _ ctx: ExecContext) throws -> RuntimeTensor {
+        let row = shape.dropFirst().reduce(1, *) * elementSize
+        let out = try ctx.tensor([range.count] + shape.dropFirst(), elementType)
+        out.buffer.raw.copyMemory(from: buffer.raw + range.lowerBound * row, byteCount: range.count * row)
+        return out
+    }
+
+    /// `pieces` (equal in everything but the first dimension) joined along the first axis.
+    static func joiningRows(_ pieces: [RuntimeTensor], _ ctx: ExecContext) throws -> RuntimeTensor {
+        let first = pieces[0]
+        for p in pieces where p.elementType != first.elementType || p.shape.dropFirst() != first.shape.dropFirst() {
+            throw ModelError("slices have shapes \(first.shape) and \(p.shape)")
+        }
+        let out = try ctx.tensor([pieces.reduce(0) { $0 + $1.shape[0] }] + first.shape.dropFirst(), first.elementType)
+        var at = out.buffer.raw
+        for p in pieces {
+            let bytes = p.count * p.elementSize
+            at.copyMemory(from: p.buffer.raw, byteCount: bytes)
+            at += bytes
+        }
+        return out
+    }
+
     public var description: String {
         let n = count
         let head: String

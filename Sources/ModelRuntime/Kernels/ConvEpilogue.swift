@@ -22,6 +22,25 @@ struct ConvEpilogue {
 
     var isIdentity: Bool { scale == nil && shift == nil && low == -.infinity && high == .infinity }
 
+    /// The epilogue in the form register-blocked kernels apply to their sums before storing them
+    /// (`Finish`), with each group's channels padded to `width` by identity entries: entry
+    /// g·width + k is channel g·perGroup + k.
+    func finish(groups: Int, perGroup: Int, width: Int) -> Finish {
+        var s = [Float](repeating: 1, count: groups * width), t = [Float](repeating: 0, count: groups * width)
+        for g in 0..<groups {
+            for k in 0..<perGroup {
+                s[g * width + k] = scale?[g * perGroup + k] ?? 1
+                t[g * width + k] = shift?[g * perGroup + k] ?? 0
+            }
+        }
+        return Finish(scale: s, shift: t, scaled: scale != nil, low: low, high: high)
+    }
+
+    /// For kernels that applied the epilogue in registers (`Finish`): called exactly once per
+    /// finished (image, channel) plane, like `apply`, but the values are final already.
+    @inline(__always)
+    func finished(_ y: UnsafeMutablePointer<Float>, image: Int, channel c: Int, count n: Int) {}
+
     /// Applies channel `c`'s epilogue to the `n` values of image `image`'s plane of that channel,
     /// in place. Kernels call it exactly once per (image, channel) plane, with the whole plane.
     @inline(__always)
@@ -49,4 +68,33 @@ struct ConvEpilogue {
 
     @inline(__always)
     private func clamp(_ v: Float) -> Float { v < low ? low : (v > high ? high : v) }
+}
+
+/// A `ConvEpilogue` as per-channel constants, for kernels that finish 16 sums at a time in
+/// registers: v·scale + shift (v + shift when there is no scale, exactly as an unfused Add),
+/// then the bounds, with NaN passing as in Relu/Clip.
+struct Finish {
+    let scale: [Float], shift: [Float]
+    let scaled: Bool
+    let low: F16, high: F16
+
+    init(scale: [Float], shift: [Float], scaled: Bool, low: Float, high: Float) {
+        (self.scale, self.shift, self.scaled) = (scale, shift, scaled)
+        (self.low, self.high) = (F16(repeating: low), F16(repeating: high))
+    }
+
+    /// The bounds and the scaling mode without the arrays, for the inner loops.
+    var rule: FinishRule { FinishRule(scaled: scaled, low: low, high: high) }
+}
+
+/// How `Finish` treats 16 sums given their channels' scale and shift.
+struct FinishRule {
+    let scaled: Bool
+    let low: F16, high: F16
+
+    @inline(__always)
+    func callAsFunction(_ v: F16, _ s: F16, _ t: F16) -> F16 {
+        let u = scaled ? v * s + t : v + t
+        return u.replacing(with: low, where: u .< low).replacing(with: high, where: u .> high)
+    }
 }

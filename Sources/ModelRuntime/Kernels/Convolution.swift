@@ -395,13 +395,15 @@ struct PhasePlanes {
     }
 
     /// Depthwise convolution over the phases: per block of up to 4 vectors of grid positions,
-    /// every tap is summed in registers, then the grid's rows are cropped into Y.
+    /// every tap is summed and the epilogue applied in registers, then the grid's rows are
+    /// cropped into Y.
     func convolve(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
                   _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout, threads: Int) {
         let offsets = tapOffsets(g), kvol = offsets.count, multiplier = l.outChannels / l.inChannels
         let gridCount = OH * QW, gridStride = (gridCount + 15) & ~15
         // The last vectors of the grid read up to the largest tap offset past it.
         let phasesCount = max(sh * sw * phaseCount, (offsets.max() ?? 0) + gridStride)
+        let finish = epilogue.finish(groups: 1, perGroup: l.outChannels, width: l.outChannels), rule = finish.rule
         offsets.withUnsafeBufferPointer { offsets in
         parallelChunks(l.batch * l.outChannels, threads: threads, cost: gridCount * kvol) { planes in
             let phases = UnsafeMutablePointer<Float>.allocate(capacity: phasesCount)
@@ -415,14 +417,15 @@ struct PhasePlanes {
                 let input = n * l.inChannels + m / multiplier
                 if input != splitFrom { split(x + input * IH * IW, into: phases, zeroing: false); splitFrom = input }
                 let weights = w + m * kvol
+                let s = F16(repeating: finish.scale[m]), t = F16(repeating: finish.shift[m])
                 var p = 0
                 while p < gridStride {
                     let vectors = min(4, (gridStride - p) / 16)
                     switch vectors {
-                    case 4: Self.block(Four.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
-                    case 3: Self.block(Three.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
-                    case 2: Self.block(Two.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
-                    default: Self.block(One.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p)
+                    case 4: Self.block(Four.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p, rule, s, t)
+                    case 3: Self.block(Three.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p, rule, s, t)
+                    case 2: Self.block(Two.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p, rule, s, t)
+                    default: Self.block(One.self, phases + p, offsets.baseAddress!, kvol, weights, grid + p, rule, s, t)
                     }
                     p += 16 * vectors
                 }
@@ -432,16 +435,18 @@ struct PhasePlanes {
                 } else {
                     for oh in 0..<OH { copyFloats(out + oh * OW, grid + oh * QW, OW) }
                 }
-                epilogue.apply(out, image: n, channel: m, count: OH * OW)
+                epilogue.finished(out, image: n, channel: m, count: OH * OW)
             }
         }
         }
     }
 
-    /// `V.count` vectors of grid positions summed over every tap in registers.
+    /// `V.count` vectors of grid positions summed over every tap in registers, finished by `rule`
+    /// with the channel's scale `s` and shift `t`.
     @inline(__always)
     private static func block<V: VectorCount>(_: V.Type, _ phases: UnsafePointer<Float>, _ offsets: UnsafePointer<Int>,
-                                              _ taps: Int, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) {
+                                              _ taps: Int, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                              _ rule: FinishRule, _ s: F16, _ t: F16) {
         var a0 = F16(), a1 = F16(), a2 = F16(), a3 = F16()
         for t in 0..<taps {
             let p = phases + offsets[t], wv = F16(repeating: w[t])
@@ -450,10 +455,10 @@ struct PhasePlanes {
             if V.count > 2 { a2 = a2.addingProduct(load16(p + 32), wv) }
             if V.count > 3 { a3 = a3.addingProduct(load16(p + 48), wv) }
         }
-        store16(a0, out)
-        if V.count > 1 { store16(a1, out + 16) }
-        if V.count > 2 { store16(a2, out + 32) }
-        if V.count > 3 { store16(a3, out + 48) }
+        store16(rule(a0, s, t), out)
+        if V.count > 1 { store16(rule(a1, s, t), out + 16) }
+        if V.count > 2 { store16(rule(a2, s, t), out + 32) }
+        if V.count > 3 { store16(rule(a3, s, t), out + 48) }
     }
 }
 
