@@ -217,11 +217,11 @@ final class ApozFusedCountingTests: XCTestCase {
     }
 
     /// Counting while mapping equals mapping then scanning, and both equal a plain Double loop:
-    /// planes around the vector, pair and 256-value block boundaries, with NaN and infinities in
+    /// planes around the vector, pair and 1024-value block boundaries, with NaN and infinities in
     /// some blocks (which take the value-by-value path) and not in others.
     func testCountingWhileMappingEqualsScanningAfterwards() {
-        for count in [1, 7, 8, 15, 16, 24, 255, 256, 257, 263, 600] {
-            for poison in [nil, 3, count - 1, 300] as [Int?] {
+        for count in [1, 7, 8, 15, 16, 24, 263, 1023, 1024, 1025, 1031, 2600] {
+            for poison in [nil, 3, count - 1, 1500] as [Int?] {
                 var x = (0..<count).map { k -> Float in k % 3 == 0 ? -Float(k) : Float(k % 11) * 0.25 - 1 }
                 if let poison, poison < count { x[poison] = poison % 2 == 0 ? .nan : -.infinity }
                 if count > 20 { x[20] = .infinity }

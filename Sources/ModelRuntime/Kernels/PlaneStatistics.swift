@@ -26,8 +26,9 @@ public struct PlaneStatistics: Sendable, Equatable {
     /// the values without storing them. Kernels count the planes they finish this way, so its cost
     /// is the cost of collecting APoZ.
     ///
-    /// Eight floats at a time: sums run in float32 lanes for at most 32 vectors and then go to
-    /// Double, so long planes keep double precision while the inner loop stays vectorised. The
+    /// Eight floats at a time: sums run in 16 float32 lanes over blocks of at most 1024 values (64
+    /// per lane) and then go to Double, so long planes keep double precision while the inner loop
+    /// stays vectorised and most planes are reduced across lanes only once. The
     /// common case, all values finite, takes four vector operations per 8 floats (zero test,
     /// count, sum, fused square-and-add); a block whose sum of squares comes out non-finite (a
     /// NaN, an infinity, or a square beyond float range) is counted again value by value, NaN and
@@ -41,7 +42,7 @@ public struct PlaneStatistics: Sendable, Equatable {
         let vectorEnd = count & ~7
         var i = 0
         while i < vectorEnd {
-            let blockStart = i, blockEnd = Swift.min(vectorEnd, i + 256)
+            let blockStart = i, blockEnd = Swift.min(vectorEnd, i + 1024)
             // Two independent accumulators per quantity, so the adds of consecutive vectors overlap.
             var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8()
             var z = I8()
@@ -68,10 +69,10 @@ public struct PlaneStatistics: Sendable, Equatable {
                 i += 8
             }
             // A NaN or infinity anywhere makes the sum of squares NaN or infinite.
-            let squares = Self.total(q0 + q1)
+            let (sums, squares) = Self.totals(s0 + s1, q0 + q1)
             if squares.isFinite {
                 zeros += Self.total(z)
-                sum += Double(Self.total(s0 + s1))
+                sum += Double(sums)
                 sumOfSquares += Double(squares)
             } else if let destination {
                 addBlock(destination, blockStart, blockEnd, Unchanged())
@@ -82,16 +83,20 @@ public struct PlaneStatistics: Sendable, Equatable {
         while i < count {
             let v = f.scalar(source[i])
             destination?[i] = v
+            addValue(v)
             i += 1
-            if v == 0 {
-                zeros += 1
-            } else if !v.isFinite {
-                nonFinite += 1
-                continue
-            }
-            sum += Double(v)
-            sumOfSquares += Double(v) * Double(v)
         }
+    }
+
+    /// Counts one value without branches (after Relu, whether it is zero is a coin toss).
+    @inline(__always)
+    private mutating func addValue(_ v: Float) {
+        let finite = v.isFinite
+        zeros &+= v == 0 ? 1 : 0
+        nonFinite &+= finite ? 0 : 1
+        let x = finite ? Double(v) : 0
+        sum += x
+        sumOfSquares += x * x
     }
 
     /// Adds `f` of floats `from..<to` (a multiple of 8 long), NaN and infinities counted apart.
@@ -112,18 +117,21 @@ public struct PlaneStatistics: Sendable, Equatable {
             q = q.addingProduct(x, x)
             i += 8
         }
+        let (sums, squares) = Self.totals(s, q)
         zeros += Self.total(z)
         nonFinite += Self.total(bad)
-        sum += Double(Self.total(s))
-        sumOfSquares += Double(Self.total(q))
+        sum += Double(sums)
+        sumOfSquares += Double(squares)
     }
 
-    /// The lanes added pairwise (three dependent adds; `sum()` adds them one after another,
-    /// which for planes of a few dozen values costs as much as the scan itself).
+    /// The lanes of `s` and of `q` added pairwise, both in one tree of three vector adds
+    /// (`sum()` adds lanes one after another, which for planes of a few dozen values costs as
+    /// much as the scan itself).
     @inline(__always)
-    private static func total(_ v: F8) -> Float {
-        let four = v.lowHalf + v.highHalf, two = four.lowHalf + four.highHalf
-        return two[0] + two[1]
+    private static func totals(_ s: F8, _ q: F8) -> (Float, Float) {
+        let both = SIMD8(lowHalf: s.lowHalf + s.highHalf, highHalf: q.lowHalf + q.highHalf)
+        let four = both.evenHalf + both.oddHalf, two = four.evenHalf + four.oddHalf
+        return (two[0], two[1])
     }
 
     @inline(__always)
@@ -136,14 +144,7 @@ public struct PlaneStatistics: Sendable, Equatable {
     @inline(__always)
     init(value v: Float) {
         count = 1
-        if v == 0 {
-            zeros = 1
-        } else if !v.isFinite {
-            nonFinite = 1
-            return
-        }
-        sum += Double(v)
-        sumOfSquares += Double(v) * Double(v)
+        addValue(v)
     }
 
     @inline(__always)
