@@ -35,10 +35,16 @@ public final class Arena: @unchecked Sendable {
     }
 }
 
-/// What an operator needs while running: where to get output buffers and how many threads to use.
+/// What an operator needs while running: where to get output buffers, how many threads to use,
+/// and where to count its output's planes when an observer wants their statistics.
 struct ExecContext {
     let arena: Arena
     let threads: Int
+    /// Set by the interpreter for a step with one output whose plane statistics are wanted. An
+    /// operator that can count while it writes (see `PlaneStatisticsSink`) claims it with its
+    /// output's shape and passes the sink to its kernel; others leave it alone, and the interpreter
+    /// then scans the output instead. Only the step's own output may claim it, never a temporary.
+    var statistics: PlaneStatisticsTable? = nil
 
     /// A new float32 tensor from the arena, contents undefined.
     func floats(_ shape: [Int]) throws -> RuntimeTensor {

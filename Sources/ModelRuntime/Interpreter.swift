@@ -32,6 +32,15 @@ public final class Interpreter {
         let step: Step
     }
 
+    /// How the observer wants one output.
+    enum Observation {
+        case none
+        /// The whole tensor, `observe(node:output:tensor:)`.
+        case tensor
+        /// Statistics counted per plane by the kernel, `observe(node:output:tensor:planes:)`.
+        case planeStatistics
+    }
+
     public let graph: Graph
     /// Opset version per domain ("" is the default ONNX set).
     public let opsets: [String: Int]
@@ -49,6 +58,8 @@ public final class Interpreter {
     private var outputSlots: [(name: String, slot: Int)] = []
     /// The previous run's outputs: their buffers return to the arena once the caller drops them.
     private var lastOutputs: [RuntimeTensor] = []
+    /// Where kernels count the planes of an output the observer wants statistics of.
+    private let planeStatistics = PlaneStatisticsTable()
 
     /// When on, `run` adds up the wall time of every step; `profile` reports it. Turning it on
     /// or off clears the totals.
@@ -324,15 +335,20 @@ public final class Interpreter {
         }
         // Each output is asked about once per run, before any step runs: the answers also decide
         // which fusable chains run fused (those whose outputs in between nobody wants).
-        let wanted: [[Bool]]? = observer.map { o in
-            steps.map { step in step.node.outputs.map { !$0.isEmpty && o.wantsOutput(of: step.node, named: $0) } }
+        let wanted: [[Observation]]? = observer.map { o in
+            steps.map { step in
+                step.node.outputs.map { name -> Observation in
+                    guard !name.isEmpty, o.wantsOutput(of: step.node, named: name) else { return .none }
+                    return o.wantsPlaneStatistics(of: step.node, named: name) ? .planeStatistics : .tensor
+                }
+            }
         }
         var skip = [Bool](repeating: false, count: chains.isEmpty ? 0 : steps.count)
         for (k, step) in steps.enumerated() {
             if !skip.isEmpty && skip[k] {
                 // Part of a chain that already ran fused; its intermediates were never made.
             } else if let chain = chains[k],
-                      wanted.map({ w in !chain.members.dropLast().contains { w[$0].contains(true) } }) ?? true {
+                      wanted.map({ w in !chain.members.dropLast().contains { w[$0].contains { $0 != .none } } }) ?? true {
                 let start = profiling ? monotonicSeconds() : 0
                 try execute(chain.step, &values, ctx, observer, wanted: wanted?[chain.members.last!])
                 if profiling { times[k, default: 0] += monotonicSeconds() - start }
@@ -373,20 +389,32 @@ public final class Interpreter {
     /// Runs one step and stores its outputs; its argument and result arrays end here, so that
     /// released buffers are uniquely referenced afterwards.
     private func execute(_ step: Step, _ values: inout [RuntimeTensor?], _ ctx: ExecContext,
-                         _ observer: (any RuntimeObserver)?, wanted: [Bool]?) throws {
+                         _ observer: (any RuntimeObserver)?, wanted: [Observation]?) throws {
         let place = "node '\(step.node.displayName)' (\(step.node.opType))"
         let args = step.inputs.map { $0.flatMap { values[$0] } }
         for (k, s) in step.inputs.enumerated() where s != nil && args[k] == nil {
             throw ModelError("\(place): input '\(step.node.inputs[k])' was not computed")
         }
+        // A single output whose statistics are wanted is counted by its kernel when the operator
+        // can (it claims the table); otherwise the observer scans the tensor.
+        var stepCtx = ctx
+        if step.outputs.count == 1, wanted?[0] == .planeStatistics {
+            planeStatistics.release()
+            stepCtx.statistics = planeStatistics
+        }
+        defer { planeStatistics.release() }
         let results: [RuntimeTensor]
-        do { results = try step.run(args, ctx) } catch let e as ModelError { throw e.at(place) }
+        do { results = try step.run(args, stepCtx) } catch let e as ModelError { throw e.at(place) }
         for (k, o) in step.outputs.enumerated() {
             guard let o else { continue }
             guard k < results.count else { throw ModelError("\(place): output \(k) is not produced") }
             values[o] = results[k]
-            if let observer, wanted?[k] == true {
-                try observer.observe(node: step.node, output: step.node.outputs[k], tensor: results[k])
+            guard let observer, let how = wanted?[k], how != .none else { continue }
+            let name = step.node.outputs[k]
+            if stepCtx.statistics != nil, planeStatistics.shape == results[k].shape {
+                try observer.observe(node: step.node, output: name, tensor: results[k], planes: planeStatistics.planes)
+            } else {
+                try observer.observe(node: step.node, output: name, tensor: results[k])
             }
         }
     }

@@ -2,20 +2,41 @@ import ModelIR
 
 /// Receives node outputs while a batch runs, e.g. to count zero activations (APoZ).
 ///
-/// The interpreter calls `observe` right after a node produces an output, before the output's
-/// buffer can be reused, so statistics are gathered while the data is in cache. Kernels know
-/// nothing of observers. Outputs of nodes folded at plan time (constant inputs only) are not seen.
-/// The interpreter asks `wantsOutput` once per output at the start of each run; a Conv →
-/// BatchNormalization → Relu/Clip chain runs fused, without materialising its in-between outputs,
-/// unless the observer wants one of them (then the chain runs node by node).
+/// The interpreter asks `wantsOutput` once per output at the start of each run, and for each
+/// wanted output `wantsPlaneStatistics`. A Conv → BatchNormalization → Relu/Clip chain runs fused,
+/// without materialising its in-between outputs, unless the observer wants one of them (then the
+/// chain runs node by node). Outputs of nodes folded at plan time (constant inputs only) are not
+/// seen. Kernels know nothing of observers.
+///
+/// An output is delivered in one of two ways, right after its node ran:
+/// - `observe(node:output:tensor:)` hands over the whole tensor; reading it again costs a pass
+///   over memory that has mostly left the cache by then.
+/// - `observe(node:output:tensor:planes:)`, when the observer asked for plane statistics and the
+///   operator can count: the kernel that wrote the output counted each (image, channel) plane
+///   right after finishing it, while it was in cache (fused Conv chains in their epilogue,
+///   Relu/Clip and the other unary element-wise operators plane by plane, Conv alone). Other
+///   operators, and outputs without a channel axis, fall back to `observe(node:output:tensor:)`.
 public protocol RuntimeObserver: AnyObject {
-    /// Whether `observe` wants output `output` of `node`; asked once per output and run.
+    /// Whether the observer wants output `output` of `node`; asked once per output and run.
     func wantsOutput(of node: Node, named output: String) -> Bool
-    /// Called with each wanted output. The tensor is only valid during the call unless copied
-    /// (holding on to it is safe but keeps its buffer from being reused).
+    /// Whether per-plane statistics of wanted output `output` (`observe(node:output:tensor:planes:)`)
+    /// serve instead of scanning the tensor; asked once per wanted output and run. Default: false.
+    func wantsPlaneStatistics(of node: Node, named output: String) -> Bool
+    /// Called with each wanted output that was not counted by its kernel. The tensor is only valid
+    /// during the call unless copied (holding on to it is safe but keeps its buffer from being reused).
     func observe(node: Node, output: String, tensor: RuntimeTensor) throws
+    /// Called instead of `observe(node:output:tensor:)` with the statistics the kernel counted:
+    /// `planes[n * C + c]` covers image n, channel c of `tensor` ([N, C, …]), whose values are
+    /// already final. The buffer is only valid during the call.
+    func observe(node: Node, output: String, tensor: RuntimeTensor, planes: UnsafeBufferPointer<PlaneStatistics>) throws
 }
 
 extension RuntimeObserver {
     public func wantsOutput(of node: Node, named output: String) -> Bool { true }
+    public func wantsPlaneStatistics(of node: Node, named output: String) -> Bool { false }
+    /// Observers that never ask for plane statistics are given the tensor.
+    public func observe(node: Node, output: String, tensor: RuntimeTensor,
+                        planes: UnsafeBufferPointer<PlaneStatistics>) throws {
+        try observe(node: node, output: output, tensor: tensor)
+    }
 }

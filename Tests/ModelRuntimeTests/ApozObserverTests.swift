@@ -153,8 +153,8 @@ final class ApozObserverTests: XCTestCase {
     }
 
     func testLongPlanesKeepDoublePrecisionAndMatchScalarCounts() throws {
-        // 1000 positions: blocks of 256 in float lanes, then Double; compare with a plain loop.
-        let values = (0..<1000).map { k -> Float in k % 7 == 0 ? 0 : Float(k) * 0.001 + 1000 }
+        // 3000 positions: blocks of 1024 in float lanes, then Double; compare with a plain loop.
+        let values = (0..<3000).map { k -> Float in k % 7 == 0 ? 0 : Float(k) * 0.001 + 1000 }
         let stats = values.withUnsafeBufferPointer { PlaneStatistics($0.baseAddress!, count: $0.count) }
         XCTAssertEqual(stats.zeros, UInt64(values.filter { $0 == 0 }.count))
         let exact = values.map(Double.init).reduce(0, +)

@@ -1,12 +1,15 @@
 /// What a convolution does to each output channel before storing it:
 /// y = activation(y·scale[c] + shift[c]). It carries the bias, and a following inference batch
 /// norm and ReLU or Clip when the interpreter fuses them, so the output is finished while it is
-/// still in cache instead of in separate passes over memory.
+/// still in cache instead of in separate passes over memory. With `statistics` it also counts
+/// each finished plane there (zeros, non-finite values, sums: APoZ) before it leaves the cache.
 struct ConvEpilogue {
     var scale: [Float]?
     var shift: [Float]?
     /// Values below `low` become `low`, above `high` become `high` (NaN passes, as in Relu/Clip).
     var low = -Float.infinity, high = Float.infinity
+    /// Where each finished plane's statistics go, when the output's are wanted.
+    var statistics: PlaneStatisticsSink?
 
     init(scale: [Float]? = nil, shift: [Float]? = nil, low: Float = -.infinity, high: Float = .infinity) {
         self.scale = scale
@@ -20,7 +23,11 @@ struct ConvEpilogue {
         shift = bias.map { Array(UnsafeBufferPointer(start: $0, count: channels)) }
     }
 
-    var isIdentity: Bool { scale == nil && shift == nil && low == -.infinity && high == .infinity }
+    /// Whether `apply` changes no value.
+    var keepsValues: Bool { scale == nil && shift == nil && low == -.infinity && high == .infinity }
+
+    /// Whether kernels may skip `apply`: it neither changes values nor counts them.
+    var isIdentity: Bool { keepsValues && statistics == nil }
 
     /// The epilogue in the form register-blocked kernels apply to their sums before storing them
     /// (`Finish`), with each group's channels padded to `width` by identity entries: entry
@@ -33,68 +40,123 @@ struct ConvEpilogue {
                 t[g * width + k] = shift?[g * perGroup + k] ?? 0
             }
         }
-        return Finish(scale: s, shift: t, scaled: scale != nil, low: low, high: high)
+        let mode: FinishRule.Mode = scale != nil ? .affine : (shift != nil ? .bias : .bounds)
+        return Finish(scale: s, shift: t, mode: mode, low: low, high: high)
     }
 
     /// For kernels that applied the epilogue in registers (`Finish`): called exactly once per
-    /// finished (image, channel) plane, like `apply`, but the values are final already.
+    /// finished (image, channel) plane, like `apply`, with values that are final already; counts
+    /// the plane into `statistics` while it is in cache.
     @inline(__always)
-    func finished(_ y: UnsafeMutablePointer<Float>, image: Int, channel c: Int, count n: Int) {}
+    func finished(_ y: UnsafeMutablePointer<Float>, image: Int, channel c: Int, count n: Int) {
+        statistics?.record(PlaneStatistics(y, count: n), image: image, channel: c)
+    }
 
     /// Applies channel `c`'s epilogue to the `n` values of image `image`'s plane of that channel,
-    /// in place. Kernels call it exactly once per (image, channel) plane, with the whole plane.
+    /// in place, counting the results into `statistics` in the same loop. Kernels call it exactly
+    /// once per (image, channel) plane, with the whole plane.
     @inline(__always)
     func apply(_ y: UnsafeMutablePointer<Float>, image: Int, channel c: Int, count n: Int) {
-        let s = scale?[c] ?? 1, t = shift?[c] ?? 0
-        let sv = F8(repeating: s), tv = F8(repeating: t), lv = F8(repeating: low), hv = F8(repeating: high)
-        var i = 0
-        if scale == nil {
+        if let scale {
+            finish(y, image, c, n, AffineClamp(scale[c], shift?[c] ?? 0, low, high))
+        } else if !keepsValues {
             // Bias only: y + t exactly, as an unfused Add would compute it.
-            while i + 8 <= n {
-                let v = load8(y + i) + tv
-                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), y + i)
-                i += 8
-            }
-            while i < n { y[i] = clamp(y[i] + t); i += 1 }
-        } else {
-            while i + 8 <= n {
-                let v = load8(y + i) * sv + tv
-                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), y + i)
-                i += 8
-            }
-            while i < n { y[i] = clamp(y[i] * s + t); i += 1 }
+            finish(y, image, c, n, BiasClamp(shift?[c] ?? 0, low, high))
+        } else if let statistics {
+            statistics.record(PlaneStatistics(y, count: n), image: image, channel: c)
         }
     }
 
+    /// y = f(y) over the plane, vectors then a scalar tail, counted when statistics are wanted.
     @inline(__always)
-    private func clamp(_ v: Float) -> Float { v < low ? low : (v > high ? high : v) }
+    private func finish<F: UnaryFloatFunction>(_ y: UnsafeMutablePointer<Float>, _ image: Int, _ c: Int, _ n: Int, _ f: F) {
+        if let statistics {
+            statistics.record(PlaneStatistics(y, count: n, mapping: f, into: y), image: image, channel: c)
+            return
+        }
+        var i = 0
+        while i + 8 <= n {
+            store8(f.vector(load8(y + i)), y + i)
+            i += 8
+        }
+        while i < n { y[i] = f.scalar(y[i]); i += 1 }
+    }
+}
+
+/// clamp(x + t): a bias (or nothing) and the bounds.
+private struct BiasClamp: UnaryFloatFunction {
+    let t: Float, low: Float, high: Float
+    let tv: F8, lv: F8, hv: F8
+    @inline(__always) init(_ t: Float, _ low: Float, _ high: Float) {
+        (self.t, self.low, self.high) = (t, low, high)
+        (tv, lv, hv) = (F8(repeating: t), F8(repeating: low), F8(repeating: high))
+    }
+    @inline(__always) func scalar(_ x: Float) -> Float {
+        let v = x + t
+        return v < low ? low : (v > high ? high : v)
+    }
+    @inline(__always) func vector(_ x: F8) -> F8 {
+        let v = x + tv
+        return v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv)
+    }
+}
+
+/// clamp(x·s + t): a batch norm folded with the bias, and the bounds.
+private struct AffineClamp: UnaryFloatFunction {
+    let s: Float, t: Float, low: Float, high: Float
+    let sv: F8, tv: F8, lv: F8, hv: F8
+    @inline(__always) init(_ s: Float, _ t: Float, _ low: Float, _ high: Float) {
+        (self.s, self.t, self.low, self.high) = (s, t, low, high)
+        (sv, tv, lv, hv) = (F8(repeating: s), F8(repeating: t), F8(repeating: low), F8(repeating: high))
+    }
+    @inline(__always) func scalar(_ x: Float) -> Float {
+        let v = x * s + t
+        return v < low ? low : (v > high ? high : v)
+    }
+    @inline(__always) func vector(_ x: F8) -> F8 {
+        let v = x * sv + tv
+        return v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv)
+    }
 }
 
 /// A `ConvEpilogue` as per-channel constants, for kernels that finish 16 sums at a time in
-/// registers: v·scale + shift (v + shift when there is no scale, exactly as an unfused Add),
-/// then the bounds, with NaN passing as in Relu/Clip.
+/// registers, computing exactly what `apply` computes.
 struct Finish {
     let scale: [Float], shift: [Float]
-    let scaled: Bool
+    let mode: FinishRule.Mode
     let low: F16, high: F16
 
-    init(scale: [Float], shift: [Float], scaled: Bool, low: Float, high: Float) {
-        (self.scale, self.shift, self.scaled) = (scale, shift, scaled)
+    init(scale: [Float], shift: [Float], mode: FinishRule.Mode, low: Float, high: Float) {
+        (self.scale, self.shift, self.mode) = (scale, shift, mode)
         (self.low, self.high) = (F16(repeating: low), F16(repeating: high))
     }
 
-    /// The bounds and the scaling mode without the arrays, for the inner loops.
-    var rule: FinishRule { FinishRule(scaled: scaled, low: low, high: high) }
+    /// The bounds and the mode without the arrays, for the inner loops.
+    var rule: FinishRule { FinishRule(mode: mode, low: low, high: high) }
 }
 
-/// How `Finish` treats 16 sums given their channels' scale and shift.
+/// How `Finish` treats 16 sums given their channels' scale and shift, then the bounds (NaN
+/// passes, as in Relu/Clip).
 struct FinishRule {
-    let scaled: Bool
+    enum Mode {
+        /// v·scale + shift: a batch norm folded with the bias.
+        case affine
+        /// v + shift: a bias alone, exactly as an unfused Add.
+        case bias
+        /// Neither (adding 0 would turn −0 into +0).
+        case bounds
+    }
+    let mode: Mode
     let low: F16, high: F16
 
     @inline(__always)
     func callAsFunction(_ v: F16, _ s: F16, _ t: F16) -> F16 {
-        let u = scaled ? v * s + t : v + t
+        let u: F16
+        switch mode {
+        case .affine: u = v * s + t
+        case .bias: u = v + t
+        case .bounds: u = v
+        }
         return u.replacing(with: low, where: u .< low).replacing(with: high, where: u .> high)
     }
 }

@@ -3,9 +3,13 @@ import ModelIR
 /// Counts, per channel (axis 1) of each observed tensor, exact zeros, positions, non-finite
 /// values, and the sum and sum of squares of the activations, while `Interpreter.run` executes.
 ///
-/// Counting happens in the observer hook, right after the node wrote the tensor, so the data is
-/// read once more while it is still warm rather than stored and scanned later. Channels are
-/// split over `threads` threads; each channel is owned by one thread, so counts need no locks.
+/// Counting is fused into the runtime: the observer asks for plane statistics, so the kernel
+/// that writes an observed output (the epilogue of a fused Conv → BatchNormalization → Relu/Clip,
+/// a Relu or Clip kernel, …) counts each (image, channel) plane right after finishing it, while
+/// it is in cache, and the observer only adds the per-plane counts into its totals. Outputs of
+/// operators that cannot count are scanned here after the node ran, channels split over
+/// `threads` threads (each channel owned by one thread, so no locks). Both ways give the same
+/// totals, sums included: planes are counted by the same code and added in image order.
 ///
 ///     let observer = ApozObserver(points: try ObservationPoints.find(in: model), threads: 4)
 ///     for batch in batches { _ = try interpreter.run(inputs: feed(batch), observer: observer) }
@@ -37,8 +41,12 @@ public final class ApozObserver: RuntimeObserver {
 
     /// The points being observed, in report order.
     public let points: [ObservationPoint]
-    /// Threads for counting (the interpreter's thread count is a good choice).
+    /// Threads for scanning outputs that kernels did not count (the interpreter's thread count
+    /// is a good choice).
     public var threads: Int
+    /// Whether to take statistics counted by kernels (default); false scans every observed
+    /// output after its node ran, the slower way, kept for comparisons.
+    public var countsInKernels = true
     private var counters: [Counters]
     private var byTensor: [String: Counters] = [:]
 
@@ -51,8 +59,44 @@ public final class ApozObserver: RuntimeObserver {
 
     public func wantsOutput(of node: Node, named output: String) -> Bool { byTensor[output] != nil }
 
+    public func wantsPlaneStatistics(of node: Node, named output: String) -> Bool {
+        countsInKernels && byTensor[output] != nil
+    }
+
+    /// Scans each (sample, channel) plane of `tensor` and adds it to the totals.
     public func observe(node: Node, output: String, tensor: RuntimeTensor) throws {
-        guard let counter = byTensor[output] else { return }
+        guard let (counter, n, c, m) = try start(output, tensor) else { return }
+        let base = UnsafePointer(tensor.f)
+        accumulate(counter, n, c, m, threads: threads, cost: n * m) { ch in
+            var total = PlaneStatistics()
+            for sample in 0..<n { total.add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
+            return total
+        }
+    }
+
+    /// Adds the kernel's per-plane counts of `tensor` to the totals.
+    public func observe(node: Node, output: String, tensor: RuntimeTensor,
+                        planes: UnsafeBufferPointer<PlaneStatistics>) throws {
+        guard let (counter, n, c, m) = try start(output, tensor) else { return }
+        guard planes.count == n * c else {
+            throw ModelError("observed tensor '\(output)': \(planes.count) plane statistics for \(n) x \(c) planes")
+        }
+        // Per channel in sample order, as the scan adds them; the table is read in memory order.
+        var totals = [PlaneStatistics](repeating: PlaneStatistics(), count: c)
+        for sample in 0..<n {
+            for ch in 0..<c { totals[ch].add(planes[sample * c + ch]) }
+        }
+        // A kernel that skipped a plane left it zeroed: catch it rather than undercount.
+        if let ch = totals.firstIndex(where: { $0.count != UInt64(n * m) }) {
+            throw ModelError("observed tensor '\(output)': channel \(ch) was counted over \(totals[ch].count) of \(n * m) values")
+        }
+        accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+    }
+
+    /// Checks an observed tensor and its channel count; returns its counters and [N, C, M] sizes,
+    /// or nil when it is not observed or holds no values.
+    private func start(_ output: String, _ tensor: RuntimeTensor) throws -> (Counters, Int, Int, Int)? {
+        guard let counter = byTensor[output] else { return nil }
         guard tensor.elementType == .float32 else {
             throw ModelError("observed tensor '\(output)' holds \(tensor.elementType), not float32 activations")
         }
@@ -69,17 +113,23 @@ public final class ApozObserver: RuntimeObserver {
             counter.start(channels: c)
         }
         counter.batches += 1
-        guard n > 0, c > 0, m > 0 else { return }
-        let base = UnsafePointer(tensor.f)
+        guard n > 0, c > 0, m > 0 else { return nil }
+        return (counter, n, c, m)
+    }
+
+    /// Adds `total(channel)`, the channel's statistics over the batch's `n` samples of `m` values,
+    /// to each channel's totals, channels split over `threads`.
+    @inline(__always)
+    private func accumulate(_ counter: Counters, _ n: Int, _ c: Int, _ m: Int, threads: Int, cost: Int,
+                            _ total: (_ channel: Int) -> PlaneStatistics) {
         counter.zeros.withUnsafeMutableBufferPointer { zeros in
         counter.positions.withUnsafeMutableBufferPointer { positions in
         counter.nonFinite.withUnsafeMutableBufferPointer { nonFinite in
         counter.sums.withUnsafeMutableBufferPointer { sums in
         counter.sumsOfSquares.withUnsafeMutableBufferPointer { squares in
-            parallelChunks(c, threads: threads, cost: n * m) { channels in
+            parallelChunks(c, threads: threads, cost: cost) { channels in
                 for ch in channels {
-                    var total = PlaneStatistics()
-                    for sample in 0..<n { total.add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
+                    let total = total(ch)
                     zeros[ch] &+= total.zeros
                     nonFinite[ch] &+= total.nonFinite
                     positions[ch] &+= UInt64(n * m)
@@ -101,80 +151,5 @@ public final class ApozObserver: RuntimeObserver {
             TensorStatistics(point: c.point, zeros: c.zeros, positions: c.positions, nonFinite: c.nonFinite,
                              sums: c.sums, sumsOfSquares: c.sumsOfSquares)
         }
-    }
-}
-
-/// Zeros, non-finite values, sum and sum of squares of a contiguous run of floats.
-struct PlaneStatistics {
-    var zeros: UInt64 = 0
-    var nonFinite: UInt64 = 0
-    var sum = 0.0
-    var sumOfSquares = 0.0
-
-    init() {}
-
-    /// Scans `count` floats at `p` eight at a time. Sums run in float32 lanes for at most 32
-    /// vectors and then go to Double, so long planes keep double precision while the inner loop
-    /// stays vectorised. NaN and ±infinity are counted apart and left out of the sums.
-    @inline(__always)
-    init(_ p: UnsafePointer<Float>, count: Int) {
-        typealias F8 = SIMD8<Float>
-        typealias I8 = SIMD8<Int32>
-        let vectorEnd = count & ~7
-        var i = 0
-        while i < vectorEnd {
-            let blockEnd = Swift.min(vectorEnd, i + 256)
-            // Two independent accumulators per quantity, so the adds of consecutive vectors overlap.
-            var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8()
-            var z = I8(), bad = I8()
-            @inline(__always) func scan(_ at: Int, _ s: inout F8, _ q: inout F8) {
-                // Conditions as integers (-1 true, 0 false) from the sign of a subtraction: SIMD
-                // comparisons and `replacing(with:where:)` compile to lane-by-lane loops through
-                // memory here (measured 3x slower), these to a few AVX2 instructions.
-                let v = unsafeBitCast(UnsafeRawPointer(p + at).loadUnaligned(as: F8.self), to: I8.self)
-                let magnitude = v & 0x7fff_ffff
-                let isZero = (magnitude &- 1) &>> 31
-                let finite = (magnitude &- 0x7f80_0000) &>> 31
-                z &-= isZero
-                bad &+= finite &+ 1
-                let x = unsafeBitCast(v & finite, to: F8.self)
-                s += x
-                q += x * x
-            }
-            while i + 16 <= blockEnd {
-                scan(i, &s0, &q0)
-                scan(i + 8, &s1, &q1)
-                i += 16
-            }
-            if i < blockEnd {
-                scan(i, &s0, &q0)
-                i += 8
-            }
-            zeros += UInt64(z.wrappedSum())
-            nonFinite += UInt64(bad.wrappedSum())
-            sum += Double((s0 + s1).sum())
-            sumOfSquares += Double((q0 + q1).sum())
-        }
-        while i < count {
-            let v = p[i]
-            if v == 0 {
-                zeros += 1
-            } else if !v.isFinite {
-                nonFinite += 1
-                i += 1
-                continue
-            }
-            sum += Double(v)
-            sumOfSquares += Double(v) * Double(v)
-            i += 1
-        }
-    }
-
-    @inline(__always)
-    mutating func add(_ other: PlaneStatistics) {
-        zeros &+= other.zeros
-        nonFinite &+= other.nonFinite
-        sum += other.sum
-        sumOfSquares += other.sumOfSquares
     }
 }

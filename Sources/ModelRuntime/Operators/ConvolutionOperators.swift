@@ -40,7 +40,8 @@ enum ConvolutionOperators {
     }
 
     /// Conv whose caller supplies the epilogue from the output channel count and the bias (the
-    /// interpreter's fused Conv → BatchNormalization → Relu/Clip steps use this).
+    /// interpreter's fused Conv → BatchNormalization → Relu/Clip steps use this). When the context
+    /// asks for plane statistics, the epilogue also counts the finished output.
     static func fusableConv(_ node: Node) throws
         -> (_ inputs: [RuntimeTensor?], _ ctx: ExecContext, _ epilogue: (Int, RuntimeTensor?) throws -> ConvEpilogue) throws
         -> [RuntimeTensor] {
@@ -53,10 +54,12 @@ enum ConvolutionOperators {
             guard w.shape[1] == channels / groups, m % groups == 0 else {
                 throw ModelError("W \(w.shape) does not fit \(channels) input channels in \(groups) group(s)")
             }
-            let epilogue = try makeEpilogue(m, try bias(inputs, m, ctx))
+            var epilogue = try makeEpilogue(m, try bias(inputs, m, ctx))
             let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
                                     geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
             let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
+            // Wanted statistics are counted by the epilogue, plane by plane, as it finishes them.
+            epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
             withScratch(ctx, layout.scratchCount(threads: ctx.threads)) { scratch in
                 convolution(x.f, w.f, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
             }

@@ -29,11 +29,18 @@ enum ElementwiseOperators {
         KernelEntry("Erf", since: 9) { _, _ in unary(ErrorFunction()) },
     ]
 
+    /// y = f(x); with wanted plane statistics (and a channel axis), computed plane by plane and
+    /// each plane counted right after it is written.
     static func unary<F: UnaryFloatFunction>(_ f: F) -> OperatorFunction {
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let y = try ctx.floats(x.shape)
-            mapUnary(f, x.f, y.f, count: x.count, threads: ctx.threads)
+            if let table = ctx.statistics, x.rank >= 2 {
+                mapUnary(f, x.f, y.f, planes: x.shape[0] * x.shape[1], planeSize: product(x.shape[2...]),
+                         recording: table.claim(shape: y.shape), threads: ctx.threads)
+            } else {
+                mapUnary(f, x.f, y.f, count: x.count, threads: ctx.threads)
+            }
             return [y]
         }
     }

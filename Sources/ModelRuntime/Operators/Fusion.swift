@@ -3,8 +3,10 @@ import ModelIR
 /// Chains the interpreter may run as one step: Conv → [BatchNormalization] → [Relu | Clip],
 /// where each intermediate output feeds only the next node. The fused step computes the
 /// convolution with the batch norm and activation applied per image in its epilogue, so the
-/// intermediates are never written. Whether a chain runs fused is decided per run: when an
-/// observer wants an intermediate output, the nodes run one by one as planned.
+/// intermediates are never written; when an observer wants statistics of the chain's output, the
+/// epilogue counts them too (see `ConvolutionOperators.fusableConv`). Whether a chain runs fused
+/// is decided per run: when an observer wants an intermediate output, the nodes run one by one
+/// as planned.
 enum Fusion {
     /// A fusable chain found in the planned steps.
     struct Chain {

@@ -1,0 +1,243 @@
+/// Zeros, non-finite values, sum and sum of squares of a contiguous run of floats: one
+/// (image, channel) plane of an activation, counted by the kernel that wrote it or by a scan.
+public struct PlaneStatistics: Sendable, Equatable {
+    typealias I8 = SIMD8<Int32>
+
+    /// Elements scanned, non-finite ones included.
+    public internal(set) var count: UInt64 = 0
+    /// Exact zeros (+0 and -0).
+    public internal(set) var zeros: UInt64 = 0
+    /// NaN or ±infinity: neither zeros nor part of the sums.
+    public internal(set) var nonFinite: UInt64 = 0
+    /// Sum and sum of squares of the finite values.
+    public internal(set) var sum = 0.0
+    public internal(set) var sumOfSquares = 0.0
+
+    public init() {}
+
+    /// Scans `count` floats at `p`; see `init(_:count:mapping:into:)`.
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>, count: Int) {
+        self.init(p, count: count, mapping: Unchanged(), into: nil)
+    }
+
+    /// Computes `f` of the `count` floats at `source` into `destination` (which may be `source`)
+    /// and counts the results while they are in registers; with no destination, counts `f` of
+    /// the values without storing them. Kernels count the planes they finish this way, so its cost
+    /// is the cost of collecting APoZ.
+    ///
+    /// Eight floats at a time: sums run in 16 float32 lanes over blocks of at most 1024 values (64
+    /// per lane) and then go to Double, so long planes keep double precision while the inner loop
+    /// stays vectorised and most planes are reduced across lanes only once. The
+    /// common case, all values finite, takes four vector operations per 8 floats (zero test,
+    /// count, sum, fused square-and-add); a block whose sum of squares comes out non-finite (a
+    /// NaN, an infinity, or a square beyond float range) is counted again value by value, NaN and
+    /// ±infinity apart and left out of the sums. The values are `f.vector` of whole vectors and
+    /// `f.scalar` of the tail, and the counts do not depend on whether they are stored, so a
+    /// kernel's counts equal a later scan's of the same plane exactly, sums included.
+    @inline(__always)
+    init<F: UnaryFloatFunction>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
+                                into destination: UnsafeMutablePointer<Float>?) {
+        self.count = UInt64(count)
+        let vectorEnd = count & ~7
+        var i = 0
+        while i < vectorEnd {
+            let blockStart = i, blockEnd = Swift.min(vectorEnd, i + 1024)
+            // Two independent accumulators per quantity, so the adds of consecutive vectors overlap.
+            var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8()
+            var z = I8()
+            while i + 16 <= blockEnd {
+                let a = f.vector(load8(source + i)), b = f.vector(load8(source + i + 8))
+                if let destination {
+                    store8(a, destination + i)
+                    store8(b, destination + i + 8)
+                }
+                // Mask lanes are -1 where true: subtracting counts (±0 == 0; NaN is no zero).
+                z &-= unsafeBitCast(a .== F8(), to: I8.self) &+ unsafeBitCast(b .== F8(), to: I8.self)
+                s0 += a
+                s1 += b
+                q0 = q0.addingProduct(a, a)
+                q1 = q1.addingProduct(b, b)
+                i += 16
+            }
+            if i < blockEnd {
+                let a = f.vector(load8(source + i))
+                if let destination { store8(a, destination + i) }
+                z &-= unsafeBitCast(a .== F8(), to: I8.self)
+                s0 += a
+                q0 = q0.addingProduct(a, a)
+                i += 8
+            }
+            // A NaN or infinity anywhere makes the sum of squares NaN or infinite.
+            let (sums, squares) = Self.totals(s0 + s1, q0 + q1)
+            if squares.isFinite {
+                zeros += Self.total(z)
+                sum += Double(sums)
+                sumOfSquares += Double(squares)
+            } else if let destination {
+                addBlock(destination, blockStart, blockEnd, Unchanged())
+            } else {
+                addBlock(source, blockStart, blockEnd, f)
+            }
+        }
+        while i < count {
+            let v = f.scalar(source[i])
+            destination?[i] = v
+            addValue(v)
+            i += 1
+        }
+    }
+
+    /// Counts one value without branches (after Relu, whether it is zero is a coin toss).
+    @inline(__always)
+    private mutating func addValue(_ v: Float) {
+        let finite = v.isFinite
+        zeros &+= v == 0 ? 1 : 0
+        nonFinite &+= finite ? 0 : 1
+        let x = finite ? Double(v) : 0
+        sum += x
+        sumOfSquares += x * x
+    }
+
+    /// Adds `f` of floats `from..<to` (a multiple of 8 long), NaN and infinities counted apart.
+    private mutating func addBlock<F: UnaryFloatFunction>(_ p: UnsafePointer<Float>, _ from: Int, _ to: Int, _ f: F) {
+        var s = F8(), q = F8()
+        var z = I8(), bad = I8()
+        var i = from
+        while i < to {
+            // Conditions as integers (-1 true, 0 false) from the sign of a subtraction.
+            let v = unsafeBitCast(f.vector(load8(p + i)), to: I8.self)
+            let magnitude = v & 0x7fff_ffff
+            let isZero = (magnitude &- 1) &>> 31
+            let finite = (magnitude &- 0x7f80_0000) &>> 31
+            z &-= isZero
+            bad &+= finite &+ 1
+            let x = unsafeBitCast(v & finite, to: F8.self)
+            s += x
+            q = q.addingProduct(x, x)
+            i += 8
+        }
+        let (sums, squares) = Self.totals(s, q)
+        zeros += Self.total(z)
+        nonFinite += Self.total(bad)
+        sum += Double(sums)
+        sumOfSquares += Double(squares)
+    }
+
+    /// The lanes of `s` and of `q` added pairwise, both in one tree of three vector adds
+    /// (`sum()` adds lanes one after another, which for planes of a few dozen values costs as
+    /// much as the scan itself).
+    @inline(__always)
+    private static func totals(_ s: F8, _ q: F8) -> (Float, Float) {
+        let both = SIMD8(lowHalf: s.lowHalf + s.highHalf, highHalf: q.lowHalf + q.highHalf)
+        let four = both.evenHalf + both.oddHalf, two = four.evenHalf + four.oddHalf
+        return (two[0], two[1])
+    }
+
+    @inline(__always)
+    private static func total(_ v: I8) -> UInt64 {
+        let four = v.lowHalf &+ v.highHalf, two = four.lowHalf &+ four.highHalf
+        return UInt64(two[0] &+ two[1])
+    }
+
+    /// One value, as `init(_:count:)` counts a plane of one.
+    @inline(__always)
+    init(value v: Float) {
+        count = 1
+        addValue(v)
+    }
+
+    @inline(__always)
+    mutating func add(_ other: PlaneStatistics) {
+        count &+= other.count
+        zeros &+= other.zeros
+        nonFinite &+= other.nonFinite
+        sum += other.sum
+        sumOfSquares += other.sumOfSquares
+    }
+}
+
+/// Where a kernel puts the statistics of the planes it writes: entry `image * channels + channel`
+/// of a table of `images * channels` entries. Plain data, so kernels stay free of observers; each
+/// plane is recorded exactly once, by the thread that wrote it, so no locks are needed.
+struct PlaneStatisticsSink {
+    let base: UnsafeMutablePointer<PlaneStatistics>
+    let channels: Int
+
+    /// Records plane (image, channel).
+    @inline(__always)
+    func record(_ statistics: PlaneStatistics, image: Int, channel: Int) {
+        base[image * channels + channel] = statistics
+    }
+
+    /// Records plane `index` = image · channels + channel.
+    @inline(__always)
+    func record(_ statistics: PlaneStatistics, plane index: Int) {
+        base[index] = statistics
+    }
+}
+
+/// f(x) = x, for counting values as they are.
+struct Unchanged: UnaryFloatFunction {
+    @inline(__always) func scalar(_ x: Float) -> Float { x }
+    @inline(__always) func vector(_ x: F8) -> F8 { x }
+}
+
+/// The interpreter's reusable table of per-plane statistics for one step's output (see
+/// `ExecContext.statistics`): an operator that can count claims it for its output's shape and
+/// hands the returned sink to its kernel.
+final class PlaneStatisticsTable {
+    private var storage: UnsafeMutablePointer<PlaneStatistics>
+    private var capacity: Int
+    /// The output shape the table was last claimed for; nil when unclaimed.
+    private(set) var shape: [Int]?
+
+    init() {
+        capacity = 64
+        storage = .allocate(capacity: capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Claims the table for an output of `shape` ([N, C, …], rank 2 or more): N·C zeroed entries.
+    /// Zeroed, so a plane a kernel failed to record shows as missing positions, not as garbage.
+    func claim(shape: [Int]) -> PlaneStatisticsSink {
+        precondition(shape.count >= 2, "plane statistics need a channel axis")
+        let planes = shape[0] * shape[1]
+        if planes > capacity {
+            storage.deallocate()
+            capacity = max(planes, 2 * capacity)
+            storage = .allocate(capacity: capacity)
+        }
+        storage.initialize(repeating: PlaneStatistics(), count: planes)
+        self.shape = shape
+        return PlaneStatisticsSink(base: storage, channels: shape[1])
+    }
+
+    /// Forgets the last claim (before the next step).
+    func release() { shape = nil }
+
+    /// The claimed entries, image-major.
+    var planes: UnsafeBufferPointer<PlaneStatistics> {
+        UnsafeBufferPointer(start: storage, count: shape.map { $0[0] * $0[1] } ?? 0)
+    }
+}
+
+/// y[i] = f(x[i]) (`y` may be `x`) plane by plane, each plane of `planeSize` values counted into
+/// `sink` as it is written: plane p is (image p / channels, channel p % channels).
+func mapUnary<F: UnaryFloatFunction>(_ f: F, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                     planes: Int, planeSize: Int, recording sink: PlaneStatisticsSink, threads: Int) {
+    if planeSize == 1 {
+        // [N, C] (a dense layer): whole rows through the vector loop, then one value per plane.
+        mapUnary(f, x, y, count: planes, threads: threads)
+        parallelChunks(planes, threads: threads, cost: 4) { range in
+            for p in range { sink.record(PlaneStatistics(value: y[p]), plane: p) }
+        }
+        return
+    }
+    parallelChunks(planes, threads: threads, cost: 4 * planeSize) { range in
+        for p in range {
+            sink.record(PlaneStatistics(x + p * planeSize, count: planeSize, mapping: f, into: y + p * planeSize), plane: p)
+        }
+    }
+}
