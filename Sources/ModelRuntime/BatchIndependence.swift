@@ -19,15 +19,17 @@ enum BatchIndependence {
         "Softplus", "Softsign", "Gelu", "Erf", "ThresholdedRelu", "Mish",
         "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean",
         "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Round", "Sign",
-        "Identity", "Dropout", "Cast", "Reshape",
+        "Identity", "Dropout", "Cast",
     ]
 
-    static func holds(for graph: Graph, steps: [Node], constants: Set<Int>, slot: (String) -> Int?) -> Bool {
+    /// `constant(name)` gives the value of a tensor known at plan time (an initializer or a
+    /// folded node), nil for data.
+    static func holds(for graph: Graph, steps: [Node], constant: (String) -> RuntimeTensor?) -> Bool {
         let initializers = Set(graph.initializers.map(\.name))
         for input in graph.inputs where !initializers.contains(input.name) {
             guard let shape = input.tensorType?.shape, shape.rank >= 1, shape.dims[0].value == nil else { return false }
         }
-        func isConstant(_ name: String) -> Bool { name.isEmpty || slot(name).map(constants.contains) ?? false }
+        func isConstant(_ name: String) -> Bool { name.isEmpty || constant(name) != nil }
         var shapeData = Set<String>()
         for node in steps {
             let data = node.inputs.filter { !$0.isEmpty }
@@ -35,13 +37,14 @@ enum BatchIndependence {
                 shapeData.formUnion(node.outputs)
                 continue
             }
-            guard node.isDefaultDomain, perSample(node, isConstant) else { return false }
+            guard node.isDefaultDomain, perSample(node, isConstant, constant) else { return false }
         }
         return true
     }
 
     /// Whether `node`, fed per-sample data in its first input, keeps samples apart.
-    private static func perSample(_ node: Node, _ isConstant: (String) -> Bool) -> Bool {
+    private static func perSample(_ node: Node, _ isConstant: (String) -> Bool,
+                                  _ constant: (String) -> RuntimeTensor?) -> Bool {
         let weights = node.inputs.dropFirst().allSatisfy(isConstant)
         switch node.opType {
         case _ where perSample.contains(node.opType):
@@ -52,6 +55,12 @@ enum BatchIndependence {
         case "LayerNormalization":
             let axis = node.int("axis", default: -1)
             return (axis >= 1 || axis == -1) && weights
+        case "Reshape":
+            // A shape computed from the input's own Shape follows the slice; a constant one must
+            // leave the first dimension free (0 copies it, −1 infers it).
+            guard let target = node.input(1).flatMap(constant) else { return true }
+            let first = target.int64s.first ?? 1
+            return first == -1 || (first == 0 && node.int("allowzero", default: 0) == 0)
         case "Flatten":
             return node.int("axis", default: 1) >= 1
         case "Concat":

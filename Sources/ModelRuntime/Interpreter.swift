@@ -223,8 +223,8 @@ public final class Interpreter {
                 members: chain.steps,
                 step: Step(node: last.node, opset: last.opset, run: chain.run, inputs: first.inputs, outputs: last.outputs))
         }
-        splitsBatches = BatchIndependence.holds(for: graph, steps: steps.map(\.node), constants: Set(constantValue.keys),
-                                                slot: { self.slotOf[$0] })
+        splitsBatches = BatchIndependence.holds(for: graph, steps: steps.map(\.node),
+                                                constant: { name in self.slotOf[name].flatMap { constantValue[$0] } })
     }
 
     /// Whether each sample of a batch goes through the graph on its own (every operator works
@@ -236,30 +236,58 @@ public final class Interpreter {
     /// With several threads, a batch of at least two samples of a graph whose samples are
     /// independent (`splitsBatches`) runs as one slice per thread, each slice through the whole
     /// graph on its own thread: no hand-off between threads inside the graph, so the threads
-    /// scale like separate processes. Otherwise the operators split their own work.
+    /// scale like separate processes. Otherwise the operators split their own work. An observer
+    /// then sees each output once per slice, slices in batch order, one call at a time.
     public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
         -> [String: RuntimeTensor] {
         // The runtime splits work over `threads` itself, BLAS calls included (see `sgemm`).
         openblas_set_num_threads(1)
         reclaimOutputs()
-        if observer == nil && threads > 1 && splitsBatches, let batch = commonBatch(inputs), batch >= 2 {
+        // Each output is asked about once per run, before any step runs: the answers also decide
+        // which fusable chains run fused (those whose outputs in between nobody wants).
+        let wanted: [[Observation]]? = observer.map { o in
+            steps.map { step in
+                step.node.outputs.map { name -> Observation in
+                    guard !name.isEmpty, o.wantsOutput(of: step.node, named: name) else { return .none }
+                    return o.wantsPlaneStatistics(of: step.node, named: name) ? .planeStatistics : .tensor
+                }
+            }
+        }
+        let out: [String: RuntimeTensor]
+        var sliced: [String: RuntimeTensor]?
+        if threads > 1 && splitsBatches, let batch = commonBatch(inputs), batch >= 2 {
             do {
-                let out = try runSlices(inputs, batch: batch, workers: min(threads, batch))
-                lastOutputs = Array(out.values)
-                return out
-            } catch {
-                // A graph that only looked per-sample (a reshape to a fixed batch size, say):
-                // from now on it runs whole, which also reports any real error.
+                sliced = try runSlices(inputs, batch: batch, workers: min(threads, batch), observer, wanted)
+            } catch where observer == nil {
+                // A graph that only looked per-sample (an output that merges samples, say): from
+                // now on it runs whole, which also reports any real error. With an observer the
+                // error stands, since the slices may have been observed already.
                 splitsBatches = false
             }
         }
-        let out = try runSteps(inputs, observer: observer, arena: arena, threads: threads)
+        if let sliced {
+            out = sliced
+        } else {
+            var times = [Int: Double]()
+            let lane = Lane(arena: arena, table: planeStatistics, threads: threads, order: nil)
+            out = try runSteps(inputs, lane, observer, wanted, times: &times)
+            if profiling { stepSeconds.merge(times, uniquingKeysWith: +) }
+        }
         lastOutputs = Array(out.values)
         return out
     }
 
-    /// The arenas of the slices `run` runs side by side.
-    private var sliceArenas: [Arena] = []
+    /// What one pass over the steps works with: its own arena and statistics table, its
+    /// threads, and for a slice of a batch, its turn in the observer calls.
+    private struct Lane {
+        let arena: Arena
+        let table: PlaneStatisticsTable
+        let threads: Int
+        let order: (turns: ObserverTurns, slice: Int)?
+    }
+
+    /// The lanes of the slices `run` runs side by side.
+    private var sliceLanes: [Lane] = []
 
     /// The batch size shared by every fed tensor (their first dimension), if they share one.
     private func commonBatch(_ inputs: [String: RuntimeTensor]) -> Int? {
@@ -270,19 +298,26 @@ public final class Interpreter {
 
     /// Runs contiguous slices of the batch through the graph on `workers` threads, one
     /// single-threaded pass each, and joins their outputs along the first axis.
-    private func runSlices(_ inputs: [String: RuntimeTensor], batch: Int, workers: Int) throws -> [String: RuntimeTensor] {
-        while sliceArenas.count < workers { sliceArenas.append(Arena()) }
+    private func runSlices(_ inputs: [String: RuntimeTensor], batch: Int, workers: Int,
+                           _ observer: (any RuntimeObserver)?, _ wanted: [[Observation]]?) throws -> [String: RuntimeTensor] {
+        let turns = ObserverTurns(slices: workers)
+        while sliceLanes.count < workers { sliceLanes.append(Lane(arena: Arena(), table: PlaneStatisticsTable(), threads: 1, order: nil)) }
+        let lanes = (0..<workers).map { k in
+            Lane(arena: sliceLanes[k].arena, table: sliceLanes[k].table, threads: 1, order: (turns, k))
+        }
         let bounds = (0...workers).map { batch * $0 / workers }
         var results = [Result<[String: RuntimeTensor], Error>](repeating: .success([:]), count: workers)
         var times = [[Int: Double]](repeating: [:], count: workers)
         results.withUnsafeMutableBufferPointer { results in
         times.withUnsafeMutableBufferPointer { times in
             DispatchQueue.concurrentPerform(iterations: workers) { k in
+                // A failed slice must not leave the next one waiting for its turn.
+                defer { turns.finish(slice: k) }
                 results[k] = Result {
-                    let ctx = ExecContext(arena: sliceArenas[k], threads: 1)
+                    let ctx = ExecContext(arena: lanes[k].arena, threads: 1)
                     var slice: [String: RuntimeTensor] = [:]
                     for (name, t) in inputs { slice[name] = try t.rows(bounds[k]..<bounds[k + 1], ctx) }
-                    return try runSteps(slice, observer: nil, arena: sliceArenas[k], threads: 1, times: &times[k])
+                    return try runSteps(slice, lanes[k], observer, wanted, times: &times[k])
                 }
             }
         }
@@ -294,7 +329,7 @@ public final class Interpreter {
         for name in parts[0].keys {
             let pieces = parts.map { $0[name]! }
             for (k, p) in pieces.enumerated() where p.rank == 0 || p.shape[0] != bounds[k + 1] - bounds[k] {
-                throw ModelError("output '\(name)' of a slice of \(bounds[k + 1] - bounds[k]) samples has shape \(p.shape): the graph mixes samples, run it with one thread")
+                throw ModelError("output '\(name)' of a slice of \(bounds[k + 1] - bounds[k]) samples has shape \(p.shape): the graph mixes samples, run it with --threads 1")
             }
             out[name] = try RuntimeTensor.joiningRows(pieces, ctx)
         }
@@ -302,25 +337,17 @@ public final class Interpreter {
         for (k, var part) in parts.enumerated() {
             for name in Array(part.keys) {
                 guard var t = part.removeValue(forKey: name) else { continue }
-                if isKnownUniquelyReferenced(&t.buffer) { sliceArenas[k].give(t.buffer) }
+                if isKnownUniquelyReferenced(&t.buffer) { lanes[k].arena.give(t.buffer) }
             }
         }
         return out
     }
 
-    /// One pass over the planned steps with `inputs`, outputs from `arena`.
-    private func runSteps(_ inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)?, arena: Arena,
-                          threads: Int) throws -> [String: RuntimeTensor] {
-        var times = [Int: Double]()
-        let out = try runSteps(inputs, observer: observer, arena: arena, threads: threads, times: &times)
-        if profiling { stepSeconds.merge(times, uniquingKeysWith: +) }
-        return out
-    }
-
-    /// `runSteps` adding each step's seconds to `times` when profiling.
-    private func runSteps(_ inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)?, arena: Arena,
-                          threads: Int, times: inout [Int: Double]) throws -> [String: RuntimeTensor] {
-        let ctx = ExecContext(arena: arena, threads: threads)
+    /// One pass over the planned steps with `inputs`, adding each step's seconds to `times`
+    /// when profiling.
+    private func runSteps(_ inputs: [String: RuntimeTensor], _ lane: Lane, _ observer: (any RuntimeObserver)?,
+                          _ wanted: [[Observation]]?, times: inout [Int: Double]) throws -> [String: RuntimeTensor] {
+        let ctx = ExecContext(arena: lane.arena, threads: lane.threads)
         var values = [RuntimeTensor?](repeating: nil, count: slotOf.count)
         for (s, t) in constants { values[s] = t }
         for name in inputs.keys where !inputSlots.contains(where: { $0.info.name == name }) {
@@ -333,16 +360,6 @@ public final class Interpreter {
             }
             values[s] = try checkedInput(t, info, ctx)
         }
-        // Each output is asked about once per run, before any step runs: the answers also decide
-        // which fusable chains run fused (those whose outputs in between nobody wants).
-        let wanted: [[Observation]]? = observer.map { o in
-            steps.map { step in
-                step.node.outputs.map { name -> Observation in
-                    guard !name.isEmpty, o.wantsOutput(of: step.node, named: name) else { return .none }
-                    return o.wantsPlaneStatistics(of: step.node, named: name) ? .planeStatistics : .tensor
-                }
-            }
-        }
         var skip = [Bool](repeating: false, count: chains.isEmpty ? 0 : steps.count)
         for (k, step) in steps.enumerated() {
             if !skip.isEmpty && skip[k] {
@@ -350,19 +367,19 @@ public final class Interpreter {
             } else if let chain = chains[k],
                       wanted.map({ w in !chain.members.dropLast().contains { w[$0].contains { $0 != .none } } }) ?? true {
                 let start = profiling ? monotonicSeconds() : 0
-                try execute(chain.step, &values, ctx, observer, wanted: wanted?[chain.members.last!])
+                try execute(chain.step, k, &values, ctx, lane, observer, wanted: wanted?[chain.members.last!])
                 if profiling { times[k, default: 0] += monotonicSeconds() - start }
                 for m in chain.members.dropFirst() { skip[m] = true }
             } else {
                 let start = profiling ? monotonicSeconds() : 0
-                try execute(step, &values, ctx, observer, wanted: wanted?[k])
+                try execute(step, k, &values, ctx, lane, observer, wanted: wanted?[k])
                 if profiling { times[k, default: 0] += monotonicSeconds() - start }
             }
             for s in step.release {
                 guard var t = values[s] else { continue }
                 values[s] = nil
                 // Only a buffer no other tensor refers to (a Reshape alias, the caller) goes back.
-                if isKnownUniquelyReferenced(&t.buffer) { arena.give(t.buffer) }
+                if isKnownUniquelyReferenced(&t.buffer) { lane.arena.give(t.buffer) }
             }
         }
         var out: [String: RuntimeTensor] = [:]
@@ -388,7 +405,7 @@ public final class Interpreter {
 
     /// Runs one step and stores its outputs; its argument and result arrays end here, so that
     /// released buffers are uniquely referenced afterwards.
-    private func execute(_ step: Step, _ values: inout [RuntimeTensor?], _ ctx: ExecContext,
+    private func execute(_ step: Step, _ index: Int, _ values: inout [RuntimeTensor?], _ ctx: ExecContext, _ lane: Lane,
                          _ observer: (any RuntimeObserver)?, wanted: [Observation]?) throws {
         let place = "node '\(step.node.displayName)' (\(step.node.opType))"
         let args = step.inputs.map { $0.flatMap { values[$0] } }
@@ -398,11 +415,12 @@ public final class Interpreter {
         // A single output whose statistics are wanted is counted by its kernel when the operator
         // can (it claims the table); otherwise the observer scans the tensor.
         var stepCtx = ctx
+        let table = lane.table
         if step.outputs.count == 1, wanted?[0] == .planeStatistics {
-            planeStatistics.release()
-            stepCtx.statistics = planeStatistics
+            table.release()
+            stepCtx.statistics = table
         }
-        defer { planeStatistics.release() }
+        defer { table.release() }
         let results: [RuntimeTensor]
         do { results = try step.run(args, stepCtx) } catch let e as ModelError { throw e.at(place) }
         for (k, o) in step.outputs.enumerated() {
@@ -410,11 +428,18 @@ public final class Interpreter {
             guard k < results.count else { throw ModelError("\(place): output \(k) is not produced") }
             values[o] = results[k]
             guard let observer, let how = wanted?[k], how != .none else { continue }
-            let name = step.node.outputs[k]
-            if stepCtx.statistics != nil, planeStatistics.shape == results[k].shape {
-                try observer.observe(node: step.node, output: name, tensor: results[k], planes: planeStatistics.planes)
+            let name = step.node.outputs[k], tensor = results[k]
+            func deliver() throws {
+                if stepCtx.statistics != nil, table.shape == tensor.shape {
+                    try observer.observe(node: step.node, output: name, tensor: tensor, planes: table.planes)
+                } else {
+                    try observer.observe(node: step.node, output: name, tensor: tensor)
+                }
+            }
+            if let (turns, slice) = lane.order {
+                try turns.take(slice: slice, step: index, deliver)
             } else {
-                try observer.observe(node: step.node, output: name, tensor: results[k])
+                try deliver()
             }
         }
     }
@@ -450,4 +475,45 @@ public func monotonicSeconds() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// The order in which slices of a batch, running side by side, call the observer: slice k
+/// delivers the outputs of step s once slice k − 1 has delivered step s (or finished), and one
+/// call runs at a time. Each output thus reaches the observer slice by slice in batch order,
+/// whatever the threads' timing, and observers need no locks.
+final class ObserverTurns: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var changed = pthread_cond_t()
+    /// Per slice, the last step it delivered (Int.max once it finished).
+    private var reached: [Int]
+
+    init(slices: Int) {
+        reached = [Int](repeating: -1, count: slices)
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&changed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&changed)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Runs `deliver` for step `step` of slice `slice` in its turn.
+    func take(slice: Int, step: Int, _ deliver: () throws -> Void) throws {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        while slice > 0 && reached[slice - 1] < step { pthread_cond_wait(&changed, &mutex) }
+        // Called with the lock held: one observer call at a time.
+        try deliver()
+        reached[slice] = step
+        pthread_cond_broadcast(&changed)
+    }
+
+    /// Marks `slice` done (or failed): later slices stop waiting for it.
+    func finish(slice: Int) {
+        pthread_mutex_lock(&mutex)
+        reached[slice] = Int.max
+        pthread_cond_broadcast(&changed)
+        pthread_mutex_unlock(&mutex)
+    }
 }
