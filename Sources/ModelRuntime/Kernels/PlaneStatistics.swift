@@ -41,7 +41,7 @@ public struct PlaneStatistics: Sendable, Equatable {
         self.count = UInt64(count)
         let vectorEnd = count & ~7
         guard vectorEnd > 0 else {
-            // Fewer than 8 values (e.g. the one value per plane of a dense layer): in Double.
+            // Fewer than 8 values: in Double.
             for k in 0..<count {
                 let v = f.scalar(source[k])
                 destination?[k] = v
@@ -162,13 +162,6 @@ public struct PlaneStatistics: Sendable, Equatable {
         return UInt64(two[0] &+ two[1])
     }
 
-    /// One value, exactly as `init(_:count:)` counts a plane of one.
-    @inline(__always)
-    init(value v: Float) {
-        count = 1
-        addValue(v)
-    }
-
     @inline(__always)
     mutating func add(_ other: PlaneStatistics) {
         count &+= other.count
@@ -249,14 +242,6 @@ final class PlaneStatisticsTable {
 /// `sink` as it is written: plane p is (image p / channels, channel p % channels).
 func mapUnary<F: UnaryFloatFunction>(_ f: F, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                      planes: Int, planeSize: Int, recording sink: PlaneStatisticsSink, threads: Int) {
-    if planeSize == 1 {
-        // [N, C] (a dense layer): whole rows through the vector loop, then one value per plane.
-        mapUnary(f, x, y, count: planes, threads: threads)
-        parallelChunks(planes, threads: threads, cost: 4) { range in
-            for p in range { sink.record(PlaneStatistics(value: y[p]), plane: p) }
-        }
-        return
-    }
     parallelChunks(planes, threads: threads, cost: 4 * planeSize) { range in
         for p in range {
             sink.record(PlaneStatistics(x + p * planeSize, count: planeSize, mapping: f, into: y + p * planeSize), plane: p)
