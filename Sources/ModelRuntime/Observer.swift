@@ -14,8 +14,9 @@ import ModelIR
 /// - `observe(node:output:tensor:planes:)`, when the observer asked for plane statistics and the
 ///   operator can count: the kernel that wrote the output counted each (image, channel) plane
 ///   right after finishing it, while it was in cache (fused Conv chains in their epilogue,
-///   Relu/Clip and the other unary element-wise operators plane by plane, Conv alone). Other
-///   operators, and outputs without a channel axis, fall back to `observe(node:output:tensor:)`.
+///   Conv alone, Relu/Clip and the other unary element-wise operators plane by plane). Other
+///   operators, outputs without a channel axis, and unary outputs whose planes hold fewer than 8
+///   values ([N, C] after a dense layer, still in cache) fall back to `observe(node:output:tensor:)`.
 public protocol RuntimeObserver: AnyObject {
     /// Whether the observer wants output `output` of `node`; asked once per output and run.
     func wantsOutput(of node: Node, named output: String) -> Bool

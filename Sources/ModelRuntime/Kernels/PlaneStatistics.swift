@@ -32,16 +32,25 @@ public struct PlaneStatistics: Sendable, Equatable {
     /// common case, all values finite, takes four vector operations per 8 floats (zero test,
     /// count, sum, fused square-and-add); a block whose sum of squares comes out non-finite (a
     /// NaN, an infinity, or a square beyond float range) is counted again value by value, NaN and
-    /// ±infinity apart and left out of the sums. The values are `f.vector` of whole vectors and
-    /// `f.scalar` of the tail, and the counts do not depend on whether they are stored, so a
+    /// ±infinity apart and left out of the sums. A plane of fewer than 8 values is counted value by
+    /// value. The values are `f.vector` of whole vectors and `f.scalar` of the tail, and the counts do not depend on whether they are stored, so a
     /// kernel's counts equal a later scan's of the same plane exactly, sums included.
     @inline(__always)
     init<F: UnaryFloatFunction>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
                                 into destination: UnsafeMutablePointer<Float>?) {
         self.count = UInt64(count)
         let vectorEnd = count & ~7
+        guard vectorEnd > 0 else {
+            // Fewer than 8 values: in Double.
+            for k in 0..<count {
+                let v = f.scalar(source[k])
+                destination?[k] = v
+                addValue(v)
+            }
+            return
+        }
         var i = 0
-        while i < vectorEnd {
+        repeat {
             let blockStart = i, blockEnd = Swift.min(vectorEnd, i + 1024)
             // Two independent accumulators per quantity, so the adds of consecutive vectors overlap.
             var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8()
@@ -68,24 +77,37 @@ public struct PlaneStatistics: Sendable, Equatable {
                 q0 = q0.addingProduct(a, a)
                 i += 8
             }
+            // The last block also takes the tail (fewer than 8 values, by the scalar form), padded
+            // with zeros that are then not counted: no per-value branches, no second reduction.
+            let last = blockEnd == vectorEnd
+            var padding: UInt64 = 0
+            if last && vectorEnd < count {
+                var t = F8()
+                for k in vectorEnd..<count {
+                    let v = f.scalar(source[k])
+                    destination?[k] = v
+                    t[k - vectorEnd] = v
+                }
+                padding = UInt64(8 - (count - vectorEnd))
+                z &-= unsafeBitCast(t .== F8(), to: I8.self)
+                s1 += t
+                q1 = q1.addingProduct(t, t)
+            }
             // A NaN or infinity anywhere makes the sum of squares NaN or infinite.
             let (sums, squares) = Self.totals(s0 + s1, q0 + q1)
             if squares.isFinite {
-                zeros += Self.total(z)
+                zeros += Self.total(z) - padding
                 sum += Double(sums)
                 sumOfSquares += Double(squares)
             } else if let destination {
                 addBlock(destination, blockStart, blockEnd, Unchanged())
+                if last { for k in vectorEnd..<count { addValue(destination[k]) } }
             } else {
                 addBlock(source, blockStart, blockEnd, f)
+                if last { for k in vectorEnd..<count { addValue(f.scalar(source[k])) } }
             }
-        }
-        while i < count {
-            let v = f.scalar(source[i])
-            destination?[i] = v
-            addValue(v)
-            i += 1
-        }
+            i = blockEnd
+        } while i < vectorEnd
     }
 
     /// Counts one value without branches (after Relu, whether it is zero is a coin toss).
@@ -138,13 +160,6 @@ public struct PlaneStatistics: Sendable, Equatable {
     private static func total(_ v: I8) -> UInt64 {
         let four = v.lowHalf &+ v.highHalf, two = four.lowHalf &+ four.highHalf
         return UInt64(two[0] &+ two[1])
-    }
-
-    /// One value, as `init(_:count:)` counts a plane of one.
-    @inline(__always)
-    init(value v: Float) {
-        count = 1
-        addValue(v)
     }
 
     @inline(__always)
@@ -227,14 +242,6 @@ final class PlaneStatisticsTable {
 /// `sink` as it is written: plane p is (image p / channels, channel p % channels).
 func mapUnary<F: UnaryFloatFunction>(_ f: F, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                                      planes: Int, planeSize: Int, recording sink: PlaneStatisticsSink, threads: Int) {
-    if planeSize == 1 {
-        // [N, C] (a dense layer): whole rows through the vector loop, then one value per plane.
-        mapUnary(f, x, y, count: planes, threads: threads)
-        parallelChunks(planes, threads: threads, cost: 4) { range in
-            for p in range { sink.record(PlaneStatistics(value: y[p]), plane: p) }
-        }
-        return
-    }
     parallelChunks(planes, threads: threads, cost: 4 * planeSize) { range in
         for p in range {
             sink.record(PlaneStatistics(x + p * planeSize, count: planeSize, mapping: f, into: y + p * planeSize), plane: p)

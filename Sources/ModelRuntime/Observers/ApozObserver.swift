@@ -7,9 +7,10 @@ import ModelIR
 /// that writes an observed output (the epilogue of a fused Conv → BatchNormalization → Relu/Clip,
 /// a Relu or Clip kernel, …) counts each (image, channel) plane right after finishing it, while
 /// it is in cache, and the observer only adds the per-plane counts into its totals. Outputs of
-/// operators that cannot count are scanned here after the node ran, channels split over
-/// `threads` threads (each channel owned by one thread, so no locks). Both ways give the same
-/// totals, sums included: planes are counted by the same code and added in image order.
+/// operators that cannot count, and [N, C] outputs of dense layers (small, and still in cache),
+/// are scanned here right after the node ran, channels split over `threads` threads (each
+/// channel owned by one thread, so no locks). Both ways give the same totals, sums included:
+/// planes are counted by the same code and added in image order.
 ///
 ///     let observer = ApozObserver(points: try ObservationPoints.find(in: model), threads: 4)
 ///     for batch in batches { _ = try interpreter.run(inputs: feed(batch), observer: observer) }

@@ -29,13 +29,15 @@ enum ElementwiseOperators {
         KernelEntry("Erf", since: 9) { _, _ in unary(ErrorFunction()) },
     ]
 
-    /// y = f(x); with wanted plane statistics (and a channel axis), computed plane by plane and
-    /// each plane counted right after it is written.
+    /// y = f(x); with wanted plane statistics, computed plane by plane and each plane counted
+    /// right after it is written. Outputs with planes of fewer than 8 values ([N, C] after a dense
+    /// layer) are not counted here: their table would be larger than the data, which the observer
+    /// scans right after this while it is still in cache.
     static func unary<F: UnaryFloatFunction>(_ f: F) -> OperatorFunction {
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let y = try ctx.floats(x.shape)
-            if let table = ctx.statistics, x.rank >= 2 {
+            if let table = ctx.statistics, x.rank >= 2, product(x.shape[2...]) >= 8 {
                 mapUnary(f, x.f, y.f, planes: x.shape[0] * x.shape[1], planeSize: product(x.shape[2...]),
                          recording: table.claim(shape: y.shape), threads: ctx.threads)
             } else {
