@@ -351,8 +351,13 @@ struct PhasePlanes {
             }
             return
         }
+        // Row ih goes to phase row a at index i: counted along rather than divided per row.
+        var (a, i) = (ph % sh, ph / sh)
         for ih in 0..<IH {
-            let a = (ih + ph) % sh, i = (ih + ph) / sh
+            defer {
+                a += 1
+                if a == sh { (a, i) = (0, i + 1) }
+            }
             let line = src + ih * IW
             let rows = phases + a * sw * phaseCount + i * QW
             switch sw {
