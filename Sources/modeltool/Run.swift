@@ -9,14 +9,15 @@ struct Run: ParsableCommand {
         abstract: "Run a model over samples and save its outputs.",
         discussion: """
         Reads the samples batch by batch (.npy, .npz, IDX or HDF5, as for eval) and writes the
-        model's outputs, rows in sample order, as float32 .npy. A model with several outputs needs
-        -o to name a folder-free prefix: each output goes to PREFIX.<output>.npy.
+        model's outputs, rows in sample order, as float32. With -o Y.npz every output goes into one
+        .npz archive under its own name (numpy.load("Y.npz")["logits"]); with -o Y.npy a single
+        output goes to Y.npy, and each of several to Y.<output>.npy.
         """
     )
 
     @Argument(help: "The model file.") var model: String
     @Option(help: "The samples.") var input: String
-    @Option(name: .shortAndLong, help: "Where to write the outputs (.npy).") var output: String
+    @Option(name: .shortAndLong, help: "Where to write the outputs (.npz for all in one file, or .npy).") var output: String
     @Option(help: "Format of the model, when its extension does not say.") var format: ModelFormat?
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Print a summary as JSON.") var json = false
@@ -55,7 +56,13 @@ struct Run: ParsableCommand {
             }
             let samples = batches.range.count
             var files: [String] = []
-            for name in names {
+            if output.hasSuffix(".npz") {
+                try NpzWriter.write(to: output, arrays: names.map { name in
+                    NpzWriter.Array(name: name, shape: [samples] + (rowShape[name] ?? []), values: collected[name] ?? [])
+                })
+                files = names.map { _ in output }
+            }
+            for name in names where !output.hasSuffix(".npz") {
                 let path = names.count == 1 ? output : output.replacingSuffix(".npy") + ".\(safe(name)).npy"
                 let shape = [samples] + (rowShape[name] ?? [])
                 let values = collected[name] ?? []

@@ -81,3 +81,31 @@ final class NpzTests: DatasetTestCase {
         }
     }
 }
+
+final class NpzWriterTests: DatasetTestCase {
+    /// Two arrays written by NpzWriter: ZIPFoundation (an independent reader, checking each
+    /// member's CRC) finds both .npy members, and the Datasets reader gives the values back.
+    func testWrittenArchiveReadsBack() throws {
+        let path = directory.appendingPathComponent("out.npz").path
+        let a = (0..<12).map { Float($0) - 5.5 }, b: [Float] = [1, -2, .infinity]
+        try NpzWriter.write(to: path, arrays: [NpzWriter.Array(name: "logits", shape: [3, 4], values: a),
+                                               NpzWriter.Array(name: "probs", shape: [3], values: b)])
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        var members: [String: Data] = [:]
+        for entry in archive {
+            var data = Data()
+            _ = try archive.extract(entry, consumer: { data.append($0) })
+            members[entry.path] = data
+        }
+        XCTAssertEqual(Set(members.keys), ["logits.npy", "probs.npy"])
+        XCTAssertEqual(members["logits.npy"]?.count, NpyWriter.header(shape: [3, 4]).count + 48)
+        for (name, shape, values) in [("logits", [3, 4], a), ("probs", [3], b)] {
+            let source = try openSource(path: path + ":" + name)
+            XCTAssertEqual([source.count] + source.sampleShape, shape)
+            var read = [Float](repeating: 0, count: values.count)
+            try read.withUnsafeMutableBufferPointer { try source.read(start: 0, count: source.count, into: $0.baseAddress!) }
+            XCTAssertEqual(read, values)
+        }
+        XCTAssertThrowsError(try NpzWriter.write(to: path, arrays: [NpzWriter.Array(name: "x", shape: [2], values: [1])]))
+    }
+}
