@@ -73,6 +73,23 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(whole, banded)
     }
 
+    /// The direct kernel's blocks cover every grid position, stay inside the grid, hold at most
+    /// six vectors and differ in size by at most one.
+    func testDirectBlocksCoverTheGrid() {
+        for grid in 1...400 {
+            let blocks = DirectConvolution.blocks(grid: grid)
+            guard grid >= 16 else { XCTAssertEqual(blocks.map(\.count), [1]); continue }
+            var covered = [Bool](repeating: false, count: grid)
+            for (p, n) in blocks {
+                XCTAssertTrue(p >= 0 && p + 16 * n <= grid && n >= 1 && n <= DirectConvolution.vectorsPerBlock, "grid \(grid)")
+                for k in p..<(p + 16 * n) { covered[k] = true }
+            }
+            XCTAssertTrue(covered.allSatisfy { $0 }, "grid \(grid)")
+            let sizes = blocks.map(\.count)
+            XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "grid \(grid)")
+        }
+    }
+
     func testConv1DSameUpper() throws {
         let y = try run1("Conv", [iota([1, 1, 5]), T([1, 1, 3], [1, 0, -1])], [string("auto_pad", "SAME_UPPER")])
         assertTensor(y, [1, 1, 5], [-2, -2, -2, -2, 4])

@@ -179,14 +179,7 @@ struct DirectConvolution {
         let (out, outStride) = writesInPlace ? (y + firstChannel * ovol, ovol) : (scratch + inputScratch, gridStride)
         let weights = packed + grp * channelBlocks * Self.channelBlock * cin * kvol
         let blockWeights = Self.channelBlock * cin * kvol
-        // Whole vectors in blocks of up to six; a last partial vector is computed at grid − 16,
-        // overlapping the one before, so that nothing is read or written past the grid (with a
-        // grid under 16 positions, both sides are scratch with room for a whole vector).
-        let vectors = grid >= 16 ? grid / 16 : 1
-        var blocks = stride(from: 0, to: vectors, by: Self.vectorsPerBlock).map { v in
-            (position: 16 * v, count: min(Self.vectorsPerBlock, vectors - v))
-        }
-        if grid >= 16 && grid % 16 != 0 { blocks.append((grid - 16, 1)) }
+        let blocks = Self.blocks(grid: grid)
         taps.withUnsafeBufferPointer { taps in
             let offsets = taps.baseAddress!
             // Positions outside, channels inside: a block's input stays in L1 for every channel block.
@@ -220,6 +213,26 @@ struct DirectConvolution {
             }
             epilogue.finished(dst, image: n, channel: grp * l.outPerGroup + co, count: ovol)
         }
+    }
+
+    /// Blocks of vectors covering a grid of `grid` positions: as few as possible of at most
+    /// `vectorsPerBlock`, as even as possible (no lone vector left over). The last block ends at
+    /// the grid's end, overlapping the one before when the grid is not whole vectors, so that
+    /// nothing is read or written past it; a grid under one vector is one vector of scratch.
+    static func blocks(grid: Int) -> [(position: Int, count: Int)] {
+        guard grid >= 16 else { return [(0, 1)] }
+        let vectors = (grid + 15) / 16
+        var count = (vectors + vectorsPerBlock - 1) / vectorsPerBlock
+        // Each block, the last one included, must fit inside the grid.
+        while 16 * ((vectors + count - 1) / count) > grid { count += 1 }
+        var blocks: [(position: Int, count: Int)] = []
+        var done = 0
+        for b in 0..<count {
+            let n = vectors * (b + 1) / count - vectors * b / count
+            blocks.append((min(16 * done, grid - 16 * n), n))
+            done += n
+        }
+        return blocks
     }
 
     /// By channels: every output of one image and group into `y` (its first channel's plane).
