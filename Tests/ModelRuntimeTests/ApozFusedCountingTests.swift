@@ -252,6 +252,21 @@ final class ApozFusedCountingTests: XCTestCase {
         }
     }
 
+    #if DEBUG
+    /// Debug builds (these tests) zero the table on every claim, so a plane left over from the
+    /// previous output cannot pass for one the kernel skipped.
+    func testTableStartsZeroedInDebugBuilds() {
+        let table = PlaneStatisticsTable()
+        let sink = table.claim(shape: [2, 3, 4])
+        let values: [Float] = [1, 0, 2, 3]
+        for p in 0..<6 { sink.record(PlaneStatistics(values, count: 4), plane: p) }
+        XCTAssertEqual(table.planes.map(\.count), [4, 4, 4, 4, 4, 4])
+        table.release()
+        _ = table.claim(shape: [3, 2, 4])
+        XCTAssertEqual(table.planes.map(\.count), [0, 0, 0, 0, 0, 0])
+    }
+    #endif
+
     /// A plane a kernel never recorded is an error, not a silent undercount.
     func testMissingPlaneIsAnError() throws {
         let observer = ApozObserver(points: [ObservationPoint(tensor: "y", node: "r", op: "Relu", producers: [])])

@@ -210,12 +210,16 @@ final class PlaneStatisticsTable {
     init() {
         capacity = 64
         storage = .allocate(capacity: capacity)
+        storage.initialize(repeating: PlaneStatistics(), count: capacity)
     }
 
     deinit { storage.deallocate() }
 
-    /// Claims the table for an output of `shape` ([N, C, …], rank 2 or more): N·C zeroed entries.
-    /// Zeroed, so a plane a kernel failed to record shows as missing positions, not as garbage.
+    /// Claims the table for an output of `shape` ([N, C, …], rank 2 or more): N·C entries, each
+    /// to be written by the kernel. Debug builds (the tests) zero them first, so a plane a kernel
+    /// failed to record shows as missing positions (`ApozObserver` refuses it); release builds
+    /// skip that pass over up to a megabyte per observed output, which the interpreter's thread
+    /// would make alone while the others wait.
     func claim(shape: [Int]) -> PlaneStatisticsSink {
         precondition(shape.count >= 2, "plane statistics need a channel axis")
         let planes = shape[0] * shape[1]
@@ -223,8 +227,11 @@ final class PlaneStatisticsTable {
             storage.deallocate()
             capacity = max(planes, 2 * capacity)
             storage = .allocate(capacity: capacity)
+            storage.initialize(repeating: PlaneStatistics(), count: capacity)
         }
+        #if DEBUG
         storage.initialize(repeating: PlaneStatistics(), count: planes)
+        #endif
         self.shape = shape
         return PlaneStatisticsSink(base: storage, channels: shape[1])
     }

@@ -68,6 +68,15 @@ public final class ApozObserver: RuntimeObserver {
     public func observe(node: Node, output: String, tensor: RuntimeTensor) throws {
         guard let (counter, n, c, m) = try start(output, tensor) else { return }
         let base = UnsafePointer(tensor.f)
+        if m < 8 {
+            // Planes of a few values ([N, C] after a dense layer): row by row, in memory order.
+            var totals = [PlaneStatistics](repeating: PlaneStatistics(), count: c)
+            for sample in 0..<n {
+                for ch in 0..<c { totals[ch].add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
+            }
+            accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+            return
+        }
         accumulate(counter, n, c, m, threads: threads, cost: n * m) { ch in
             var total = PlaneStatistics()
             for sample in 0..<n { total.add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
@@ -87,7 +96,8 @@ public final class ApozObserver: RuntimeObserver {
         for sample in 0..<n {
             for ch in 0..<c { totals[ch].add(planes[sample * c + ch]) }
         }
-        // A kernel that skipped a plane left it zeroed: catch it rather than undercount.
+        // A plane a kernel failed to record is caught here in debug builds, where the table
+        // starts zeroed (see `PlaneStatisticsTable.claim`), rather than undercounted.
         if let ch = totals.firstIndex(where: { $0.count != UInt64(n * m) }) {
             throw ModelError("observed tensor '\(output)': channel \(ch) was counted over \(totals[ch].count) of \(n * m) values")
         }
