@@ -205,6 +205,21 @@ final class ApozFusedCountingTests: XCTestCase {
         XCTAssertEqual(s.sums, [3, 1, 0])
     }
 
+    /// The dense scan (eight channels per vector) adds exactly what per-value planes would add.
+    func testColumnStatisticsEqualOneValuePlanes() {
+        let rows = 37, columns = 21
+        var values = (0..<(rows * columns)).map { k -> Float in k % 4 == 0 ? 0 : Float((k * 13) % 17) / 3 - 2 }
+        values[5] = .nan; values[30] = .infinity; values[44] = -.infinity; values[63] = -0.0; values[columns * rows - 1] = .nan
+        let fast = values.withUnsafeBufferPointer { ApozObserver.columnStatistics($0.baseAddress!, rows: rows, columns: columns) }
+        for column in 0..<columns {
+            var slow = PlaneStatistics()
+            for row in 0..<rows {
+                slow.add(values.withUnsafeBufferPointer { PlaneStatistics($0.baseAddress! + row * columns + column, count: 1) })
+            }
+            XCTAssertEqual(fast[column], slow, "column \(column)")
+        }
+    }
+
     /// An epilogue that only counts must not be skipped as an identity, and must not change values.
     func testCountingEpilogueIsNeverIdentity() {
         var epilogue = ConvEpilogue(bias: nil, channels: 2)

@@ -15,6 +15,10 @@ public struct PlaneStatistics: Sendable, Equatable {
 
     public init() {}
 
+    init(count: UInt64, zeros: UInt64, nonFinite: UInt64, sum: Double, sumOfSquares: Double) {
+        (self.count, self.zeros, self.nonFinite, self.sum, self.sumOfSquares) = (count, zeros, nonFinite, sum, sumOfSquares)
+    }
+
     /// Scans `count` floats at `p`; see `init(_:count:mapping:into:)`.
     @inline(__always)
     init(_ p: UnsafePointer<Float>, count: Int) {

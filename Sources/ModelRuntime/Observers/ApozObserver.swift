@@ -68,8 +68,14 @@ public final class ApozObserver: RuntimeObserver {
     public func observe(node: Node, output: String, tensor: RuntimeTensor) throws {
         guard let (counter, n, c, m) = try start(output, tensor) else { return }
         let base = UnsafePointer(tensor.f)
+        if m == 1 {
+            // [N, C] after a dense layer: row by row, eight channels per vector.
+            let totals = Self.columnStatistics(base, rows: n, columns: c)
+            accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+            return
+        }
         if m < 8 {
-            // Planes of a few values ([N, C] after a dense layer): row by row, in memory order.
+            // Planes of a few values: row by row, in memory order.
             var totals = [PlaneStatistics](repeating: PlaneStatistics(), count: c)
             for sample in 0..<n {
                 for ch in 0..<c { totals[ch].add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
@@ -102,6 +108,37 @@ public final class ApozObserver: RuntimeObserver {
             throw ModelError("observed tensor '\(output)': channel \(ch) was counted over \(totals[ch].count) of \(n * m) values")
         }
         accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+    }
+
+    /// Statistics of each column of a row-major `rows` × `columns` matrix, added row by row
+    /// in Double exactly as `PlaneStatistics` adds planes of one value, eight columns at a time.
+    static func columnStatistics(_ p: UnsafePointer<Float>, rows: Int, columns: Int) -> [PlaneStatistics] {
+        typealias I8 = SIMD8<Int32>
+        var totals = [PlaneStatistics](repeating: PlaneStatistics(), count: columns)
+        var column = 0
+        while column + 8 <= columns {
+            var z = I8(), bad = I8(), sums = SIMD8<Double>(), squares = SIMD8<Double>()
+            for row in 0..<rows {
+                // Conditions as integers (-1 true, 0 false) from the sign of a subtraction.
+                let bits = unsafeBitCast(load8(p + row * columns + column), to: I8.self)
+                let magnitude = bits & 0x7fff_ffff
+                let finite = (magnitude &- 0x7f80_0000) &>> 31
+                z &-= (magnitude &- 1) &>> 31
+                bad &+= finite &+ 1
+                let x = SIMD8<Double>(unsafeBitCast(bits & finite, to: F8.self))
+                sums += x
+                squares += x * x
+            }
+            for k in 0..<8 {
+                totals[column + k] = PlaneStatistics(count: UInt64(rows), zeros: UInt64(z[k]), nonFinite: UInt64(bad[k]),
+                                                     sum: sums[k], sumOfSquares: squares[k])
+            }
+            column += 8
+        }
+        for k in column..<columns {
+            for row in 0..<rows { totals[k].add(PlaneStatistics(p + row * columns + k, count: 1)) }
+        }
+        return totals
     }
 
     /// Checks an observed tensor and its channel count; returns its counters and [N, C, M] sizes,
