@@ -56,16 +56,37 @@ public struct PlaneStatistics: Sendable, Equatable {
         var i = 0
         repeat {
             let blockStart = i, blockEnd = Swift.min(vectorEnd, i + 1024)
-            // Two independent accumulators per quantity, so the adds of consecutive vectors overlap.
-            var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8()
+            // Independent accumulators, so that consecutive adds and FMAs overlap: four vectors per
+            // step keep four FMA chains busy (one chain per two vectors left the scan waiting on
+            // FMA latency), the sums add pairs first.
+            var s0 = F8(), s1 = F8(), q0 = F8(), q1 = F8(), q2 = F8(), q3 = F8()
             var z = I8()
-            while i + 16 <= blockEnd {
+            while i + 32 <= blockEnd {
+                let a = f.vector(load8(source + i)), b = f.vector(load8(source + i + 8))
+                let c = f.vector(load8(source + i + 16)), d = f.vector(load8(source + i + 24))
+                if let destination {
+                    store8(a, destination + i)
+                    store8(b, destination + i + 8)
+                    store8(c, destination + i + 16)
+                    store8(d, destination + i + 24)
+                }
+                // Mask lanes are -1 where true: subtracting counts (±0 == 0; NaN is no zero).
+                z &-= (unsafeBitCast(a .== F8(), to: I8.self) &+ unsafeBitCast(b .== F8(), to: I8.self))
+                    &+ (unsafeBitCast(c .== F8(), to: I8.self) &+ unsafeBitCast(d .== F8(), to: I8.self))
+                s0 += a + c
+                s1 += b + d
+                q0 = q0.addingProduct(a, a)
+                q1 = q1.addingProduct(b, b)
+                q2 = q2.addingProduct(c, c)
+                q3 = q3.addingProduct(d, d)
+                i += 32
+            }
+            if i + 16 <= blockEnd {
                 let a = f.vector(load8(source + i)), b = f.vector(load8(source + i + 8))
                 if let destination {
                     store8(a, destination + i)
                     store8(b, destination + i + 8)
                 }
-                // Mask lanes are -1 where true: subtracting counts (±0 == 0; NaN is no zero).
                 z &-= unsafeBitCast(a .== F8(), to: I8.self) &+ unsafeBitCast(b .== F8(), to: I8.self)
                 s0 += a
                 s1 += b
@@ -98,7 +119,7 @@ public struct PlaneStatistics: Sendable, Equatable {
                 q1 = q1.addingProduct(t, t)
             }
             // A NaN or infinity anywhere makes the sum of squares NaN or infinite.
-            let (sums, squares) = Self.totals(s0 + s1, q0 + q1)
+            let (sums, squares) = Self.totals(s0 + s1, (q0 + q2) + (q1 + q3))
             if squares.isFinite {
                 zeros += Self.total(z) - padding
                 sum += Double(sums)
