@@ -90,6 +90,24 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The direct kernel keeps its packed weights between runs while W is the same tensor; W fed
+    /// at run time is a new tensor each run, whose own values are used.
+    func testPackedWeightsFollowTheWeights() throws {
+        let node = Node(name: "n", opType: "Conv", inputs: ["x", "w"], outputs: ["y"], attributes: [ints("pads", [1, 1, 1, 1])])
+        let graph = Graph(nodes: [node], inputs: [ValueInfo(name: "x"), ValueInfo(name: "w")], outputs: [ValueInfo(name: "y")])
+        let interpreter = try Interpreter(graph: graph, opset: 17, threads: 1)
+        let x = T([1, 2, 5, 6], (0..<60).map { Float(($0 * 7) % 11) - 5 })
+        let params = try WindowParams(node)
+        let g = try WindowGeometry(spatial: [5, 6], kernel: [3, 3], params)
+        for round in 0..<3 {
+            let w = T([4, 2, 3, 3], (0..<72).map { Float(($0 * (round + 2)) % 7) - 3 })
+            for _ in 0..<2 {
+                let y = try interpreter.run(inputs: ["x": x, "w": w])["y"]!
+                assertTensor(y, [1, 4, 5, 6], directConv(x.floats, [1, 2, 5, 6], w.floats, [4, 2, 3, 3], [0, 0, 0, 0], g, groups: 1))
+            }
+        }
+    }
+
     func testConv1DSameUpper() throws {
         let y = try run1("Conv", [iota([1, 1, 5]), T([1, 1, 3], [1, 0, -1])], [string("auto_pad", "SAME_UPPER")])
         assertTensor(y, [1, 1, 5], [-2, -2, -2, -2, 4])

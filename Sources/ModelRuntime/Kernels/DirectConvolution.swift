@@ -98,10 +98,12 @@ struct DirectConvolution {
     func scratchCount(workers: Int) -> Int { packedWeights + workers * scratchPerWorker }
 
     /// Runs the convolution; `scratch` holds `scratchCount(workers: l.workers(threads:))` floats.
-    func run(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
-             _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int) {
-        pack(w, into: scratch)
-        let packed = UnsafePointer(scratch)
+    /// `packed` is W already packed (`pack`), when the caller kept it from an earlier call.
+    func run(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, packed prepacked: UnsafePointer<Float>? = nil,
+             _ epilogue: ConvEpilogue, _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+             threads: Int) {
+        if prepacked == nil { pack(w, into: scratch) }
+        let packed = prepacked ?? UnsafePointer(scratch)
         let workers = l.workers(threads: threads)
         let finish = epilogue.finish(groups: l.groups, perGroup: l.outPerGroup, width: channelBlocks * packWidth)
         finish.scale.withUnsafeBufferPointer { scale in

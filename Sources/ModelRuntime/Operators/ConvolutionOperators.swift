@@ -1,5 +1,11 @@
 import ModelIR
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Conv and ConvTranspose.
 enum ConvolutionOperators {
     static let entries: [KernelEntry] = [
@@ -47,6 +53,7 @@ enum ConvolutionOperators {
         -> [RuntimeTensor] {
         let params = try WindowParams(node)
         let groups = node.intValue("group", default: 1)
+        let packedWeights = PackedWeights()
         return { inputs, ctx, makeEpilogue in
             let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
             let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
@@ -60,10 +67,41 @@ enum ConvolutionOperators {
             let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
             // Wanted statistics are counted by the epilogue, plane by plane, as it finishes them.
             epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
+            let packed = layout.isDirect ? packedWeights.packed(w, DirectConvolution(layout)) : nil
             withScratch(ctx, layout.scratchCount(threads: ctx.threads)) { scratch in
-                convolution(x.f, w.f, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
+                func run(_ packed: UnsafePointer<Float>?) {
+                    convolution(x.f, w.f, packed: packed, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
+                }
+                if let packed { packed.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
             }
             return [y]
+        }
+    }
+
+    /// The direct kernel's packed copy of a Conv's weights, kept from one batch to the next (a
+    /// batch of one image would otherwise spend a large share of its time repacking). The copy is
+    /// reused while the weights are the same buffer: tensors never change once made, and holding
+    /// the buffer keeps the arena from handing it out again. Safe to call from the threads of
+    /// batch slices (the first caller packs, under the lock).
+    final class PackedWeights: @unchecked Sendable {
+        private var lock = pthread_mutex_t()
+        private var source: TensorBuffer?
+        private var layout: [Int] = []
+        private var values: [Float] = []
+
+        init() { pthread_mutex_init(&lock, nil) }
+        deinit { pthread_mutex_destroy(&lock) }
+
+        func packed(_ w: RuntimeTensor, _ direct: DirectConvolution) -> [Float] {
+            let key = [direct.packedWeights, direct.packWidth, direct.l.groups, direct.l.inPerGroup, direct.l.outPerGroup]
+            pthread_mutex_lock(&lock)
+            defer { pthread_mutex_unlock(&lock) }
+            if source !== w.buffer || layout != key {
+                values = [Float](repeating: 0, count: direct.packedWeights)
+                values.withUnsafeMutableBufferPointer { direct.pack(w.f, into: $0.baseAddress!) }
+                (source, layout) = (w.buffer, key)
+            }
+            return values
         }
     }
 
