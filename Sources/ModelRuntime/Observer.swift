@@ -6,7 +6,9 @@ import ModelIR
 /// wanted output `wantsPlaneStatistics`. A Conv → BatchNormalization → Relu/Clip chain runs fused,
 /// without materialising its in-between outputs, unless the observer wants one of them (then the
 /// chain runs node by node). Outputs of nodes folded at plan time (constant inputs only) are not
-/// seen. Kernels know nothing of observers.
+/// seen. Kernels know nothing of observers. With several threads, a batch of a per-sample graph
+/// runs as slices (see `Interpreter.run`): each output then arrives once per slice, slices in batch
+/// order, and never two calls at once.
 ///
 /// An output is delivered in one of two ways, right after its node ran:
 /// - `observe(node:output:tensor:)` hands over the whole tensor; reading it again costs a pass
