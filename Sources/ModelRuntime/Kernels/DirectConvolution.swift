@@ -17,17 +17,17 @@ typealias F16 = SIMD16<Float>
 ///
 /// The sum runs in a register block of 4 output channels × up to 6 vectors of 16 grid positions
 /// (`DirectConvolution.block`): every input vector loaded serves 4 channels, every broadcast
-/// weight 4 vectors. The epilogue (bias, batch norm, Relu/Clip) is applied to the sums in
-/// registers before they are stored. The grid's QW − OW extra columns per row are computed and
-/// dropped when the grid is copied into Y.
-/// The weights are repacked once per call as [group][channel block][ci][tap][4], zero-padded to a
-/// whole block of channels.
+/// weight up to 6 vectors. The epilogue (bias, batch norm, Relu/Clip) is applied to the sums
+/// before they leave L1. The grid's QW − OW extra columns per row are computed and dropped when
+/// the grid is copied into Y. The weights are packed as [group][channel block][ci][tap][4],
+/// zero-padded to a whole block of channels (the Conv operator keeps the packed copy between
+/// batches).
 ///
 /// Small grids waste much of that: a 7×7 output fills 49 of the 64 lanes of its four vectors, and
 /// the grid's extra columns cost a further 2 in 9. There the vectors run along output channels
-/// instead (`byChannels`): a block holds up to 4 vectors of 16 channels × up to 12 output
-/// positions, each position's input broadcast from the phases, so only real outputs are computed,
-/// and the sums are scattered into Y's planes. The weights are then packed as
+/// instead (`byChannels`): a block holds 4 vectors of 16 channels × up to 6 consecutive outputs
+/// of a row (2 or 1 vectors × up to 12), each output's input broadcast from the phases, so only
+/// real outputs are computed, and the sums are scattered into Y's planes. The weights are then packed as
 /// [group][16 channels][ci][tap][16].
 struct DirectConvolution {
     static let channelBlock = 4, vectorsPerBlock = 6
@@ -73,9 +73,9 @@ struct DirectConvolution {
         let outputs = phases.OH * phases.OW, m = l.outPerGroup
         let spatialShare = Double(outputs) / Double(16 * max(1, (grid + 15) / 16))
         let channelShare = Double(m) / Double(16 * ((m + 15) / 16))
-        // Measured (Tools/layer-benchmark.py): by channels wins with blocks of 4 channel vectors
-        // (6 positions) over a kernel of several taps; 2 vectors × 12 positions load more per
-        // multiply-add and lost to the grid on 14×14 outputs, and so did 1×1 kernels (short sums,
+        // Measured (Tools/layer-benchmark.py, Tools/benchmark.py): by channels wins on 7×7 outputs
+        // with blocks of 4 channel vectors over a kernel of several taps; with 2 vectors (32
+        // channels, 14×14 outputs) it measured level with the grid; 1×1 kernels lost (short sums,
         // relatively costly scatter).
         byChannels = m >= 32 && kvol > 1 && channelShare > 1.05 * spatialShare
         packWidth = byChannels ? 16 : Self.channelBlock
@@ -111,7 +111,7 @@ struct DirectConvolution {
             let sums = Sums(rule: finish.rule, scale: scale.baseAddress!, shift: shift.baseAddress!)
             parallelWorkers(l.batch, workers: workers) { worker, images in
                 let mine = scratch + packedWeights + worker * scratchPerWorker
-                // Padding cells are never written by `unfold`: zero them once per call.
+                // `PhasePlanes.split` never writes the padding cells: zero them once per call.
                 zeroFloats(mine, inputScratch)
                 for n in images {
                     for grp in 0..<l.groups {
