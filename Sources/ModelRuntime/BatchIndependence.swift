@@ -14,7 +14,7 @@ enum BatchIndependence {
     /// inputs after the first being weights or per-sample data of the same batch.
     static let perSample: Set<String> = [
         "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "LRN",
-        "BatchNormalization", "InstanceNormalization",
+        "InstanceNormalization",
         "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
         "Softplus", "Softsign", "Gelu", "Erf", "ThresholdedRelu", "Mish",
         "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean",
@@ -49,6 +49,9 @@ enum BatchIndependence {
         switch node.opType {
         case _ where perSample.contains(node.opType):
             return true
+        case "BatchNormalization":
+            // In training mode the statistics would come from the batch itself.
+            return node.int("training_mode", default: 0) == 0
         case "Softmax", "LogSoftmax", "Hardmax":
             let axis = node.int("axis", default: -1)
             return axis >= 1 || axis == -1
