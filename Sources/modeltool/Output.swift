@@ -1,3 +1,4 @@
+import ModelRuntime
 import Foundation
 
 /// Plain-text tables: columns padded to their widest cell; numeric columns right-aligned.
@@ -50,4 +51,19 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// The slowest steps of a profiled run: time per sample and share of the time in nodes.
+func printProfile(_ times: [Interpreter.StepTime], samples: Int, rows: Int = 15) {
+    let total = times.reduce(0) { $0 + $1.seconds }
+    guard total > 0, samples > 0 else { return }
+    var table = TextTable(header: ["node", "op", "µs/sample", "share"], rightAligned: [2, 3])
+    for t in times.prefix(rows) {
+        table.add([t.node, t.op, String(format: "%.2f", t.seconds / Double(samples) * 1e6),
+                   String(format: "%.1f%%", 100 * t.seconds / total)])
+    }
+    print("")
+    let shown = times.count > rows ? " (the slowest \(rows) of \(times.count) steps)" : ""
+    print(String(format: "time in nodes: %.2f µs/sample", total / Double(samples) * 1e6) + shown)
+    print(table.render())
 }

@@ -61,13 +61,14 @@ struct Run: ParsableCommand {
                     NpzWriter.Array(name: name, shape: [samples] + (rowShape[name] ?? []), values: collected[name] ?? [])
                 })
                 files = names.map { _ in output }
-            }
-            for name in names where !output.hasSuffix(".npz") {
-                let path = names.count == 1 ? output : output.replacingSuffix(".npy") + ".\(safe(name)).npy"
-                let shape = [samples] + (rowShape[name] ?? [])
-                let values = collected[name] ?? []
-                try NpyWriter.write(to: path, shape: shape) { append in values.withUnsafeBufferPointer(append) }
-                files.append(path)
+            } else {
+                for name in names {
+                    let path = names.count == 1 ? output : output.replacingSuffix(".npy") + ".\(safe(name)).npy"
+                    let shape = [samples] + (rowShape[name] ?? [])
+                    let values = collected[name] ?? []
+                    try NpyWriter.write(to: path, shape: shape) { append in values.withUnsafeBufferPointer(append) }
+                    files.append(path)
+                }
             }
             let summary = Summary(samples: samples, outputs: rowShape.mapValues { [samples] + $0 }, files: files,
                                   seconds: progress.elapsed, profile: profile ? prepared.interpreter.profile : nil)

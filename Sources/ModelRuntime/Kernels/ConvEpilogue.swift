@@ -41,7 +41,7 @@ struct ConvEpilogue {
             }
         }
         let mode: FinishRule.Mode = scale != nil ? .affine : (shift != nil ? .bias : .bounds)
-        return Finish(scale: s, shift: t, mode: mode, low: low, high: high)
+        return Finish(scale: s, shift: t, rule: FinishRule(mode: mode, low: F16(repeating: low), high: F16(repeating: high)))
     }
 
     /// For kernels that applied the epilogue in registers (`Finish`): called exactly once per
@@ -123,16 +123,8 @@ private struct AffineClamp: UnaryFloatFunction {
 /// registers, computing exactly what `apply` computes.
 struct Finish {
     let scale: [Float], shift: [Float]
-    let mode: FinishRule.Mode
-    let low: F16, high: F16
-
-    init(scale: [Float], shift: [Float], mode: FinishRule.Mode, low: Float, high: Float) {
-        (self.scale, self.shift, self.mode) = (scale, shift, mode)
-        (self.low, self.high) = (F16(repeating: low), F16(repeating: high))
-    }
-
-    /// The bounds and the mode without the arrays, for the inner loops.
-    var rule: FinishRule { FinishRule(mode: mode, low: low, high: high) }
+    /// The mode and bounds, without the arrays, for the inner loops.
+    let rule: FinishRule
 }
 
 /// How `Finish` treats 16 sums given their channels' scale and shift, then the bounds (NaN

@@ -52,6 +52,13 @@ struct DirectConvolution {
     /// Grid rows are Y's rows (no horizontal padding or stride), there is at least one vector per
     /// channel, and the channels come in whole blocks: the sums are stored straight into Y.
     let writesInPlace: Bool
+    /// Over the grid: the blocks of vectors (`blocks(grid:)`).
+    let gridBlocks: [(position: Int, count: Int)]
+    /// By channels: groups of 4, 2 or 1 channel vectors, with as many outputs as fit in 24
+    /// registers, and the pieces of output rows for 4 vectors (`wide`, at most 6 outputs) and
+    /// fewer (`narrow`, at most 12).
+    let channelGroups: [(first: Int, count: Int)]
+    let wide: [(grid: Int, output: Int, count: Int)], narrow: [(grid: Int, output: Int, count: Int)]
 
     /// Whether `l` can take this path: at most two spatial axes.
     static func applies(to l: ConvLayout) -> Bool {
@@ -82,6 +89,25 @@ struct DirectConvolution {
         channelBlocks = (m + packWidth - 1) / packWidth
         readsInPlace = l.isPointwise && (grid >= 16 || byChannels)
         writesInPlace = byChannels || (phases.QW == phases.OW && grid >= 16 && m % Self.channelBlock == 0)
+        gridBlocks = byChannels ? [] : Self.blocks(grid: grid)
+        var groups: [(first: Int, count: Int)] = [], v = 0
+        while byChannels && v < channelBlocks {
+            let count = channelBlocks - v >= 4 ? 4 : (channelBlocks - v >= 2 ? 2 : 1)
+            groups.append((v, count))
+            v += count
+        }
+        channelGroups = groups
+        (wide, narrow) = byChannels ? (Self.pieces(phases, most: 6), Self.pieces(phases, most: 12)) : ([], [])
+    }
+
+    /// Pieces of output rows at most `most` outputs long, as even as possible: (grid offset,
+    /// output index, count). The outputs of a piece are consecutive in the phases too, so one
+    /// base address serves them all.
+    static func pieces(_ phases: PhasePlanes, most: Int) -> [(grid: Int, output: Int, count: Int)] {
+        let (OH, OW, QW) = (phases.OH, phases.OW, phases.QW), k = (OW + most - 1) / most
+        return (0..<OH).flatMap { oh in
+            (0..<k).map { j in (oh * QW + OW * j / k, oh * OW + OW * j / k, OW * (j + 1) / k - OW * j / k) }
+        }
     }
 
     /// Floats of the unfolded input of one image and group: every channel's phases, plus what
@@ -181,7 +207,7 @@ struct DirectConvolution {
         let (out, outStride) = writesInPlace ? (y + firstChannel * ovol, ovol) : (scratch + inputScratch, gridStride)
         let weights = packed + grp * channelBlocks * Self.channelBlock * cin * kvol
         let blockWeights = Self.channelBlock * cin * kvol
-        let blocks = Self.blocks(grid: grid)
+        let blocks = gridBlocks
         taps.withUnsafeBufferPointer { taps in
             let offsets = taps.baseAddress!
             // Positions outside, channels inside: a block's input stays in L1 for every channel block.
@@ -241,24 +267,7 @@ struct DirectConvolution {
     private func sumByChannels(_ planes: UnsafePointer<Float>, _ planeStride: Int, _ weights: UnsafePointer<Float>,
                                _ finish: Sums, _ y: UnsafeMutablePointer<Float>, threads: Int) {
         let cin = l.inPerGroup, m = l.outPerGroup, ovol = phases.OH * phases.OW
-        let vectorWeights = 16 * cin * kvol
-        // Groups of 4, 2 or 1 channel vectors, with as many positions as fit in 24 registers.
-        var groups: [(first: Int, count: Int)] = []
-        var v = 0
-        while v < channelBlocks {
-            let count = channelBlocks - v >= 4 ? 4 : (channelBlocks - v >= 2 ? 2 : 1)
-            groups.append((v, count))
-            v += count
-        }
-        // Pieces of output rows, at most 6 (4 vectors) or 12 outputs long, as even as possible:
-        // the outputs of a piece are consecutive in the phases too, one base address for all.
-        func pieces(most: Int) -> [(grid: Int, output: Int, count: Int)] {
-            let (OH, OW, QW) = (phases.OH, phases.OW, phases.QW), k = (OW + most - 1) / most
-            return (0..<OH).flatMap { oh in
-                (0..<k).map { j in (oh * QW + OW * j / k, oh * OW + OW * j / k, OW * (j + 1) / k - OW * j / k) }
-            }
-        }
-        let wide = pieces(most: 6), narrow = pieces(most: 12)
+        let vectorWeights = 16 * cin * kvol, groups = channelGroups
         taps.withUnsafeBufferPointer { taps in
             let offsets = taps.baseAddress!, kvol = taps.count
             parallelFor(groups.count, threads: threads, cost: ovol * cin * kvol * 16) { k in
