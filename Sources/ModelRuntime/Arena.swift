@@ -45,6 +45,9 @@ struct ExecContext {
     /// output's shape and passes the sink to its kernel; others leave it alone, and the interpreter
     /// then scans the output instead. Only the step's own output may claim it, never a temporary.
     var statistics: PlaneStatisticsTable? = nil
+    /// Set by the interpreter when every reader of the step's output accepts the channel-blocked
+    /// layout: a Conv that can write it then does (see `BlockedLayout`).
+    var blockedOutput = false
 
     /// A new float32 tensor from the arena, contents undefined.
     func floats(_ shape: [Int]) throws -> RuntimeTensor {

@@ -31,6 +31,10 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     public let shape: [Int]
     public let elementType: RuntimeElementType
     var buffer: TensorBuffer
+    /// The storage is channel-blocked (see `BlockedLayout`): a float32 [N, C, H, W] tensor with C a
+    /// multiple of 16, stored as [N, C/16, H, W, 16]. Only the interpreter and the operators that
+    /// accept it ever see such a tensor; `shape` stays the logical NCHW shape.
+    var blocked = false
 
     init(shape: [Int], elementType: RuntimeElementType, buffer: TensorBuffer) {
         self.shape = shape

@@ -408,13 +408,13 @@ struct DirectConvolution {
 }
 
 /// 4 × 4 accumulators of 16 floats; after specialisation and unrolling they live in registers.
-private struct Accumulators {
+struct Accumulators {
     var v: (F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F16, F16) =
         (F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16())
 }
 
-/// 24 accumulators of 16 floats for `DirectConvolution.channelBlock`.
-private struct Accumulators24 {
+/// 24 accumulators of 16 floats for `DirectConvolution.channelBlock` and `BlockedConvolution`.
+struct Accumulators24 {
     var v: (Accumulators, F16, F16, F16, F16, F16, F16, F16, F16) = (Accumulators(), F16(), F16(), F16(), F16(), F16(), F16(), F16(), F16())
 }
 

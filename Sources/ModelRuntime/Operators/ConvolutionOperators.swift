@@ -53,9 +53,10 @@ enum ConvolutionOperators {
         -> [RuntimeTensor] {
         let params = try WindowParams(node)
         let groups = node.intValue("group", default: 1)
-        let packedWeights = PackedWeights()
+        let packedWeights = PackedWeights(), blockedWeights = PackedWeights()
         return { inputs, ctx, makeEpilogue in
-            let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
+            var x = try ctx.asFloat(try inputs.required(0))
+            let w = try ctx.asFloat(try inputs.required(1))
             let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
             let m = w.shape[0]
             guard w.shape[1] == channels / groups, m % groups == 0 else {
@@ -64,10 +65,27 @@ enum ConvolutionOperators {
             var epilogue = try makeEpilogue(m, try bias(inputs, m, ctx))
             let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
                                     geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
+            // The channel-blocked layout, when the input has it or every reader of the output takes it.
+            if x.rank == 4 && (x.blocked || ctx.blockedOutput) && BlockedConvolution.applies(to: layout, inputBlocked: x.blocked) {
+                let kernel = BlockedConvolution(layout, inputBlocked: x.blocked)
+                var y = try ctx.floats([batch, m] + layout.geometry.outputShape)
+                y.blocked = true
+                let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
+                                                   count: kernel.packedWeights, kernel.pack)
+                withScratch(ctx, kernel.scratchCount(workers: layout.workers(threads: ctx.threads))) { scratch in
+                    packed.withUnsafeBufferPointer { kernel.run(x.f, packed: $0.baseAddress!, epilogue, y.f, scratch: scratch, threads: ctx.threads) }
+                }
+                return [y]
+            }
+            if x.blocked { x = try BlockedLayout.planar(x, ctx) }
             let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
             // Wanted statistics are counted by the epilogue, plane by plane, as it finishes them.
             epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
-            let packed = layout.isDirect ? packedWeights.packed(w, DirectConvolution(layout)) : nil
+            let direct = layout.isDirect ? DirectConvolution(layout) : nil
+            let packed = direct.map { d in
+                packedWeights.packed(w, key: [0, d.packedWeights, d.packWidth, d.l.groups, d.l.inPerGroup, d.l.outPerGroup],
+                                     count: d.packedWeights, d.pack)
+            }
             withScratch(ctx, layout.scratchCount(threads: ctx.threads)) { scratch in
                 func run(_ packed: UnsafePointer<Float>?) {
                     convolution(x.f, w.f, packed: packed, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
@@ -92,13 +110,14 @@ enum ConvolutionOperators {
         init() { pthread_mutex_init(&lock, nil) }
         deinit { pthread_mutex_destroy(&lock) }
 
-        func packed(_ w: RuntimeTensor, _ direct: DirectConvolution) -> [Float] {
-            let key = [direct.packedWeights, direct.packWidth, direct.l.groups, direct.l.inPerGroup, direct.l.outPerGroup]
+        /// W packed by `pack` into `count` floats; `key` tells packings of different shapes apart.
+        func packed(_ w: RuntimeTensor, key: [Int], count: Int,
+                    _ pack: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
             pthread_mutex_lock(&lock)
             defer { pthread_mutex_unlock(&lock) }
             if source !== w.buffer || layout != key {
-                values = [Float](repeating: 0, count: direct.packedWeights)
-                values.withUnsafeMutableBufferPointer { direct.pack(w.f, into: $0.baseAddress!) }
+                values = [Float](repeating: 0, count: count)
+                values.withUnsafeMutableBufferPointer { pack(w.f, $0.baseAddress!) }
                 (source, layout) = (w.buffer, key)
             }
             return values

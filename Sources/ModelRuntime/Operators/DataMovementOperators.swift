@@ -15,7 +15,14 @@ enum DataMovementOperators {
         },
         KernelEntry("Concat", since: 1) { n, _ in
             let axis = n.intValue("axis", default: 1)
-            return { inputs, ctx in [try concat(inputs.compactMap { $0 }, axis: axis, ctx)] }
+            return { inputs, ctx in
+                let parts = inputs.compactMap { $0 }
+                // The interpreter hands over blocked inputs only when all of them are.
+                if parts.first?.blocked == true, try normalizeAxis(axis, rank: 4) == 1 {
+                    return [try BlockedLayout.concatChannels(parts, ctx)]
+                }
+                return [try concat(parts, axis: axis, ctx)]
+            }
         },
         KernelEntry("Split", 1...12) { n, _ in let s = n.intList("split"); return split(n, sizes: { _ in s }) },
         KernelEntry("Split", since: 13) { n, _ in split(n, sizes: { $0.ints(1) }) },

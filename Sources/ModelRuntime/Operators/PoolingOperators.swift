@@ -25,6 +25,14 @@ enum PoolingOperators {
             }
             let g = try WindowGeometry(spatial: Array(x.shape[2...]), kernel: kernel, params)
             let planes = x.shape[0] * x.shape[1]
+            if x.blocked && !wantsIndices {
+                // The interpreter only hands a blocked X to a pooling that has no indices output.
+                var y = try ctx.floats(Array(x.shape[..<2]) + g.outputShape)
+                y.blocked = true
+                BlockedLayout.pool(x.f, y.f, blocks: planes / BlockedLayout.lanes, g, max: max, countPadding: countPadding,
+                                   threads: ctx.threads)
+                return [y]
+            }
             let y = try ctx.floats(Array(x.shape[..<2]) + g.outputShape)
             if max {
                 let indices = wantsIndices ? try ctx.int64s(y.shape) : nil
@@ -41,6 +49,11 @@ enum PoolingOperators {
             let x = try ctx.asFloat(try inputs.required(0))
             guard x.rank >= 2 else { throw ModelError("X has shape \(x.shape), expected rank ≥ 2") }
             let y = try ctx.floats(Array(x.shape[..<2]) + [Int](repeating: 1, count: x.rank - 2))
+            if x.blocked {
+                BlockedLayout.globalPool(x.f, y.f, blocks: x.shape[0] * x.shape[1] / BlockedLayout.lanes,
+                                         plane: product(x.shape[2...]), max: max, threads: ctx.threads)
+                return [y]
+            }
             globalPool(x.f, y.f, planes: x.shape[0] * x.shape[1], size: product(x.shape[2...]), max: max,
                        threads: ctx.threads)
             return [y]

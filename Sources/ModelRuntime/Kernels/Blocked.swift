@@ -1,0 +1,124 @@
+import ModelIR
+
+/// The channel-blocked layout ("NCHW16c") that chains of convolutions keep between them.
+///
+/// A float32 [N, C, H, W] tensor with C a multiple of 16 is stored as [N, C/16, H, W, 16]: the 16
+/// channels of a block sit side by side at every position. A convolution then computes 16 output
+/// channels in one vector at each output position, broadcasting one input value at a time, so no
+/// lane is wasted on small feature maps (a 7×7 map fills 49 of 64 lanes when vectors run along
+/// positions) and padding, strides and depthwise filters cost no plane copies or crops. Pooling,
+/// element-wise operators and channel concatenation work on the blocked storage directly.
+///
+/// The interpreter decides which outputs are blocked (`Interpreter` plans it from the readers of
+/// each output) and converts to plain NCHW wherever a reader needs it; `RuntimeTensor.blocked`
+/// marks such tensors.
+enum BlockedLayout {
+    static let lanes = 16
+
+    /// Whether a tensor of `shape` can be stored blocked.
+    static func fits(_ shape: [Int]) -> Bool { shape.count == 4 && shape[1] % lanes == 0 && shape[1] > 0 }
+
+    /// `x` (plain NCHW) in the blocked layout, in a new tensor from `ctx`'s arena.
+    static func blocked(_ x: RuntimeTensor, _ ctx: ExecContext) throws -> RuntimeTensor {
+        precondition(!x.blocked && fits(x.shape) && x.elementType == .float32)
+        var y = try ctx.floats(x.shape)
+        y.blocked = true
+        let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        let (src, dst) = (x.f, y.f)
+        parallelFor(n * c / lanes, threads: ctx.threads, cost: plane * lanes) { b in
+            let from = src + b * lanes * plane, to = dst + b * lanes * plane
+            for lane in 0..<lanes {
+                let s = from + lane * plane
+                for p in 0..<plane { to[p * lanes + lane] = s[p] }
+            }
+        }
+        return y
+    }
+
+    /// `x` (blocked) in plain NCHW, in a new tensor from `ctx`'s arena.
+    static func planar(_ x: RuntimeTensor, _ ctx: ExecContext) throws -> RuntimeTensor {
+        precondition(x.blocked)
+        let y = try ctx.floats(x.shape)
+        let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        let (src, dst) = (x.f, y.f)
+        parallelFor(n * c / lanes, threads: ctx.threads, cost: plane * lanes) { b in
+            let from = src + b * lanes * plane, to = dst + b * lanes * plane
+            for lane in 0..<lanes {
+                let d = to + lane * plane
+                for p in 0..<plane { d[p] = from[p * lanes + lane] }
+            }
+        }
+        return y
+    }
+
+    /// MaxPool or AveragePool over a blocked [N, C, H, W] input (2-D windows) into a blocked
+    /// output of `g`'s size. The same windows, order of additions and divisors as `maxPool` and
+    /// `averagePool`, so the values are identical.
+    static func pool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, blocks: Int, _ g: WindowGeometry,
+                     max: Bool, countPadding: Bool, threads: Int) {
+        let (IH, IW, OH, OW) = (g.input[1], g.input[2], g.output[1], g.output[2])
+        let (sh, sw, dh, dw) = (g.stride[1], g.stride[2], g.dilation[1], g.dilation[2])
+        let (ph, pw) = (g.padBegin[1], g.padBegin[2])
+        let th = TapRanges(g, axis: 1), tw = TapRanges(g, axis: 2)
+        parallelFor(blocks, threads: threads, cost: OH * OW * g.kernelVolume * lanes) { b in
+            let src = x + b * IH * IW * lanes, dst = y + b * OH * OW * lanes
+            for oh in 0..<OH {
+                let rowBase = oh * sh - ph
+                for ow in 0..<OW {
+                    let colBase = ow * sw - pw
+                    var acc = F16(repeating: max ? -.infinity : 0)
+                    for kh in th.lo[oh]..<th.hi[oh] {
+                        let row = src + (rowBase + kh * dh) * IW * lanes
+                        for kw in tw.lo[ow]..<tw.hi[ow] {
+                            let v = load16(row + (colBase + kw * dw) * lanes)
+                            acc = max ? acc.replacing(with: v, where: v .> acc) : acc + v
+                        }
+                    }
+                    if !max {
+                        let d = Float(countPadding ? th.padded[oh] * tw.padded[ow]
+                                                   : (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]))
+                        acc = d > 0 ? acc / F16(repeating: d) : F16()
+                    }
+                    store16(acc, dst + (oh * OW + ow) * lanes)
+                }
+            }
+        }
+    }
+
+    /// GlobalAveragePool or GlobalMaxPool over a blocked input: the [N, C, 1, 1] result is the
+    /// same whichever the layout, so it is written plain.
+    static func globalPool(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, blocks: Int, plane: Int,
+                           max: Bool, threads: Int) {
+        parallelFor(blocks, threads: threads, cost: plane * lanes) { b in
+            let src = x + b * plane * lanes
+            var acc = F16(repeating: max ? -.infinity : 0)
+            for p in 0..<plane {
+                let v = load16(src + p * lanes)
+                // Swift.max(m, v) is v >= m ? v : m, as the plain kernel compares.
+                acc = max ? acc.replacing(with: v, where: v .>= acc) : acc + v
+            }
+            store16(max ? acc : acc / F16(repeating: Float(plane)), y + b * lanes)
+        }
+    }
+
+    /// Blocked tensors joined along the channel axis: per image, each input's blocks in turn.
+    static func concatChannels(_ inputs: [RuntimeTensor], _ ctx: ExecContext) throws -> RuntimeTensor {
+        let first = inputs[0]
+        for t in inputs where !t.blocked || t.rank != 4 || t.shape[0] != first.shape[0] || t.shape[2...] != first.shape[2...] {
+            throw ModelError("cannot concatenate \(first.shape) and \(t.shape) along axis 1")
+        }
+        var y = try ctx.floats([first.shape[0], inputs.reduce(0) { $0 + $1.shape[1] }, first.shape[2], first.shape[3]])
+        y.blocked = true
+        let n = first.shape[0], plane = first.shape[2] * first.shape[3]
+        let perImage = inputs.map { $0.shape[1] * plane }, total = perImage.reduce(0, +)
+        let dst = y.f
+        parallelFor(n, threads: ctx.threads, cost: total) { image in
+            var at = dst + image * total
+            for (k, t) in inputs.enumerated() {
+                (at).update(from: t.f + image * perImage[k], count: perImage[k])
+                at += perImage[k]
+            }
+        }
+        return y
+    }
+}

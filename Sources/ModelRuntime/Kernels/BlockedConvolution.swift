@@ -1,0 +1,306 @@
+/// A 2-D convolution that writes the channel-blocked layout (`BlockedLayout`): ungrouped, from a
+/// blocked or plain input, or depthwise (one filter per channel) from a blocked input.
+///
+/// Each image's input is first copied into a zero-padded scratch of the same layout (skipped when
+/// the convolution has no padding), so every tap of every output reads inside it. Then:
+/// - **Ungrouped:** a register block holds up to 4 vectors of 16 output channels × up to 12
+///   consecutive outputs of a row (24 accumulators at most). For each input channel and tap, the
+///   block loads one weight vector per channel vector and broadcasts one input value per output:
+///
+///       y[o][p] += W[o][ci][tap] (16 channels) · x[ci][row, col(p) + tap]
+///
+///   Strides and dilations only change where the broadcast values are read. A plain input (a
+///   first layer with 1 or 3 channels) is read the same way with other strides.
+/// - **Depthwise:** each block of 16 channels is summed over the taps, a vector of weights times a
+///   vector of inputs per tap and output, for up to 8 outputs of a row at once.
+///
+/// The epilogue (bias, batch norm, Relu/Clip) is applied to the sums while they are in L1, as in
+/// `DirectConvolution`. Weights are packed as [group of channel vectors][ci][tap][vector][16]
+/// (depthwise: [channel block][tap][16]).
+struct BlockedConvolution {
+    let l: ConvLayout
+    /// Whether X is blocked (otherwise plain NCHW).
+    let inputBlocked: Bool
+    let depthwise: Bool
+    let kvol: Int
+    /// Padded input extent; `padded` is false when X itself serves (no padding).
+    let PH: Int, PW: Int
+    let padded: Bool
+    /// Floats between input columns, rows, lanes of a block and blocks, in the (padded) input.
+    let colStride: Int, rowStride: Int, laneStride: Int, blockStride: Int
+    /// Offset of each kernel tap from a window's first input, in floats.
+    let taps: [Int]
+    /// Groups of output channel vectors summed together: (first vector, count).
+    let groups: [(first: Int, count: Int)]
+
+    /// Whether `l` can take this path, given the layout of X: a 2-D (or 1-D) convolution with a
+    /// whole number of 16-channel output blocks, ungrouped or depthwise with a blocked input.
+    static func applies(to l: ConvLayout, inputBlocked: Bool) -> Bool {
+        let g = l.geometry
+        guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1, l.outChannels % BlockedLayout.lanes == 0 else { return false }
+        if l.groups == 1 { return !inputBlocked || l.inChannels % BlockedLayout.lanes == 0 }
+        return inputBlocked && l.groups == l.inChannels && l.outChannels == l.inChannels
+    }
+
+    init(_ l: ConvLayout, inputBlocked: Bool) {
+        self.l = l
+        self.inputBlocked = inputBlocked
+        depthwise = l.groups > 1
+        let g = l.geometry
+        kvol = g.kernel[1] * g.kernel[2]
+        let (IH, IW) = (g.input[1], g.input[2])
+        PH = max(IH + g.padBegin[1], (g.output[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1)
+        PW = max(IW + g.padBegin[2], (g.output[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1)
+        padded = PH != IH || PW != IW || g.padBegin[1] != 0 || g.padBegin[2] != 0
+        let lanes = BlockedLayout.lanes
+        colStride = inputBlocked ? lanes : 1
+        rowStride = PW * colStride
+        laneStride = inputBlocked ? 1 : PH * PW
+        blockStride = lanes * PH * PW
+        let (column, row) = (colStride, rowStride)
+        taps = (0..<kvol).map { t in (t / g.kernel[2]) * g.dilation[1] * row + (t % g.kernel[2]) * g.dilation[2] * column }
+        var groups: [(first: Int, count: Int)] = []
+        let vectors = l.outChannels / lanes
+        var v = 0
+        while !depthwise && v < vectors {
+            let count = min(4, vectors - v)
+            groups.append((v, count))
+            v += count
+        }
+        self.groups = groups
+    }
+
+    /// Floats of padded input per image (0 when X serves as it is).
+    var inputScratch: Int { padded ? l.inChannels * PH * PW : 0 }
+    var packedWeights: Int { l.outChannels * (depthwise ? 1 : l.inChannels) * kvol }
+    func scratchCount(workers: Int) -> Int { workers * inputScratch }
+
+    /// W [M, C/groups, kh, kw] in the order the register blocks read it.
+    func pack(_ w: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>) {
+        let lanes = BlockedLayout.lanes
+        var k = 0
+        if depthwise {
+            for block in 0..<(l.outChannels / lanes) {
+                for tap in 0..<kvol {
+                    for j in 0..<lanes { p[k] = w[(block * lanes + j) * kvol + tap]; k += 1 }
+                }
+            }
+            return
+        }
+        let cin = l.inChannels
+        for (first, count) in groups {
+            for ci in 0..<cin {
+                for tap in 0..<kvol {
+                    for v in first..<(first + count) {
+                        for j in 0..<lanes { p[k] = w[((v * lanes + j) * cin + ci) * kvol + tap]; k += 1 }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the convolution into blocked `y`; `scratch` holds `scratchCount(workers:)` floats for
+    /// `l.workers(threads:)` workers (nil when none are needed).
+    func run(_ x: UnsafePointer<Float>, packed: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
+             _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, threads: Int) {
+        let m = l.outChannels
+        let finish = epilogue.finish(groups: 1, perGroup: m, width: m)
+        let workers = l.workers(threads: threads)
+        let g = l.geometry
+        let inputVolume = l.inChannels * g.input[1] * g.input[2]
+        let outputVolume = m * g.output[1] * g.output[2]
+        finish.scale.withUnsafeBufferPointer { scale in
+        finish.shift.withUnsafeBufferPointer { shift in
+        taps.withUnsafeBufferPointer { taps in
+            let sums = DirectConvolution.Sums(rule: finish.rule, scale: scale.baseAddress!, shift: shift.baseAddress!)
+            parallelWorkers(l.batch, workers: workers) { worker, images in
+                let mine = scratch.map { $0 + worker * inputScratch }
+                // Only the interior is ever written: zero the padding once per call.
+                if let mine { zeroFloats(mine, inputScratch) }
+                for n in images {
+                    let source = x + n * inputVolume
+                    let input: UnsafePointer<Float>
+                    if let mine {
+                        pad(source, into: mine)
+                        input = UnsafePointer(mine)
+                    } else {
+                        input = source
+                    }
+                    image(input, packed, sums, taps.baseAddress!, y + n * outputVolume, threads: workers == 1 ? threads : 1)
+                }
+            }
+        }
+        }
+        }
+    }
+
+    /// Copies one image into the interior of the padded scratch.
+    private func pad(_ x: UnsafePointer<Float>, into p: UnsafeMutablePointer<Float>) {
+        let g = l.geometry, (IH, IW) = (g.input[1], g.input[2]), (top, left) = (g.padBegin[1], g.padBegin[2])
+        let lanes = BlockedLayout.lanes
+        if inputBlocked {
+            for b in 0..<(l.inChannels / lanes) {
+                for ih in 0..<IH {
+                    copyFloats(p + b * blockStride + (ih + top) * rowStride + left * lanes, x + (b * IH + ih) * IW * lanes, IW * lanes)
+                }
+            }
+        } else {
+            for c in 0..<l.inChannels {
+                for ih in 0..<IH {
+                    copyFloats(p + c * PH * PW + (ih + top) * PW + left, x + (c * IH + ih) * IW, IW)
+                }
+            }
+        }
+    }
+
+    /// One image: `input` is its padded input (or X's own, unpadded), `y` its blocked output.
+    private func image(_ input: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, _ sums: DirectConvolution.Sums,
+                       _ taps: UnsafePointer<Int>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
+        let g = l.geometry, (OH, OW) = (g.output[1], g.output[2])
+        let (sh, sw) = (g.stride[1], g.stride[2])
+        let lanes = BlockedLayout.lanes
+        let outBlock = OH * OW * lanes
+        let rule = sums.rule
+        if depthwise {
+            let blocks = l.outChannels / lanes
+            let pieces = Self.pieces(OW, most: 8)
+            parallelFor(blocks * OH, threads: threads, cost: OW * kvol * lanes) { k in
+                let (b, oh) = (k / OH, k % OH)
+                let src = input + b * blockStride + oh * sh * rowStride, w = packed + b * kvol * lanes
+                let dst = y + b * outBlock + oh * OW * lanes
+                let s = load16(sums.scale + b * lanes), t = load16(sums.shift + b * lanes)
+                for (ow, count) in pieces {
+                    let from = src + ow * sw * lanes, to = dst + ow * lanes
+                    switch count {
+                    case 8: Self.depthwiseTile(Eight.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    case 7: Self.depthwiseTile(Seven.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    case 6: Self.depthwiseTile(Six.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    case 5: Self.depthwiseTile(Five.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    case 4: Self.depthwiseTile(Four.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    case 3: Self.depthwiseTile(Three.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    case 2: Self.depthwiseTile(Two.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    default: Self.depthwiseTile(One.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                    }
+                }
+            }
+            return
+        }
+        let cin = l.inChannels
+        let groups = groups
+        let wide = Self.pieces(OW, most: 6), middle = Self.pieces(OW, most: 8), narrow = Self.pieces(OW, most: 12)
+        let posStride = sw * colStride
+        let (lanesApart, blocksApart) = (laneStride, blockStride)
+        parallelFor(groups.count * OH, threads: threads, cost: OW * cin * kvol * 64) { k in
+            let (first, count) = groups[k / OH], oh = k % OH
+            let w = packed + first * lanes * cin * kvol
+            let src = input + oh * sh * rowStride, dst = y + first * outBlock + oh * OW * lanes
+            let es = sums.scale + first * lanes, et = sums.shift + first * lanes
+            func row<O: VectorCount>(_: O.Type, _ pieces: [(Int, Int)]) {
+                for (ow, n) in pieces {
+                    let from = src + ow * posStride, to = dst + ow * lanes
+                    func tile<P: VectorCount>(_: P.Type) {
+                        Self.tile(O.self, P.self, from, cin, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock, rule, es, et)
+                    }
+                    switch n {
+                    case 12: tile(Twelve.self)
+                    case 11: tile(Eleven.self)
+                    case 10: tile(Ten.self)
+                    case 9: tile(Nine.self)
+                    case 8: tile(Eight.self)
+                    case 7: tile(Seven.self)
+                    case 6: tile(Six.self)
+                    case 5: tile(Five.self)
+                    case 4: tile(Four.self)
+                    case 3: tile(Three.self)
+                    case 2: tile(Two.self)
+                    default: tile(One.self)
+                    }
+                }
+            }
+            switch count {
+            case 4: row(Four.self, wide)
+            case 3: row(Three.self, middle)
+            case 2: row(Two.self, narrow)
+            default: row(One.self, narrow)
+            }
+        }
+    }
+
+    /// A row of `width` outputs in pieces of at most `most`, as even as possible: (first, count).
+    static func pieces(_ width: Int, most: Int) -> [(Int, Int)] {
+        let k = (width + most - 1) / most
+        return (0..<k).map { j in (width * j / k, width * (j + 1) / k - width * j / k) }
+    }
+
+    /// `O` vectors of 16 output channels × `P` consecutive outputs of a row, summed over every
+    /// input channel and tap, stored blocked at `y` (vectors `yBlock` floats apart) and finished by
+    /// `rule` with the channels' scale `es` and shift `et`. `x` is the first output's window
+    /// origin for input channel 0; outputs are `posStride` floats apart in the input.
+    @inline(__always)
+    private static func tile<O: VectorCount, P: VectorCount>(
+        _: O.Type, _: P.Type, _ x: UnsafePointer<Float>, _ cin: Int, _ laneStride: Int, _ blockStride: Int,
+        _ posStride: Int, _ taps: UnsafePointer<Int>, _ kvol: Int, _ w: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, _ yBlock: Int, _ rule: FinishRule, _ es: UnsafePointer<Float>, _ et: UnsafePointer<Float>
+    ) {
+        var acc = Accumulators24()
+        withUnsafeMutableBytes(of: &acc) { raw in
+            let a = raw.baseAddress!.assumingMemoryBound(to: F16.self)
+            var wp = w
+            var ci = 0
+            while ci < cin {
+                let block = x + (ci >> 4) * blockStride
+                for lane in 0..<min(16, cin - ci) {
+                    let plane = block + lane * laneStride
+                    for t in 0..<kvol {
+                        let q = plane + taps[t]
+                        let w0 = load16(wp)
+                        let w1 = O.count > 1 ? load16(wp + 16) : F16()
+                        let w2 = O.count > 2 ? load16(wp + 32) : F16()
+                        let w3 = O.count > 3 ? load16(wp + 48) : F16()
+                        wp += 16 * O.count
+                        for p in 0..<P.count {
+                            let v = F16(repeating: q[p * posStride])
+                            a[p] = a[p].addingProduct(w0, v)
+                            if O.count > 1 { a[P.count + p] = a[P.count + p].addingProduct(w1, v) }
+                            if O.count > 2 { a[2 * P.count + p] = a[2 * P.count + p].addingProduct(w2, v) }
+                            if O.count > 3 { a[3 * P.count + p] = a[3 * P.count + p].addingProduct(w3, v) }
+                        }
+                    }
+                }
+                ci += 16
+            }
+            for o in 0..<O.count {
+                for p in 0..<P.count { store16(a[o * P.count + p], y + o * yBlock + 16 * p) }
+            }
+        }
+        // Finished from L1, as `DirectConvolution.block` does (the rule applied to the
+        // accumulators themselves kept them in memory through the whole sum).
+        for o in 0..<O.count {
+            let s = load16(es + 16 * o), t = load16(et + 16 * o)
+            for p in 0..<P.count {
+                let at = y + o * yBlock + 16 * p
+                store16(rule(load16(at), s, t), at)
+            }
+        }
+    }
+
+    /// Depthwise: one block of 16 channels × `P` consecutive outputs of a row, summed over the
+    /// taps (weights `w`, [tap][16]), stored at `y` and finished by `rule` with scale `s` and
+    /// shift `t`. `x` is the first output's window origin; outputs are `posStride` floats apart.
+    @inline(__always)
+    private static func depthwiseTile<P: VectorCount>(
+        _: P.Type, _ x: UnsafePointer<Float>, _ posStride: Int, _ taps: UnsafePointer<Int>, _ kvol: Int,
+        _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rule: FinishRule, _ s: F16, _ t: F16
+    ) {
+        var acc = Accumulators24()
+        withUnsafeMutableBytes(of: &acc) { raw in
+            let a = raw.baseAddress!.assumingMemoryBound(to: F16.self)
+            for k in 0..<kvol {
+                let wv = load16(w + 16 * k), q = x + taps[k]
+                for p in 0..<P.count { a[p] = a[p].addingProduct(load16(q + p * posStride), wv) }
+            }
+            for p in 0..<P.count { store16(a[p], y + 16 * p) }
+        }
+        for p in 0..<P.count { store16(rule(load16(y + 16 * p), s, t), y + 16 * p) }
+    }
+}
