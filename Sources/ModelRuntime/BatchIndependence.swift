@@ -13,7 +13,7 @@ enum BatchIndependence {
     /// Operators that map each sample to its own outputs whatever their attributes, with any
     /// inputs after the first being weights or per-sample data of the same batch.
     static let perSample: Set<String> = [
-        "Conv", "ConvTranspose", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "LRN",
+        "Conv", "ConvTranspose", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "LRN",
         "InstanceNormalization",
         "Relu", "LeakyRelu", "PRelu", "Elu", "Selu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh",
         "Softplus", "Softsign", "Gelu", "Erf", "ThresholdedRelu", "Mish",
@@ -49,6 +49,9 @@ enum BatchIndependence {
         switch node.opType {
         case _ where perSample.contains(node.opType):
             return true
+        case "MaxPool":
+            // Its Indices count positions in the whole batch, not in a slice.
+            return node.outputs.count < 2 || node.outputs[1].isEmpty
         case "BatchNormalization":
             // In training mode the statistics would come from the batch itself.
             return node.int("training_mode", default: 0) == 0

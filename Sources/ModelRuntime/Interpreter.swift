@@ -278,30 +278,95 @@ public final class Interpreter {
                 members: chain.steps,
                 step: Step(node: last.node, opset: last.opset, run: chain.run, inputs: first.inputs, outputs: last.outputs))
         }
-        planBlockedLayout(keep: keep)
+        planBlockedLayout(keep: keep, constant: { constantValue[$0] })
         splitsBatches = BatchIndependence.holds(for: graph, steps: steps.map(\.node),
                                                 constant: { name in self.slotOf[name].flatMap { constantValue[$0] } })
     }
 
-    /// Marks each step's use of the blocked layout, and which outputs may be written blocked:
-    /// those that are not graph outputs and whose every reader takes them blocked.
-    private func planBlockedLayout(keep: Set<Int>) {
-        var readers: [Int: [(step: Int, input: Int)]] = [:]
-        for k in steps.indices {
-            steps[k].blockedUse = BlockedUse(steps[k].node)
-            for (i, s) in steps[k].inputs.enumerated() { if let s { readers[s, default: []].append((k, i)) } }
+    /// Marks each step's use of the blocked layout, and which convolutions write their output
+    /// blocked: those whose every reader keeps it blocked (not a graph output, not an operator
+    /// that would convert it). Which tensors end up blocked follows from the convolutions (see
+    /// `BlockedUse`), so the decision is repeated until no convolution changes its mind: a Concat
+    /// keeps blocked inputs only when all of them are.
+    private func planBlockedLayout(keep: Set<Int>, constant: (Int) -> RuntimeTensor?) {
+        for k in steps.indices { steps[k].blockedUse = BlockedUse(steps[k].node) }
+        // The steps as they run when chains run fused: (index, inputs, output).
+        var order: [(k: Int, inputs: [Int?], output: Int?)] = []
+        var k = 0
+        while k < steps.count {
+            let step = chains[k]?.step ?? steps[k]
+            order.append((k, step.inputs, step.outputs.count == 1 ? step.outputs[0] : nil))
+            k += chains[k]?.members.count ?? 1
         }
-        func allTakeBlocked(_ slot: Int?) -> Bool {
-            guard let slot, !keep.contains(slot), let list = readers[slot] else { return false }
-            return list.allSatisfy { steps[$0.step].blockedUse.accepts(input: $0.input) }
+        var readers: [Int: [(k: Int, input: Int)]] = [:]
+        for (k, inputs, _) in order { for (i, s) in inputs.enumerated() { if let s { readers[s, default: []].append((k, i)) } } }
+        let inputsOf = Dictionary(uniqueKeysWithValues: order.map { ($0.k, $0.inputs) })
+        /// A Conv's W [M, C/group, kh, kw] when constant, and its group.
+        func weights(_ k: Int) -> (shape: [Int], group: Int)? {
+            let step = steps[k]
+            guard step.node.opType == "Conv", step.blockedUse == .operatorInput, step.inputs.count > 1,
+                  let s = step.inputs[1], let w = constant(s), w.rank == 4 else { return nil }
+            return (w.shape, step.node.intValue("group", default: 1))
         }
-        for k in steps.indices where steps[k].outputs.count == 1 { steps[k].blockedOutput = allTakeBlocked(steps[k].outputs[0]) }
+        func isDepthwise(_ w: (shape: [Int], group: Int)) -> Bool {
+            w.group > 1 && w.shape[0] == w.group && w.shape[1] == 1 && w.group % BlockedLayout.lanes == 0
+        }
+        var writes: [Int: Bool] = [:]
+        for (k, _, output) in order where output != nil {
+            if let w = weights(k), w.shape[0] % BlockedLayout.lanes == 0, w.group == 1 || isDepthwise(w) { writes[k] = true }
+        }
+        while true {
+            var blocked = Set<Int>()
+            for (k, inputs, output) in order {
+                guard let output else { continue }
+                let present = inputs.compactMap { $0 }
+                let input0 = inputs.first.flatMap { $0 }.map { blocked.contains($0) } ?? false
+                let all = !present.isEmpty && present.allSatisfy { blocked.contains($0) }
+                let node = steps[k].node
+                switch steps[k].blockedUse {
+                case .operatorInput where writes[k] == true:
+                    // A depthwise convolution runs blocked only from a blocked input.
+                    if let w = weights(k), !isDepthwise(w) || input0 { blocked.insert(output) }
+                case .operatorInput where node.opType == "MaxPool" || node.opType == "AveragePool":
+                    if input0 { blocked.insert(output) }
+                case .elementwise where input0:
+                    blocked.insert(output)
+                case .sameShape where all, .channelConcat where all:
+                    blocked.insert(output)
+                default:
+                    break
+                }
+            }
+            func keepsBlocked(_ r: (k: Int, input: Int)) -> Bool {
+                switch steps[r.k].blockedUse {
+                case .none: return false
+                case .operatorInput:
+                    guard r.input == 0 else { return false }
+                    if steps[r.k].node.opType != "Conv" { return true }
+                    guard let w = weights(r.k) else { return false }
+                    return w.group == 1 || isDepthwise(w)
+                case .elementwise: return r.input == 0
+                case .sameShape, .channelConcat:
+                    return inputsOf[r.k]!.allSatisfy { $0 == nil || blocked.contains($0!) }
+                }
+            }
+            var changed = false
+            for (k, _, output) in order where writes[k] == true {
+                guard let output, !keep.contains(output), let list = readers[output], list.allSatisfy(keepsBlocked) else {
+                    writes[k] = false
+                    changed = true
+                    continue
+                }
+            }
+            if !changed { break }
+        }
         for (k, chain) in chains {
             var step = chain.step
             step.blockedUse = steps[k].blockedUse
-            step.blockedOutput = allTakeBlocked(step.outputs.first ?? nil)
+            step.blockedOutput = writes[k] == true
             chains[k] = FusedChain(members: chain.members, step: step)
         }
+        for (k, wants) in writes where wants && chains[k] == nil { steps[k].blockedOutput = true }
     }
 
     /// Whether each sample of a batch goes through the graph on its own (every operator works
@@ -365,6 +430,16 @@ public final class Interpreter {
 
     /// The lanes of the slices `run` runs side by side.
     private var sliceLanes: [Lane] = []
+    /// The threads that run them, made on first use.
+    private var workerPool: WorkerPool?
+
+    /// A pool of `workers` − 1 threads besides the caller's.
+    private func pool(_ workers: Int) -> WorkerPool {
+        if let p = workerPool, p.workers == workers - 1 { return p }
+        let p = WorkerPool(workers: workers - 1)
+        workerPool = p
+        return p
+    }
 
     /// The batch size shared by every fed tensor (their first dimension), if they share one.
     private func commonBatch(_ inputs: [String: RuntimeTensor]) -> Int? {
@@ -395,7 +470,7 @@ public final class Interpreter {
         var times = [[Int: Double]](repeating: [:], count: workers)
         results.withUnsafeMutableBufferPointer { results in
         times.withUnsafeMutableBufferPointer { times in
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            pool(workers).run(workers) { w in
                 for k in stride(from: w, to: slices, by: workers) {
                     // A failed slice must not leave the next one waiting for its turn.
                     defer { turns.finish(slice: k) }
@@ -472,11 +547,10 @@ public final class Interpreter {
         }
         var out: [String: RuntimeTensor] = [:]
         for (name, s) in outputSlots {
-            guard let t = values[s] else { throw ModelError("graph output '\(name)' was not computed") }
+            guard var t = values[s] else { throw ModelError("graph output '\(name)' was not computed") }
             if t.blocked {
-                let plain = try BlockedLayout.planar(t, ctx)
-                values[s] = plain
-                ctx.recycle(t)
+                values[s] = try BlockedLayout.planar(t, ctx)
+                if isKnownUniquelyReferenced(&t.buffer) { lane.arena.give(t.buffer) }
             }
             out[name] = values[s]!
         }

@@ -1,5 +1,6 @@
-/// A 2-D convolution that writes the channel-blocked layout (`BlockedLayout`): ungrouped, from a
-/// blocked or plain input, or depthwise (one filter per channel) from a blocked input.
+/// A 2-D convolution vectorised along output channels, reading and writing either layout
+/// (`BlockedLayout`): ungrouped, from a blocked or plain input, or depthwise (one filter per
+/// channel) from a blocked input.
 ///
 /// Each image's input is first copied into a zero-padded scratch of the same layout (skipped when
 /// the convolution has no padding), so every tap of every output reads inside it. Then:
@@ -15,12 +16,14 @@
 ///   vector of inputs per tap and output, for up to 8 outputs of a row at once.
 ///
 /// The epilogue (bias, batch norm, Relu/Clip) is applied to the sums while they are in L1, as in
-/// `DirectConvolution`. Weights are packed as [group of channel vectors][ci][tap][vector][16]
-/// (depthwise: [channel block][tap][16]).
+/// `DirectConvolution`. A plain output gets the finished block scattered into its planes from a
+/// small tile; output channels then need not fill whole vectors (the weights of the missing
+/// channels are zero and their sums dropped). Weights are packed as
+/// [group of channel vectors][ci][tap][vector][16] (depthwise: [channel block][tap][16]).
 struct BlockedConvolution {
     let l: ConvLayout
-    /// Whether X is blocked (otherwise plain NCHW).
-    let inputBlocked: Bool
+    /// Whether X is blocked (otherwise plain NCHW), and whether Y is.
+    let inputBlocked: Bool, outputBlocked: Bool
     let depthwise: Bool
     let kvol: Int
     /// Padded input extent; `padded` is false when X itself serves (no padding).
@@ -32,19 +35,30 @@ struct BlockedConvolution {
     let taps: [Int]
     /// Groups of output channel vectors summed together: (first vector, count).
     let groups: [(first: Int, count: Int)]
+    /// The output as rows of outputs that are consecutive in the input too: OH rows of OW, or for
+    /// a 1×1 kernel at stride 1 without padding a single row of OH·OW (longer pieces fill the
+    /// register blocks better on small maps).
+    let rows: Int, rowWidth: Int
+    /// Each row in pieces of at most `pieceWidths[count]` outputs for `count` channel vectors: as
+    /// many accumulators as leave registers for the weights and broadcast inputs (24 spilled
+    /// with 2 vectors × 12 outputs).
+    let piecesByCount: [[(Int, Int)]]
+    static let pieceWidths = [0, 12, 10, 7, 6]
 
-    /// Whether `l` can take this path, given the layout of X: a 2-D (or 1-D) convolution with a
-    /// whole number of 16-channel output blocks, ungrouped or depthwise with a blocked input.
-    static func applies(to l: ConvLayout, inputBlocked: Bool) -> Bool {
-        let g = l.geometry
-        guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1, l.outChannels % BlockedLayout.lanes == 0 else { return false }
-        if l.groups == 1 { return !inputBlocked || l.inChannels % BlockedLayout.lanes == 0 }
-        return inputBlocked && l.groups == l.inChannels && l.outChannels == l.inChannels
+    /// Whether `l` can take this path, given the layouts of X and Y: a 2-D (or 1-D) convolution,
+    /// ungrouped, or depthwise over whole 16-channel blocks of a blocked input; a blocked Y needs
+    /// whole blocks of output channels.
+    static func applies(to l: ConvLayout, inputBlocked: Bool, outputBlocked: Bool) -> Bool {
+        let g = l.geometry, lanes = BlockedLayout.lanes
+        guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1, !outputBlocked || l.outChannels % lanes == 0 else { return false }
+        if l.groups == 1 { return !inputBlocked || l.inChannels % lanes == 0 }
+        return inputBlocked && l.groups == l.inChannels && l.outChannels == l.inChannels && l.inChannels % lanes == 0
     }
 
-    init(_ l: ConvLayout, inputBlocked: Bool) {
+    init(_ l: ConvLayout, inputBlocked: Bool, outputBlocked: Bool) {
         self.l = l
         self.inputBlocked = inputBlocked
+        self.outputBlocked = outputBlocked
         depthwise = l.groups > 1
         let g = l.geometry
         kvol = g.kernel[1] * g.kernel[2]
@@ -60,7 +74,7 @@ struct BlockedConvolution {
         let (column, row) = (colStride, rowStride)
         taps = (0..<kvol).map { t in (t / g.kernel[2]) * g.dilation[1] * row + (t % g.kernel[2]) * g.dilation[2] * column }
         var groups: [(first: Int, count: Int)] = []
-        let vectors = l.outChannels / lanes
+        let vectors = (l.outChannels + lanes - 1) / lanes
         var v = 0
         while !depthwise && v < vectors {
             let count = min(4, vectors - v)
@@ -68,11 +82,17 @@ struct BlockedConvolution {
             v += count
         }
         self.groups = groups
+        let flat = kvol == 1 && !padded && g.stride[1] == 1 && g.stride[2] == 1
+        (rows, rowWidth) = flat ? (1, g.output[1] * g.output[2]) : (g.output[1], g.output[2])
+        let width = rowWidth
+        piecesByCount = Self.pieceWidths.map { $0 == 0 ? [] : Self.pieces(width, most: $0) }
     }
 
     /// Floats of padded input per image (0 when X serves as it is).
     var inputScratch: Int { padded ? l.inChannels * PH * PW : 0 }
-    var packedWeights: Int { l.outChannels * (depthwise ? 1 : l.inChannels) * kvol }
+    /// Output channels rounded up to whole vectors.
+    var paddedChannels: Int { (l.outChannels + BlockedLayout.lanes - 1) / BlockedLayout.lanes * BlockedLayout.lanes }
+    var packedWeights: Int { paddedChannels * (depthwise ? 1 : l.inChannels) * kvol }
     func scratchCount(workers: Int) -> Int { workers * inputScratch }
 
     /// W [M, C/groups, kh, kw] in the order the register blocks read it.
@@ -92,19 +112,23 @@ struct BlockedConvolution {
             for ci in 0..<cin {
                 for tap in 0..<kvol {
                     for v in first..<(first + count) {
-                        for j in 0..<lanes { p[k] = w[((v * lanes + j) * cin + ci) * kvol + tap]; k += 1 }
+                        for j in 0..<lanes {
+                            let co = v * lanes + j
+                            p[k] = co < l.outChannels ? w[(co * cin + ci) * kvol + tap] : 0
+                            k += 1
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Runs the convolution into blocked `y`; `scratch` holds `scratchCount(workers:)` floats for
+    /// Runs the convolution into `y`; `scratch` holds `scratchCount(workers:)` floats for
     /// `l.workers(threads:)` workers (nil when none are needed).
     func run(_ x: UnsafePointer<Float>, packed: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
              _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, threads: Int) {
         let m = l.outChannels
-        let finish = epilogue.finish(groups: 1, perGroup: m, width: m)
+        let finish = epilogue.finish(groups: 1, perGroup: m, width: paddedChannels)
         let workers = l.workers(threads: threads)
         let g = l.geometry
         let inputVolume = l.inChannels * g.input[1] * g.input[2]
@@ -116,7 +140,7 @@ struct BlockedConvolution {
             parallelWorkers(l.batch, workers: workers) { worker, images in
                 let mine = scratch.map { $0 + worker * inputScratch }
                 // Only the interior is ever written: zero the padding once per call.
-                if let mine { zeroFloats(mine, inputScratch) }
+                if let mine { zeroBorder(mine) }
                 for n in images {
                     let source = x + n * inputVolume
                     let input: UnsafePointer<Float>
@@ -131,6 +155,24 @@ struct BlockedConvolution {
             }
         }
         }
+        }
+    }
+
+    /// Zeroes the padding around the interior of the padded scratch (`pad` writes only the interior).
+    private func zeroBorder(_ p: UnsafeMutablePointer<Float>) {
+        let g = l.geometry, (IH, IW) = (g.input[1], g.input[2]), (top, left) = (g.padBegin[1], g.padBegin[2])
+        let lanes = BlockedLayout.lanes
+        let (planes, cell) = inputBlocked ? (l.inChannels / lanes, lanes) : (l.inChannels, 1)
+        let right = (PW - left - IW) * cell
+        for c in 0..<planes {
+            let base = p + c * PH * PW * cell
+            zeroFloats(base, top * PW * cell)
+            for ih in 0..<IH {
+                let row = base + (top + ih) * PW * cell
+                zeroFloats(row, left * cell)
+                zeroFloats(row + (left + IW) * cell, right)
+            }
+            zeroFloats(base + (top + IH) * PW * cell, (PH - top - IH) * PW * cell)
         }
     }
 
@@ -153,33 +195,40 @@ struct BlockedConvolution {
         }
     }
 
-    /// One image: `input` is its padded input (or X's own, unpadded), `y` its blocked output.
+    /// One image: `input` is its padded input (or X's own, unpadded), `y` its output.
     private func image(_ input: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, _ sums: DirectConvolution.Sums,
                        _ taps: UnsafePointer<Int>, _ y: UnsafeMutablePointer<Float>, threads: Int) {
         let g = l.geometry, (OH, OW) = (g.output[1], g.output[2])
         let (sh, sw) = (g.stride[1], g.stride[2])
         let lanes = BlockedLayout.lanes
-        let outBlock = OH * OW * lanes
+        let plane = OH * OW, outBlock = plane * lanes
         let rule = sums.rule
+        let m = l.outChannels, blocked = outputBlocked
         if depthwise {
             let blocks = l.outChannels / lanes
             let pieces = Self.pieces(OW, most: 8)
             parallelFor(blocks * OH, threads: threads, cost: OW * kvol * lanes) { k in
                 let (b, oh) = (k / OH, k % OH)
                 let src = input + b * blockStride + oh * sh * rowStride, w = packed + b * kvol * lanes
-                let dst = y + b * outBlock + oh * OW * lanes
                 let s = load16(sums.scale + b * lanes), t = load16(sums.shift + b * lanes)
-                for (ow, count) in pieces {
-                    let from = src + ow * sw * lanes, to = dst + ow * lanes
-                    switch count {
-                    case 8: Self.depthwiseTile(Eight.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    case 7: Self.depthwiseTile(Seven.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    case 6: Self.depthwiseTile(Six.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    case 5: Self.depthwiseTile(Five.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    case 4: Self.depthwiseTile(Four.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    case 3: Self.depthwiseTile(Three.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    case 2: Self.depthwiseTile(Two.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
-                    default: Self.depthwiseTile(One.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                // A plain Y: the block is finished in a tile, then scattered into the planes.
+                var tileStore = Accumulators24()
+                withUnsafeMutableBytes(of: &tileStore) { raw in
+                    let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                    for (ow, count) in pieces {
+                        let from = src + ow * sw * lanes
+                        let to = blocked ? y + b * outBlock + (oh * OW + ow) * lanes : tile
+                        switch count {
+                        case 8: Self.depthwiseTile(Eight.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        case 7: Self.depthwiseTile(Seven.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        case 6: Self.depthwiseTile(Six.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        case 5: Self.depthwiseTile(Five.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        case 4: Self.depthwiseTile(Four.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        case 3: Self.depthwiseTile(Three.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        case 2: Self.depthwiseTile(Two.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        default: Self.depthwiseTile(One.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
+                        }
+                        if !blocked { Self.scatter(tile, vectors: 1, outputs: count, y + b * lanes * plane + oh * OW + ow, plane, lanes: m - b * lanes) }
                     }
                 }
             }
@@ -187,42 +236,67 @@ struct BlockedConvolution {
         }
         let cin = l.inChannels
         let groups = groups
-        let wide = Self.pieces(OW, most: 6), middle = Self.pieces(OW, most: 8), narrow = Self.pieces(OW, most: 12)
+        let (piecesByCount, rows) = (piecesByCount, rows)
         let posStride = sw * colStride
         let (lanesApart, blocksApart) = (laneStride, blockStride)
-        parallelFor(groups.count * OH, threads: threads, cost: OW * cin * kvol * 64) { k in
-            let (first, count) = groups[k / OH], oh = k % OH
+        parallelFor(groups.count * rows, threads: threads, cost: rowWidth * cin * kvol * 64) { k in
+            let (first, count) = groups[k / rows], oh = k % rows
             let w = packed + first * lanes * cin * kvol
-            let src = input + oh * sh * rowStride, dst = y + first * outBlock + oh * OW * lanes
+            let src = input + oh * sh * rowStride
             let es = sums.scale + first * lanes, et = sums.shift + first * lanes
-            func row<O: VectorCount>(_: O.Type, _ pieces: [(Int, Int)]) {
-                for (ow, n) in pieces {
-                    let from = src + ow * posStride, to = dst + ow * lanes
-                    func tile<P: VectorCount>(_: P.Type) {
-                        Self.tile(O.self, P.self, from, cin, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock, rule, es, et)
+            var tileStore = Accumulators24()
+            withUnsafeMutableBytes(of: &tileStore) { raw in
+                let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                for (ow, n) in piecesByCount[count] {
+                    let from = src + ow * posStride
+                    let (to, apart) = blocked ? (y + first * outBlock + (oh * OW + ow) * lanes, outBlock) : (tile, n * lanes)
+                    switch count {
+                    case 4: Self.row(Four.self, n, from, cin, lanesApart, blocksApart, posStride, taps, kvol, w, to, apart, rule, es, et)
+                    case 3: Self.row(Three.self, n, from, cin, lanesApart, blocksApart, posStride, taps, kvol, w, to, apart, rule, es, et)
+                    case 2: Self.row(Two.self, n, from, cin, lanesApart, blocksApart, posStride, taps, kvol, w, to, apart, rule, es, et)
+                    default: Self.row(One.self, n, from, cin, lanesApart, blocksApart, posStride, taps, kvol, w, to, apart, rule, es, et)
                     }
-                    switch n {
-                    case 12: tile(Twelve.self)
-                    case 11: tile(Eleven.self)
-                    case 10: tile(Ten.self)
-                    case 9: tile(Nine.self)
-                    case 8: tile(Eight.self)
-                    case 7: tile(Seven.self)
-                    case 6: tile(Six.self)
-                    case 5: tile(Five.self)
-                    case 4: tile(Four.self)
-                    case 3: tile(Three.self)
-                    case 2: tile(Two.self)
-                    default: tile(One.self)
+                    if !blocked {
+                        Self.scatter(tile, vectors: count, outputs: n, y + first * lanes * plane + oh * OW + ow, plane, lanes: m - first * lanes)
                     }
                 }
             }
-            switch count {
-            case 4: row(Four.self, wide)
-            case 3: row(Three.self, middle)
-            case 2: row(Two.self, narrow)
-            default: row(One.self, narrow)
+        }
+    }
+
+    /// `tile` ([vector][output][16], finished) into plain planes `plane` floats apart, from the
+    /// plane of its first channel at `y`: the first `lanes` channels only.
+    @inline(__always)
+    private static func scatter(_ tile: UnsafePointer<Float>, vectors: Int, outputs n: Int, _ y: UnsafeMutablePointer<Float>,
+                                _ plane: Int, lanes: Int) {
+        for o in 0..<vectors {
+            for j in 0..<min(16, lanes - 16 * o) {
+                let dst = y + (16 * o + j) * plane, src = tile + o * n * 16 + j
+                for p in 0..<n { dst[p] = src[p * 16] }
             }
+        }
+    }
+
+    /// `tile` for a piece of `n` outputs, dispatched to its compile-time width.
+    @inline(__always)
+    private static func row<O: VectorCount>(
+        _: O.Type, _ n: Int, _ x: UnsafePointer<Float>, _ cin: Int, _ laneStride: Int, _ blockStride: Int,
+        _ posStride: Int, _ taps: UnsafePointer<Int>, _ kvol: Int, _ w: UnsafePointer<Float>,
+        _ y: UnsafeMutablePointer<Float>, _ yBlock: Int, _ rule: FinishRule, _ es: UnsafePointer<Float>, _ et: UnsafePointer<Float>
+    ) {
+        switch n {
+        case 12: tile(O.self, Twelve.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 11: tile(O.self, Eleven.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 10: tile(O.self, Ten.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 9: tile(O.self, Nine.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 8: tile(O.self, Eight.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 7: tile(O.self, Seven.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 6: tile(O.self, Six.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 5: tile(O.self, Five.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 4: tile(O.self, Four.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 3: tile(O.self, Three.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 2: tile(O.self, Two.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        default: tile(O.self, One.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
         }
     }
 

@@ -55,8 +55,7 @@ enum ConvolutionOperators {
         let groups = node.intValue("group", default: 1)
         let packedWeights = PackedWeights(), blockedWeights = PackedWeights()
         return { inputs, ctx, makeEpilogue in
-            var x = try ctx.asFloat(try inputs.required(0))
-            let w = try ctx.asFloat(try inputs.required(1))
+            let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
             let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
             let m = w.shape[0]
             guard w.shape[1] == channels / groups, m % groups == 0 else {
@@ -65,19 +64,32 @@ enum ConvolutionOperators {
             var epilogue = try makeEpilogue(m, try bias(inputs, m, ctx))
             let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
                                     geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
-            // The channel-blocked layout, when the input has it or every reader of the output takes it.
-            if x.rank == 4 && (x.blocked || ctx.blockedOutput) && BlockedConvolution.applies(to: layout, inputBlocked: x.blocked) {
-                let kernel = BlockedConvolution(layout, inputBlocked: x.blocked)
+            // Vectors along output channels when the input is blocked or the output is to be (every
+            // reader takes it blocked, as the interpreter planned).
+            let blockedOutput = ctx.blockedOutput && m % BlockedLayout.lanes == 0
+            if x.rank == 4 && (x.blocked || blockedOutput)
+                && BlockedConvolution.applies(to: layout, inputBlocked: x.blocked, outputBlocked: blockedOutput) {
+                let kernel = BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput)
                 var y = try ctx.floats([batch, m] + layout.geometry.outputShape)
-                y.blocked = true
+                y.blocked = blockedOutput
+                if !blockedOutput {
+                    // Counted over Y's planes like any plain output (the kernel itself does not count).
+                    epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
+                }
                 let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
                                                    count: kernel.packedWeights, kernel.pack)
                 withScratch(ctx, kernel.scratchCount(workers: layout.workers(threads: ctx.threads))) { scratch in
                     packed.withUnsafeBufferPointer { kernel.run(x.f, packed: $0.baseAddress!, epilogue, y.f, scratch: scratch, threads: ctx.threads) }
                 }
+                if let sink = epilogue.statistics {
+                    let planes = batch * m, size = y.count / max(1, planes)
+                    for p in 0..<planes { sink.record(PlaneStatistics(y.f + p * size, count: size), plane: p) }
+                }
                 return [y]
             }
-            if x.blocked { x = try BlockedLayout.planar(x, ctx) }
+            // Otherwise the plain kernels, from a plain copy of a blocked X (given back afterwards).
+            var plain = x.blocked ? try BlockedLayout.planar(x, ctx) : nil
+            let xf = plain?.f ?? x.f
             let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
             // Wanted statistics are counted by the epilogue, plane by plane, as it finishes them.
             epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
@@ -88,10 +100,11 @@ enum ConvolutionOperators {
             }
             withScratch(ctx, layout.scratchCount(threads: ctx.threads)) { scratch in
                 func run(_ packed: UnsafePointer<Float>?) {
-                    convolution(x.f, w.f, packed: packed, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
+                    convolution(xf, w.f, packed: packed, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
                 }
                 if let packed { packed.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
             }
+            if let copy = plain.take() { ctx.recycle(copy) }
             return [y]
         }
     }

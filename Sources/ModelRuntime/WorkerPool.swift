@@ -1,0 +1,118 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Threads that stay with the interpreter from one batch to the next and run the slices of a
+/// batch side by side (`Interpreter.runSlices`).
+///
+/// Between batches the workers spin for a few milliseconds before they sleep, so that they are
+/// still running on their own cores when the next batch comes. Dispatch's `concurrentPerform`
+/// woke a sleeping worker for every batch instead, and on this 2-core VM the woken thread mostly
+/// landed on the caller's core: the two slices then shared one core for most of the batch
+/// (traced: the second slice started when the first ended in 110 of 128 batches).
+final class WorkerPool: @unchecked Sendable {
+    /// Workers besides the calling thread.
+    let workers: Int
+    /// Bumped once per `run`; workers wait for it to change.
+    private let generation = Atomic<Int>(0)
+    /// Workers that have not yet finished with (or skipped) the current job: every worker
+    /// answers every job, so none can miss one.
+    private let remaining = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    /// The current job and how many indices it has; written before `generation` is bumped.
+    private var job: ((Int) -> Void)?
+    private var jobCount = 0
+    private var mutex = pthread_mutex_t()
+    private var wake = pthread_cond_t()
+    private var threads: [pthread_t] = []
+    /// How long an idle worker spins before it sleeps.
+    private static let spinSeconds = 0.005
+
+    init(workers: Int) {
+        self.workers = workers
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&wake, nil)
+        for index in 1...max(1, workers) where workers > 0 {
+            let box = Unmanaged.passRetained(WorkerStart(pool: Unmanaged.passUnretained(self), index: index))
+            var thread = pthread_t()
+            if pthread_create(&thread, nil, { raw in
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                // The worker does not keep the pool alive: its deinit stops and joins the workers.
+                start.pool._withUnsafeGuaranteedRef { $0.work(start.index) }
+                return nil
+            }, box.toOpaque()) == 0 {
+                threads.append(thread)
+            } else {
+                box.release()
+            }
+        }
+    }
+
+    deinit {
+        stopping.store(true, ordering: .releasing)
+        pthread_mutex_lock(&mutex)
+        pthread_cond_broadcast(&wake)
+        pthread_mutex_unlock(&mutex)
+        for t in threads { pthread_join(t, nil) }
+        pthread_cond_destroy(&wake)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Runs `body(0)` … `body(count − 1)` at once, index 0 on the calling thread and the others
+    /// on the workers, and returns when all are done. `count` is at most `workers + 1` (the rest
+    /// run on the calling thread after index 0). Not reentrant: one `run` at a time.
+    func run(_ count: Int, _ body: (Int) -> Void) {
+        let spread = min(count, threads.count + 1)
+        withoutActuallyEscaping(body) { body in
+            if spread > 1 {
+                job = body
+                jobCount = spread
+                remaining.store(threads.count, ordering: .relaxed)
+                generation.add(1, ordering: .releasing)
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&wake)
+                pthread_mutex_unlock(&mutex)
+            }
+            body(0)
+            for k in spread..<max(spread, count) { body(k) }
+            if spread > 1 {
+                while remaining.load(ordering: .acquiring) > 0 { sched_yield() }
+                job = nil
+            }
+        }
+    }
+
+    private func work(_ index: Int) {
+        var seen = 0
+        while true {
+            var idleSince = monotonicSeconds()
+            while generation.load(ordering: .acquiring) == seen {
+                if stopping.load(ordering: .acquiring) { return }
+                if monotonicSeconds() - idleSince < Self.spinSeconds {
+                    sched_yield()
+                    continue
+                }
+                pthread_mutex_lock(&mutex)
+                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                    pthread_cond_wait(&wake, &mutex)
+                }
+                pthread_mutex_unlock(&mutex)
+                idleSince = monotonicSeconds()
+            }
+            seen = generation.load(ordering: .acquiring)
+            if index < jobCount, let job { job(index) }
+            remaining.subtract(1, ordering: .releasing)
+        }
+    }
+}
+
+/// What a new worker thread is given.
+private final class WorkerStart {
+    let pool: Unmanaged<WorkerPool>
+    let index: Int
+    init(pool: Unmanaged<WorkerPool>, index: Int) { (self.pool, self.index) = (pool, index) }
+}
