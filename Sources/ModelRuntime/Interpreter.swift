@@ -627,11 +627,12 @@ public final class Interpreter {
             guard k < results.count else { throw ModelError("\(place): output \(k) is not produced") }
             values[o] = results[k]
             guard let observer, let how = wanted?[k], how != .none else { continue }
-            let name = step.node.outputs[k], tensor = results[k]
+            let name = step.node.outputs[k]
+            // A blocked output is counted (or converted) here, before the observer's turn, so that
+            // the slices do it side by side.
+            var (tensor, planes) = try observable(results[k], how, observer, counted: stepCtx.statistics != nil, table, ctx)
             func deliver() throws {
-                if tensor.blocked {
-                    try deliverBlocked(observer, step.node, name, tensor, statistics: how == .planeStatistics, table, ctx)
-                } else if stepCtx.statistics != nil, table.shape == tensor.shape {
+                if planes {
                     try observer.observe(node: step.node, output: name, tensor: tensor, planes: table.planes)
                 } else {
                     try observer.observe(node: step.node, output: name, tensor: tensor)
@@ -642,21 +643,35 @@ public final class Interpreter {
             } else {
                 try deliver()
             }
+            if tensor.buffer !== results[k].buffer {
+                // The plain copy goes back to the arena.
+                let copy = tensor
+                tensor = results[k]
+                ctx.recycle(consume copy)
+            }
         }
     }
 
-    /// Hands a blocked output to the observer as plain NCHW, counting its planes first when the
-    /// observer wants their statistics (the same counts as a kernel's over the plain planes).
-    private func deliverBlocked(_ observer: any RuntimeObserver, _ node: Node, _ name: String, _ tensor: RuntimeTensor,
-                                statistics: Bool, _ table: PlaneStatisticsTable, _ ctx: ExecContext) throws {
-        let plain = try BlockedLayout.planar(tensor, ctx)
-        defer { ctx.recycle(plain) }
-        guard statistics else { return try observer.observe(node: node, output: name, tensor: plain) }
+    /// The tensor an observer is handed for `output`, and whether `table` holds its planes'
+    /// statistics (`counted`: the step's kernel was asked to count). A blocked output is handed
+    /// plain (a copy), its planes counted over the copy; an observer that reads only the shape
+    /// with the statistics (`RuntimeObserver.readsValuesWithPlaneStatistics`) is handed the
+    /// blocked tensor instead, its planes counted in the blocked layout (`BlockedLayout.planeStatistics`).
+    private func observable(_ output: RuntimeTensor, _ how: Observation, _ observer: any RuntimeObserver, counted: Bool,
+                            _ table: PlaneStatisticsTable, _ ctx: ExecContext) throws -> (RuntimeTensor, Bool) {
+        guard output.blocked else { return (output, counted && table.shape == output.shape) }
+        if how == .planeStatistics && !observer.readsValuesWithPlaneStatistics {
+            table.release()
+            BlockedLayout.planeStatistics(output, into: table.claim(shape: output.shape), threads: ctx.threads)
+            return (output, true)
+        }
+        let plain = try BlockedLayout.planar(output, ctx)
+        guard how == .planeStatistics else { return (plain, false) }
         table.release()
         let sink = table.claim(shape: plain.shape)
         let planes = plain.shape[0] * plain.shape[1], size = plain.shape[2] * plain.shape[3]
         for p in 0..<planes { sink.record(PlaneStatistics(plain.f + p * size, count: size), plane: p) }
-        try observer.observe(node: node, output: name, tensor: plain, planes: table.planes)
+        return (plain, true)
     }
 
     /// Checks a fed tensor against the declared input type. The first dimension may differ from

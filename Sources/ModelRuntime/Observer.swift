@@ -32,11 +32,18 @@ public protocol RuntimeObserver: AnyObject {
     /// `planes[n * C + c]` covers image n, channel c of `tensor` ([N, C, …]), whose values are
     /// already final. The buffer is only valid during the call.
     func observe(node: Node, output: String, tensor: RuntimeTensor, planes: UnsafeBufferPointer<PlaneStatistics>) throws
+    /// Whether `observe(node:output:tensor:planes:)` reads the tensor's values, not only its shape.
+    /// Default: true. An observer that needs only the statistics (APoZ) returns false; the
+    /// runtime may then hand it a tensor kept in an internal layout (only its shape means
+    /// anything), sparing a conversion, and count its planes in that layout (counts exact, sums
+    /// added in another order than a scan of the plain planes).
+    var readsValuesWithPlaneStatistics: Bool { get }
 }
 
 extension RuntimeObserver {
     public func wantsOutput(of node: Node, named output: String) -> Bool { true }
     public func wantsPlaneStatistics(of node: Node, named output: String) -> Bool { false }
+    public var readsValuesWithPlaneStatistics: Bool { true }
     /// Observers that never ask for plane statistics are given the tensor.
     public func observe(node: Node, output: String, tensor: RuntimeTensor,
                         planes: UnsafeBufferPointer<PlaneStatistics>) throws {

@@ -422,6 +422,62 @@ final class BlockedLayoutTests: XCTestCase {
 
     // MARK: - Observers
 
+    /// Plane statistics counted in the blocked layout: zeros (±0), non-finite values and counts
+    /// exactly as a scan of the plain planes, sums and sums of squares up to rounding.
+    func testBlockedPlaneStatisticsAgreeWithThePlainScan() throws {
+        let ctx = ExecContext(arena: Arena(), threads: 2)
+        var values = randomTensor([3, 32, 7, 5], seed: 31).floats.map { $0 < -0.3 ? 0 : $0 }
+        for (k, v) in [(3, -Float.zero), (40, .nan), (41, .infinity), (500, -.infinity), (1000, .nan)] { values[k] = v }
+        let plain = T([3, 32, 7, 5], values)
+        let table = PlaneStatisticsTable()
+        BlockedLayout.planeStatistics(try BlockedLayout.blocked(plain, ctx), into: table.claim(shape: plain.shape), threads: 2)
+        XCTAssertEqual(table.planes.count, 3 * 32)
+        var zeros: UInt64 = 0
+        for p in 0..<(3 * 32) {
+            let expected = PlaneStatistics(plain.f + p * 35, count: 35), got = table.planes[p]
+            XCTAssertEqual(got.count, expected.count, "plane \(p)")
+            XCTAssertEqual(got.zeros, expected.zeros, "plane \(p)")
+            XCTAssertEqual(got.nonFinite, expected.nonFinite, "plane \(p)")
+            XCTAssertEqual(got.sum, expected.sum, accuracy: 1e-5 * max(1, abs(expected.sum)), "plane \(p)")
+            XCTAssertEqual(got.sumOfSquares, expected.sumOfSquares, accuracy: 1e-5 * max(1, expected.sumOfSquares), "plane \(p)")
+            zeros += got.zeros
+        }
+        XCTAssertGreaterThan(zeros, 100, "the data has zeros to count")
+        XCTAssertEqual(table.planes.reduce(0) { $0 + $1.nonFinite }, 4)
+    }
+
+    /// The APoZ observer, which reads only the statistics, is handed blocked outputs with their
+    /// planes counted in the blocked layout: the same zero counts as with the layout off, split
+    /// batches included.
+    func testApozObserverCountsTheSameWithTheBlockedLayout() throws {
+        let (graph, feeds) = mixedNet(batch: 20)
+        let names = ["Relu", "Clip"]
+        let points = graph.nodes.filter { names.contains($0.opType) }.map {
+            ObservationPoint(tensor: $0.outputs[0], node: $0.displayName, op: $0.opType, producers: [])
+        }
+        var results: [[TensorStatistics]] = []
+        for (blockedLayout, threads) in [(false, 1), (true, 1), (true, 2)] {
+            let interpreter = try Interpreter(graph: graph, opset: 13, threads: threads)
+            interpreter.blockedLayout = blockedLayout
+            let observer = ApozObserver(points: points, threads: threads)
+            _ = try interpreter.run(inputs: feeds, observer: observer)
+            results.append(try observer.statistics())
+        }
+        XCTAssertEqual(results[0].count, points.count)
+        for other in results.dropFirst() {
+            for (s, t) in zip(other, results[0]) {
+                XCTAssertEqual(s.tensor, t.tensor)
+                XCTAssertEqual(s.zeros, t.zeros, s.tensor)
+                XCTAssertEqual(s.positions, t.positions, s.tensor)
+                XCTAssertEqual(s.nonFinite, t.nonFinite, s.tensor)
+                for c in 0..<s.channels {
+                    XCTAssertEqual(s.sums[c], t.sums[c], accuracy: 1e-4 * max(1, abs(t.sums[c])), "\(s.tensor) sums[\(c)]")
+                }
+            }
+        }
+        XCTAssertGreaterThan(results[0].reduce(0) { $0 + $1.zeros.reduce(0, +) }, 0, "the Relu outputs have zeros")
+    }
+
     /// An observer of every output sees plain tensors equal to the plain run's; so does one of
     /// the chains' last outputs only (the chains fused). The tensors it keeps stay valid after
     /// the interpreter's next run.

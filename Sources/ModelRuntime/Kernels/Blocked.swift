@@ -101,6 +101,42 @@ enum BlockedLayout {
         }
     }
 
+    /// Every (image, channel) plane's statistics of blocked `x` into `sink`, as `PlaneStatistics`
+    /// counts a plain plane: zeros and non-finite values exactly, and the finite values' sum and
+    /// sum of squares, added in another order (16 channels at a time, position by position).
+    static func planeStatistics(_ x: RuntimeTensor, into sink: PlaneStatisticsSink, threads: Int) {
+        let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        let blocks = c / lanes, base = x.f
+        parallelFor(n * blocks, threads: threads, cost: plane * lanes) { b in
+            let src = base + b * plane * lanes
+            var zeros = SIMD16<Int32>(), bad = SIMD16<Int32>()
+            var sums = SIMD16<Double>(), squares = SIMD16<Double>()
+            var p = 0
+            while p < plane {
+                // Float partial sums over at most 1024 positions, then into doubles.
+                var s = F16(), q = F16()
+                for k in p..<min(plane, p + 1024) {
+                    let bits = unsafeBitCast(load16(src + k * lanes), to: SIMD16<Int32>.self)
+                    let magnitude = bits & 0x7fff_ffff
+                    zeros &-= (magnitude &- 1) &>> 31
+                    let finite = (magnitude &- 0x7f80_0000) &>> 31
+                    bad &-= ~finite
+                    let v = unsafeBitCast(bits & finite, to: F16.self)
+                    s += v
+                    q = q.addingProduct(v, v)
+                }
+                sums += SIMD16<Double>(s)
+                squares += SIMD16<Double>(q)
+                p += 1024
+            }
+            let image = b / blocks, first = (b % blocks) * lanes
+            for j in 0..<lanes {
+                sink.record(PlaneStatistics(count: UInt64(plane), zeros: UInt64(zeros[j]), nonFinite: UInt64(bad[j]),
+                                            sum: sums[j], sumOfSquares: squares[j]), image: image, channel: first + j)
+            }
+        }
+    }
+
     /// Blocked tensors joined along the channel axis: per image, each input's blocks in turn.
     static func concatChannels(_ inputs: [RuntimeTensor], _ ctx: ExecContext) throws -> RuntimeTensor {
         let first = inputs[0]

@@ -91,6 +91,9 @@ public final class ApozObserver: RuntimeObserver {
     }
 
     /// Adds the kernel's per-plane counts of `tensor` to the totals.
+    /// Only the shape of a tensor handed with its plane statistics is read.
+    public var readsValuesWithPlaneStatistics: Bool { false }
+
     public func observe(node: Node, output: String, tensor: RuntimeTensor,
                         planes: UnsafeBufferPointer<PlaneStatistics>) throws {
         guard let (counter, n, c, m) = try start(output, tensor) else { return }
