@@ -430,16 +430,6 @@ public final class Interpreter {
 
     /// The lanes of the slices `run` runs side by side.
     private var sliceLanes: [Lane] = []
-    /// The threads that run them, made on first use.
-    private var workerPool: WorkerPool?
-
-    /// A pool of `workers` − 1 threads besides the caller's.
-    private func pool(_ workers: Int) -> WorkerPool {
-        if let p = workerPool, p.workers == workers - 1 { return p }
-        let p = WorkerPool(workers: workers - 1)
-        workerPool = p
-        return p
-    }
 
     /// The batch size shared by every fed tensor (their first dimension), if they share one.
     private func commonBatch(_ inputs: [String: RuntimeTensor]) -> Int? {
@@ -470,7 +460,7 @@ public final class Interpreter {
         var times = [[Int: Double]](repeating: [:], count: workers)
         results.withUnsafeMutableBufferPointer { results in
         times.withUnsafeMutableBufferPointer { times in
-            pool(workers).run(workers) { w in
+            parallelWorkers(workers, workers: workers) { w, _ in
                 for k in stride(from: w, to: slices, by: workers) {
                     // A failed slice must not leave the next one waiting for its turn.
                     defer { turns.finish(slice: k) }

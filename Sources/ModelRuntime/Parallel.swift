@@ -9,10 +9,12 @@ func parallelChunks(_ count: Int, threads: Int, cost: Int = 1, _ body: (Range<In
         if count > 0 { body(0..<count) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+    let chunk = { (c: Int) in
         let lo = count * c / chunks, hi = count * (c + 1) / chunks
         if lo < hi { body(lo..<hi) }
     }
+    if WorkerPool.shared.tryRun(chunks, chunk) { return }
+    DispatchQueue.concurrentPerform(iterations: chunks, execute: chunk)
 }
 
 /// Runs `body(i)` for each i in `0..<count`, spread over `threads` threads.
@@ -29,5 +31,7 @@ func parallelWorkers(_ count: Int, workers: Int, _ body: (Int, Range<Int>) -> Vo
         if count > 0 { body(0, 0..<count) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: n) { k in body(k, (count * k / n)..<(count * (k + 1) / n)) }
+    let slice = { (k: Int) in body(k, (count * k / n)..<(count * (k + 1) / n)) }
+    if WorkerPool.shared.tryRun(n, slice) { return }
+    DispatchQueue.concurrentPerform(iterations: n, execute: slice)
 }

@@ -6,8 +6,10 @@ import Glibc
 import Darwin
 #endif
 
-/// Threads that stay with the interpreter from one batch to the next and run the slices of a
-/// batch side by side (`Interpreter.runSlices`).
+/// Threads that stay from one batch to the next and run parallel work: the slices of a batch
+/// side by side (`Interpreter.runSlices`), and the kernels' parallel loops (`parallelChunks`).
+/// One pool serves the process (`shared`), one job at a time; a caller that finds it busy (another
+/// interpreter, or a loop nested in a job) uses Dispatch instead.
 ///
 /// Between batches the workers spin for a few milliseconds before they sleep, so that they are
 /// still running on their own cores when the next batch comes. Dispatch's `concurrentPerform`
@@ -17,6 +19,10 @@ import Darwin
 final class WorkerPool: @unchecked Sendable {
     /// Workers besides the calling thread.
     let workers: Int
+    /// The process's pool: a worker per processor besides the caller's.
+    static let shared = WorkerPool(workers: Interpreter.defaultThreads - 1)
+    /// Set while a job runs.
+    private let busy = Atomic<Bool>(false)
     /// Bumped once per `run`; workers wait for it to change.
     private let generation = Atomic<Int>(0)
     /// Workers that have not yet finished with (or skipped) the current job: every worker
@@ -63,9 +69,17 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `body(0)` … `body(count − 1)` at once, index 0 on the calling thread and the others
-    /// on the workers, and returns when all are done. `count` is at most `workers + 1` (the rest
-    /// run on the calling thread after index 0). Not reentrant: one `run` at a time.
-    func run(_ count: Int, _ body: (Int) -> Void) {
+    /// on the workers, and returns true when all are done; returns false at once, running
+    /// nothing, when the pool is busy with another job. Indices beyond `workers` run on the
+    /// calling thread after index 0.
+    func tryRun(_ count: Int, _ body: (Int) -> Void) -> Bool {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        defer { busy.store(false, ordering: .releasing) }
+        run(count, body)
+        return true
+    }
+
+    private func run(_ count: Int, _ body: (Int) -> Void) {
         let spread = min(count, threads.count + 1)
         withoutActuallyEscaping(body) { body in
             if spread > 1 {

@@ -62,12 +62,12 @@ struct ApozCollection {
         let observer = ApozObserver(points: points, threads: prepared.interpreter.threads)
         var nonFiniteSamples = 0
         let progress = ProgressBar(total: batches.range.count, unit: "samples")
-        let inputs = prepared.inputs(batches) { [self] batch in (samples: batch.range.count, nonFinite: countNonFiniteSamples(batch)) }
-        while let (x, counts) = try inputs.next() {
-            nonFiniteSamples += counts.nonFinite
+        while let batch = try batches.next() {
+            nonFiniteSamples += countNonFiniteSamples(batch)
+            let x = try RuntimeTensor(shape: batch.shape, copying: batch.values)
             _ = try prepared.interpreter.run(inputs: [prepared.input.name: x],
                                              observer: countActivations ? observer : nil)
-            progress.advance(by: counts.samples)
+            progress.advance(by: batch.range.count)
         }
         let run = ApozStatistics.Run(
             data: data, datasetSamples: total, first: batches.range.lowerBound, count: batches.range.count,

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Datasets
-import Dispatch
 import ModelIR
 import ModelRuntime
 
@@ -74,47 +73,6 @@ struct PreparedRun {
         let x = try RuntimeTensor(shape: batch.shape, copying: batch.values)
         return try interpreter.run(inputs: [input.name: x])
     }
-
-    /// The batches of `batches`, each turned into the model's input tensor and whatever else
-    /// `prepare` takes from it. With several threads the next batch is read while the current
-    /// one runs (`ReadAhead`); with one, everything happens in turn on the calling thread.
-    func inputs<T>(_ batches: BatchIterator, _ prepare: @escaping (Batch) throws -> T) -> ReadAhead<(RuntimeTensor, T)> {
-        ReadAhead(batches, inBackground: interpreter.threads > 1) { batch in
-            (try RuntimeTensor(shape: batch.shape, copying: batch.values), try prepare(batch))
-        }
-    }
-}
-
-/// Batches read one ahead: while the caller runs batch k, a background queue reads, preprocesses
-/// and copies batch k + 1 (`prepare`, the only code that sees the iterator's reused buffer), so
-/// the workers do not wait for the file between batches.
-final class ReadAhead<T>: @unchecked Sendable {
-    private let batches: BatchIterator
-    private let prepare: (Batch) throws -> T
-    private let background: DispatchQueue?
-    private let ready = DispatchSemaphore(value: 0)
-    private var pending: Result<T?, Error> = .success(nil)
-
-    init(_ batches: BatchIterator, inBackground: Bool, prepare: @escaping (Batch) throws -> T) {
-        self.batches = batches
-        self.prepare = prepare
-        background = inBackground ? DispatchQueue(label: "modeltool.read-ahead") : nil
-        if let background { background.async { self.read() } }
-    }
-
-    private func read() {
-        pending = Result { try batches.next().map(prepare) }
-        ready.signal()
-    }
-
-    /// The next batch, or nil after the last one.
-    func next() throws -> T? {
-        guard let background else { return try batches.next().map(prepare) }
-        ready.wait()
-        let item = try pending.get()
-        if item != nil { background.async { self.read() } }
-        return item
-    }
 }
 
 /// Top-1/top-k accuracy of `model` over a labelled data set, with a progress bar.
@@ -129,10 +87,9 @@ func evaluate(model: Model, data: String, labels: String, top: Int, options: Dat
     guard let outputName = model.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
     var accuracy = TopKAccuracy(k: top)
     let progress = ProgressBar(total: batches.range.count, unit: progressUnit)
-    let inputs = prepared.inputs(batches) { $0.labels }
-    while let (x, labels) = try inputs.next() {
-        let outputs = try prepared.interpreter.run(inputs: [prepared.input.name: x])
-        guard let scores = outputs[outputName], let batchLabels = labels else { continue }
+    while let batch = try batches.next() {
+        let outputs = try prepared.run(batch)
+        guard let scores = outputs[outputName], let batchLabels = batch.labels else { continue }
         let rows = batchLabels.count
         try scores.withFloats { try accuracy.add(scores: $0, classes: rows > 0 ? $0.count / rows : 0, labels: batchLabels) }
         progress.advance(by: rows)
