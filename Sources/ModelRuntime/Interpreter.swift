@@ -646,11 +646,14 @@ public final class Interpreter {
     /// statistics (`counted`: the step's kernel was asked to count). A blocked output is handed
     /// plain (a copy), its planes counted over the copy; an observer that reads only the shape
     /// with the statistics (`RuntimeObserver.readsValuesWithPlaneStatistics`) is handed the
-    /// blocked tensor instead, its planes counted in the blocked layout (`BlockedLayout.planeStatistics`).
+    /// blocked tensor instead, with the counts of its kernel (a blocked convolution counts its
+    /// blocks in L1) or of `BlockedLayout.planeStatistics`.
     private func observable(_ output: RuntimeTensor, _ how: Observation, _ observer: any RuntimeObserver, counted: Bool,
                             _ table: PlaneStatisticsTable, _ ctx: ExecContext) throws -> (RuntimeTensor, Bool) {
         guard output.blocked else { return (output, counted && table.shape == output.shape) }
         if how == .planeStatistics && !observer.readsValuesWithPlaneStatistics {
+            // Counted by the kernel (a blocked convolution), or here.
+            if counted && table.shape == output.shape { return (output, true) }
             table.release()
             BlockedLayout.planeStatistics(output, into: table.claim(shape: output.shape), threads: ctx.threads)
             return (output, true)

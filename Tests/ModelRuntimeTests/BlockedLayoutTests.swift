@@ -447,10 +447,15 @@ final class BlockedLayoutTests: XCTestCase {
     }
 
     /// The APoZ observer, which reads only the statistics, is handed blocked outputs with their
-    /// planes counted in the blocked layout: the same zero counts as with the layout off, split
-    /// batches included.
+    /// planes counted in the blocked layout (by the convolution kernels, or after them when one
+    /// image runs on two threads): the same zero counts as with the layout off, split batches
+    /// included.
     func testApozObserverCountsTheSameWithTheBlockedLayout() throws {
-        let (graph, feeds) = mixedNet(batch: 20)
+        for batch in [20, 1] { try assertApozCountsTheSame(batch: batch) }
+    }
+
+    func assertApozCountsTheSame(batch: Int) throws {
+        let (graph, feeds) = mixedNet(batch: batch)
         let names = ["Relu", "Clip"]
         let points = graph.nodes.filter { names.contains($0.opType) }.map {
             ObservationPoint(tensor: $0.outputs[0], node: $0.displayName, op: $0.opType, producers: [])

@@ -105,8 +105,13 @@ enum BlockedLayout {
     /// counts a plain plane: zeros and non-finite values exactly, and the finite values' sum and
     /// sum of squares, added in another order (16 channels at a time, position by position).
     static func planeStatistics(_ x: RuntimeTensor, into sink: PlaneStatisticsSink, threads: Int) {
-        let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-        let blocks = c / lanes, base = x.f
+        planeStatistics(x.f, shape: x.shape, into: sink, threads: threads)
+    }
+
+    /// The same over blocked values at `x` of logical shape `shape` ([N, C, H, W]).
+    static func planeStatistics(_ x: UnsafePointer<Float>, shape: [Int], into sink: PlaneStatisticsSink, threads: Int) {
+        let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
+        let blocks = c / lanes, base = x
         parallelFor(n * blocks, threads: threads, cost: plane * lanes) { b in
             let src = base + b * plane * lanes
             var zeros = SIMD16<Int32>(), bad = SIMD16<Int32>()

@@ -72,16 +72,17 @@ enum ConvolutionOperators {
                 let kernel = BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput)
                 var y = try ctx.floats([batch, m] + layout.geometry.outputShape)
                 y.blocked = blockedOutput
-                if !blockedOutput {
-                    // Counted over Y's planes like any plain output (the kernel itself does not count).
-                    epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
-                }
+                // A blocked Y is counted by the kernel, a plain one afterwards over its planes.
+                let statistics = ctx.statistics?.claim(shape: y.shape)
                 let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
                                                    count: kernel.packedWeights, kernel.pack)
                 withScratch(ctx, kernel.scratchCount(workers: layout.workers(threads: ctx.threads))) { scratch in
-                    packed.withUnsafeBufferPointer { kernel.run(x.f, packed: $0.baseAddress!, epilogue, y.f, scratch: scratch, threads: ctx.threads) }
+                    packed.withUnsafeBufferPointer {
+                        kernel.run(x.f, packed: $0.baseAddress!, epilogue, y.f, scratch: scratch, threads: ctx.threads,
+                                   statistics: blockedOutput ? statistics : nil)
+                    }
                 }
-                if let sink = epilogue.statistics {
+                if let sink = statistics, !blockedOutput {
                     let planes = batch * m, size = y.count / max(1, planes)
                     for p in 0..<planes { sink.record(PlaneStatistics(y.f + p * size, count: size), plane: p) }
                 }
