@@ -211,19 +211,27 @@ struct DirectConvolution {
         taps.withUnsafeBufferPointer { taps in
             let offsets = taps.baseAddress!
             // Positions outside, channels inside: a block's input stays in L1 for every channel block.
-            parallelFor(blocks.count, threads: threads, cost: 96 * blockWeights * channelBlocks) { b in
-                let (p, count) = blocks[b]
-                let rule = finish.rule
-                for block in 0..<channelBlocks {
-                    let wb = weights + block * blockWeights, ob = out + block * Self.channelBlock * outStride + p
-                    let es = finish.scale + block * Self.channelBlock, et = finish.shift + block * Self.channelBlock
-                    switch count {
-                    case 6: Self.block(Six.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
-                    case 5: Self.block(Five.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
-                    case 4: Self.block(Four.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
-                    case 3: Self.block(Three.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
-                    case 2: Self.block(Two.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
-                    default: Self.block(One.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+            // The last block may overlap the one before (see `blocks(grid:)`): the two run on one
+            // thread, in order, since each finishes its sums in place (on two threads, one could
+            // finish values the other had already finished, twice).
+            let n = blocks.count
+            let overlaps = n >= 2 && blocks[n - 1].position < blocks[n - 2].position + 16 * blocks[n - 2].count
+            let units = overlaps ? n - 1 : n
+            parallelFor(units, threads: threads, cost: 96 * blockWeights * channelBlocks) { u in
+                for b in u..<(overlaps && u == units - 1 ? n : u + 1) {
+                    let (p, count) = blocks[b]
+                    let rule = finish.rule
+                    for block in 0..<channelBlocks {
+                        let wb = weights + block * blockWeights, ob = out + block * Self.channelBlock * outStride + p
+                        let es = finish.scale + block * Self.channelBlock, et = finish.shift + block * Self.channelBlock
+                        switch count {
+                        case 6: Self.block(Six.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+                        case 5: Self.block(Five.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+                        case 4: Self.block(Four.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+                        case 3: Self.block(Three.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+                        case 2: Self.block(Two.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+                        default: Self.block(One.self, planes + p, planeStride, cin, offsets, taps.count, wb, ob, outStride, rule, es, et)
+                        }
                     }
                 }
             }
