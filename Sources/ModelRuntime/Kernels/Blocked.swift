@@ -59,24 +59,48 @@ enum BlockedLayout {
         let (IH, IW, OH, OW) = (g.input[1], g.input[2], g.output[1], g.output[2])
         let (sh, sw, dh, dw) = (g.stride[1], g.stride[2], g.dilation[1], g.dilation[2])
         let (ph, pw) = (g.padBegin[1], g.padBegin[2])
+        if max && PairPooling(g) != nil {
+            // 2×2, stride 2, inside the input: the maximum of four vectors, paired as `maxPool2x2` pairs them.
+            @inline(__always) func greater(_ a: F16, _ b: F16) -> F16 { a.replacing(with: b, where: b .> a) }
+            parallelFor(blocks * OH, threads: threads, cost: OW * 4 * lanes) { k in
+                let (b, oh) = (k / OH, k % OH)
+                let top = x + (b * IH + 2 * oh) * IW * lanes, bottom = top + IW * lanes
+                let dst = y + (b * OH + oh) * OW * lanes
+                for ow in 0..<OW {
+                    let a = top + 2 * ow * lanes, c = bottom + 2 * ow * lanes
+                    store16(greater(greater(load16(a), load16(a + lanes)), greater(load16(c), load16(c + lanes))), dst + ow * lanes)
+                }
+            }
+            return
+        }
         let th = TapRanges(g, axis: 1), tw = TapRanges(g, axis: 2)
+        // Per output: the first input vector of its window and its taps' ranges, once per call;
+        // the divisor of each average.
+        let (rowLo, rowHi, colLo, colHi) = (th.lo, th.hi, tw.lo, tw.hi)
+        let divisors: [Float] = max ? [] : (0..<(OH * OW)).map { k in
+            let (oh, ow) = (k / OW, k % OW)
+            return Float(countPadding ? th.padded[oh] * tw.padded[ow] : (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]))
+        }
         parallelFor(blocks, threads: threads, cost: OH * OW * g.kernelVolume * lanes) { b in
             let src = x + b * IH * IW * lanes, dst = y + b * OH * OW * lanes
             for oh in 0..<OH {
-                let rowBase = oh * sh - ph
+                let rowBase = oh * sh - ph, (khLo, khHi) = (rowLo[oh], rowHi[oh])
                 for ow in 0..<OW {
-                    let colBase = ow * sw - pw
+                    let colBase = ow * sw - pw, (kwLo, kwHi) = (colLo[ow], colHi[ow])
                     var acc = F16(repeating: max ? -.infinity : 0)
-                    for kh in th.lo[oh]..<th.hi[oh] {
-                        let row = src + (rowBase + kh * dh) * IW * lanes
-                        for kw in tw.lo[ow]..<tw.hi[ow] {
-                            let v = load16(row + (colBase + kw * dw) * lanes)
+                    var kh = khLo
+                    while kh < khHi {
+                        let row = src + ((rowBase + kh * dh) * IW + colBase) * lanes
+                        var kw = kwLo
+                        while kw < kwHi {
+                            let v = load16(row + kw * dw * lanes)
                             acc = max ? acc.replacing(with: v, where: v .> acc) : acc + v
+                            kw += 1
                         }
+                        kh += 1
                     }
                     if !max {
-                        let d = Float(countPadding ? th.padded[oh] * tw.padded[ow]
-                                                   : (th.hi[oh] - th.lo[oh]) * (tw.hi[ow] - tw.lo[ow]))
+                        let d = divisors[oh * OW + ow]
                         acc = d > 0 ? acc / F16(repeating: d) : F16()
                     }
                     store16(acc, dst + (oh * OW + ow) * lanes)
