@@ -23,15 +23,7 @@ enum BlockedLayout {
         precondition(!x.blocked && fits(x.shape) && x.elementType == .float32)
         var y = try ctx.floats(x.shape)
         y.blocked = true
-        let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
-        let (src, dst) = (x.f, y.f)
-        parallelFor(n * c / lanes, threads: ctx.threads, cost: plane * lanes) { b in
-            let from = src + b * lanes * plane, to = dst + b * lanes * plane
-            for lane in 0..<lanes {
-                let s = from + lane * plane
-                for p in 0..<plane { to[p * lanes + lane] = s[p] }
-            }
-        }
+        reorder(x, into: y, toBlocked: true, threads: ctx.threads)
         return y
     }
 
@@ -39,16 +31,26 @@ enum BlockedLayout {
     static func planar(_ x: RuntimeTensor, _ ctx: ExecContext) throws -> RuntimeTensor {
         precondition(x.blocked)
         let y = try ctx.floats(x.shape)
+        reorder(x, into: y, toBlocked: false, threads: ctx.threads)
+        return y
+    }
+
+    /// Copies each group of 16 channels between the plain order (channel, position) and the
+    /// blocked one (position, channel).
+    private static func reorder(_ x: RuntimeTensor, into y: RuntimeTensor, toBlocked: Bool, threads: Int) {
         let (n, c, plane) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
+        // Floats between lanes and between positions, in the plain and the blocked order.
+        let (plainLane, blockedPosition) = (plane, lanes)
+        let (fromLane, fromPosition) = toBlocked ? (plainLane, 1) : (1, blockedPosition)
+        let (toLane, toPosition) = toBlocked ? (1, blockedPosition) : (plainLane, 1)
         let (src, dst) = (x.f, y.f)
-        parallelFor(n * c / lanes, threads: ctx.threads, cost: plane * lanes) { b in
+        parallelFor(n * c / lanes, threads: threads, cost: plane * lanes) { b in
             let from = src + b * lanes * plane, to = dst + b * lanes * plane
             for lane in 0..<lanes {
-                let d = to + lane * plane
-                for p in 0..<plane { d[p] = from[p * lanes + lane] }
+                let s = from + lane * fromLane, d = to + lane * toLane
+                for p in 0..<plane { d[p * toPosition] = s[p * fromPosition] }
             }
         }
-        return y
     }
 
     /// MaxPool or AveragePool over a blocked [N, C, H, W] input (2-D windows) into a blocked
