@@ -352,11 +352,8 @@ public final class Interpreter {
             }
             var changed = false
             for (k, _, output) in order where writes[k] == true {
-                guard let output, !keep.contains(output), let list = readers[output], list.allSatisfy(keepsBlocked) else {
-                    writes[k] = false
-                    changed = true
-                    continue
-                }
+                let kept = output.map { !keep.contains($0) && (readers[$0]?.allSatisfy(keepsBlocked) ?? false) } ?? false
+                if !kept { (writes[k], changed) = (false, true) }
             }
             if !changed { break }
         }
@@ -375,11 +372,12 @@ public final class Interpreter {
 
     /// Runs one batch. `inputs` maps graph input names to tensors; returns every graph output.
     ///
-    /// With several threads, a batch of at least two samples of a graph whose samples are
-    /// independent (`splitsBatches`) runs as one slice per thread, each slice through the whole
-    /// graph on its own thread: no hand-off between threads inside the graph, so the threads
-    /// scale like separate processes. Otherwise the operators split their own work. An observer
-    /// then sees each output once per slice, slices in batch order, one call at a time.
+    /// A batch of a graph whose samples are independent (`splitsBatches`) runs as slices of at
+    /// most `chunkSamples` samples (and at least one per thread), each slice through the whole
+    /// graph on one thread: no hand-off between threads inside the graph, so the threads scale
+    /// like separate processes, and each layer's output for a slice stays in cache for the next.
+    /// Otherwise the operators split their own work. An observer then sees each output once per
+    /// slice, slices in batch order, one call at a time.
     public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
         -> [String: RuntimeTensor] {
         // The runtime splits work over `threads` itself, BLAS calls included (see `sgemm`).
@@ -620,7 +618,8 @@ public final class Interpreter {
             let name = step.node.outputs[k]
             // A blocked output is counted (or converted) here, before the observer's turn, so that
             // the slices do it side by side.
-            var (tensor, planes) = try observable(results[k], how, observer, counted: stepCtx.statistics != nil, table, ctx)
+            var tensor: RuntimeTensor, planes: Bool
+            (tensor, planes) = try observable(results[k], how, observer, counted: stepCtx.statistics != nil, table, ctx)
             func deliver() throws {
                 if planes {
                     try observer.observe(node: step.node, output: name, tensor: tensor, planes: table.planes)
