@@ -15,10 +15,9 @@ import Darwin
 /// still running on their own cores when the next batch comes. Dispatch's `concurrentPerform`
 /// woke a sleeping worker for every batch instead, and on this 2-core VM the woken thread mostly
 /// landed on the caller's core: the two slices then shared one core for most of the batch
-/// (traced: the second slice started when the first ended in 110 of 128 batches).
+/// (traced: the second slice started when the first ended in 110 of 128 batches). The workers
+/// live as long as the process.
 final class WorkerPool: @unchecked Sendable {
-    /// Workers besides the calling thread.
-    let workers: Int
     /// The process's pool: a worker per processor besides the caller's.
     static let shared = WorkerPool(workers: Interpreter.defaultThreads - 1)
     /// Set while a job runs.
@@ -28,7 +27,6 @@ final class WorkerPool: @unchecked Sendable {
     /// Workers that have not yet finished with (or skipped) the current job: every worker
     /// answers every job, so none can miss one.
     private let remaining = Atomic<Int>(0)
-    private let stopping = Atomic<Bool>(false)
     /// The current job and how many indices it has; written before `generation` is bumped.
     private var job: ((Int) -> Void)?
     private var jobCount = 0
@@ -38,18 +36,17 @@ final class WorkerPool: @unchecked Sendable {
     /// How long an idle worker spins before it sleeps.
     private static let spinSeconds = 0.005
 
-    init(workers: Int) {
-        self.workers = workers
+    /// Starts `workers` threads (fewer if the system refuses some: their indices then run on the
+    /// calling thread).
+    private init(workers: Int) {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&wake, nil)
         for index in 1...max(1, workers) where workers > 0 {
-            let box = Unmanaged.passRetained(WorkerStart(pool: Unmanaged.passUnretained(self), index: index))
+            let box = Unmanaged.passRetained(WorkerStart(pool: self, index: index))
             var thread = pthread_t()
             if pthread_create(&thread, nil, { raw in
                 let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-                // The worker does not keep the pool alive: its deinit stops and joins the workers.
-                start.pool._withUnsafeGuaranteedRef { $0.work(start.index) }
-                return nil
+                start.pool.work(start.index)
             }, box.toOpaque()) == 0 {
                 threads.append(thread)
             } else {
@@ -58,19 +55,9 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    deinit {
-        stopping.store(true, ordering: .releasing)
-        pthread_mutex_lock(&mutex)
-        pthread_cond_broadcast(&wake)
-        pthread_mutex_unlock(&mutex)
-        for t in threads { pthread_join(t, nil) }
-        pthread_cond_destroy(&wake)
-        pthread_mutex_destroy(&mutex)
-    }
-
     /// Runs `body(0)` … `body(count − 1)` at once, index 0 on the calling thread and the others
     /// on the workers, and returns true when all are done; returns false at once, running
-    /// nothing, when the pool is busy with another job. Indices beyond `workers` run on the
+    /// nothing, when the pool is busy with another job. Indices beyond the workers' run on the
     /// calling thread after index 0.
     func tryRun(_ count: Int, _ body: (Int) -> Void) -> Bool {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
@@ -100,18 +87,18 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private func work(_ index: Int) {
+    /// A worker's life: wait for a job (spinning, then asleep), run its index, answer.
+    private func work(_ index: Int) -> Never {
         var seen = 0
         while true {
             var idleSince = monotonicSeconds()
             while generation.load(ordering: .acquiring) == seen {
-                if stopping.load(ordering: .acquiring) { return }
                 if monotonicSeconds() - idleSince < Self.spinSeconds {
                     sched_yield()
                     continue
                 }
                 pthread_mutex_lock(&mutex)
-                while generation.load(ordering: .acquiring) == seen && !stopping.load(ordering: .acquiring) {
+                while generation.load(ordering: .acquiring) == seen {
                     pthread_cond_wait(&wake, &mutex)
                 }
                 pthread_mutex_unlock(&mutex)
@@ -126,7 +113,7 @@ final class WorkerPool: @unchecked Sendable {
 
 /// What a new worker thread is given.
 private final class WorkerStart {
-    let pool: Unmanaged<WorkerPool>
+    let pool: WorkerPool
     let index: Int
-    init(pool: Unmanaged<WorkerPool>, index: Int) { (self.pool, self.index) = (pool, index) }
+    init(pool: WorkerPool, index: Int) { (self.pool, self.index) = (pool, index) }
 }
