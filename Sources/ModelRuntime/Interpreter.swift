@@ -43,15 +43,6 @@ public final class Interpreter {
         /// Concat along channels: the operator joins blocked inputs when all of them are.
         case channelConcat
 
-        /// Whether input `k` may reach the step blocked.
-        func accepts(input k: Int) -> Bool {
-            switch self {
-            case .none: return false
-            case .operatorInput, .elementwise: return k == 0
-            case .sameShape, .channelConcat: return true
-            }
-        }
-
         /// The use a node's operator makes of the blocked layout.
         init(_ node: Node) {
             self = .none
@@ -660,9 +651,7 @@ public final class Interpreter {
         let plain = try BlockedLayout.planar(output, ctx)
         guard how == .planeStatistics else { return (plain, false) }
         table.release()
-        let sink = table.claim(shape: plain.shape)
-        let planes = plain.shape[0] * plain.shape[1], size = plain.shape[2] * plain.shape[3]
-        for p in 0..<planes { sink.record(PlaneStatistics(plain.f + p * size, count: size), plane: p) }
+        table.claim(shape: plain.shape).recordPlanes(of: plain)
         return (plain, true)
     }
 

@@ -129,7 +129,7 @@ enum BlockedLayout {
 
     /// Every (image, channel) plane's statistics of blocked `x` into `sink`, as `PlaneStatistics`
     /// counts a plain plane: zeros and non-finite values exactly, and the finite values' sum and
-    /// sum of squares, added in another order (16 channels at a time, position by position).
+    /// sum of squares, added in another order (16 channels at a time, `LaneCounts`).
     static func planeStatistics(_ x: RuntimeTensor, into sink: PlaneStatisticsSink, threads: Int) {
         planeStatistics(x.f, shape: x.shape, into: sink, threads: threads)
     }
@@ -139,32 +139,76 @@ enum BlockedLayout {
         let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
         let blocks = c / lanes, base = x
         parallelFor(n * blocks, threads: threads, cost: plane * lanes) { b in
-            let src = base + b * plane * lanes
-            var zeros = SIMD16<Int32>(), bad = SIMD16<Int32>()
-            var sums = SIMD16<Double>(), squares = SIMD16<Double>()
+            var counts = LaneCounts()
+            // In runs of at most 1024 positions, as the float partial sums allow.
             var p = 0
             while p < plane {
-                // Float partial sums over at most 1024 positions, then into doubles.
-                var s = F16(), q = F16()
-                for k in p..<min(plane, p + 1024) {
-                    let bits = unsafeBitCast(load16(src + k * lanes), to: SIMD16<Int32>.self)
-                    let magnitude = bits & 0x7fff_ffff
-                    zeros &-= (magnitude &- 1) &>> 31
-                    let finite = (magnitude &- 0x7f80_0000) &>> 31
-                    bad &-= ~finite
-                    let v = unsafeBitCast(bits & finite, to: F16.self)
-                    s += v
-                    q = q.addingProduct(v, v)
-                }
-                sums += SIMD16<Double>(s)
-                squares += SIMD16<Double>(q)
-                p += 1024
+                let n = min(1024, plane - p)
+                counts.add(base + (b * plane + p) * lanes, n, apart: lanes)
+                p += n
             }
             let image = b / blocks, first = (b % blocks) * lanes
             for j in 0..<lanes {
-                sink.record(PlaneStatistics(count: UInt64(plane), zeros: UInt64(zeros[j]), nonFinite: UInt64(bad[j]),
-                                            sum: sums[j], sumOfSquares: squares[j]), image: image, channel: first + j)
+                sink.record(counts.statistics(lane: j, count: UInt64(plane)), image: image, channel: first + j)
             }
+        }
+    }
+
+    /// One vector of 16 channels' plane statistics, added up as blocks of finished vectors come
+    /// (`BlockedConvolution` while they are in L1, `planeStatistics` over a tensor): per lane, zeros and non-finite values, and the finite values' sum and sum of
+    /// squares (in floats over at most 1024 outputs, then in doubles).
+    struct LaneCounts {
+        var zeros = SIMD16<Int32>(), bad = SIMD16<Int32>()
+        var partial = F16(), partialSquares = F16(), pending = 0
+        var sums = SIMD16<Double>(), squares = SIMD16<Double>()
+
+        /// Adds `n` finished vectors `apart` floats apart from `at`.
+        @inline(__always)
+        mutating func add(_ at: UnsafePointer<Float>, _ n: Int, apart: Int) {
+            // In locals, so that they stay in registers (through `self` they went to memory on
+            // every vector), and two chains of additions, so that their latency overlaps.
+            var s = (partial, F16()), q = (partialSquares, F16())
+            var z = zeros, nonFinite = bad
+            defer { (zeros, bad) = (z, nonFinite) }
+            @inline(__always) func finite(_ p: Int) -> F16 {
+                let bits = unsafeBitCast(load16(at + p * apart), to: SIMD16<Int32>.self)
+                let magnitude = bits & 0x7fff_ffff
+                z &-= (magnitude &- 1) &>> 31
+                let finite = (magnitude &- 0x7f80_0000) &>> 31
+                nonFinite &-= ~finite
+                return unsafeBitCast(bits & finite, to: F16.self)
+            }
+            var p = 0
+            while p + 2 <= n {
+                let a = finite(p), b = finite(p + 1)
+                s.0 += a
+                s.1 += b
+                q.0 = q.0.addingProduct(a, a)
+                q.1 = q.1.addingProduct(b, b)
+                p += 2
+            }
+            if p < n {
+                let a = finite(p)
+                s.0 += a
+                q.0 = q.0.addingProduct(a, a)
+            }
+            (partial, partialSquares) = (s.0 + s.1, q.0 + q.1)
+            pending += n
+            if pending >= 1024 { flush() }
+        }
+
+        mutating func flush() {
+            for j in 0..<16 {
+                sums[j] += Double(partial[j])
+                squares[j] += Double(partialSquares[j])
+            }
+            (partial, partialSquares, pending) = (F16(), F16(), 0)
+        }
+
+        mutating func statistics(lane j: Int, count: UInt64) -> PlaneStatistics {
+            if pending > 0 { flush() }
+            return PlaneStatistics(count: count, zeros: UInt64(zeros[j]), nonFinite: UInt64(bad[j]), sum: sums[j],
+                                   sumOfSquares: squares[j])
         }
     }
 

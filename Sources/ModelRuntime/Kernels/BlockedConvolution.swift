@@ -147,7 +147,7 @@ struct BlockedConvolution {
                 let perImage = workers == 1 ? threads : 1
                 let vectors = paddedChannels / BlockedLayout.lanes
                 let counts = statistics != nil && outputBlocked && perImage == 1
-                    ? UnsafeMutablePointer<LaneCounts>.allocate(capacity: vectors) : nil
+                    ? UnsafeMutablePointer<BlockedLayout.LaneCounts>.allocate(capacity: vectors) : nil
                 defer { counts?.deallocate() }
                 for n in images {
                     let source = x + n * inputVolume
@@ -158,7 +158,7 @@ struct BlockedConvolution {
                     } else {
                         input = source
                     }
-                    counts?.initialize(repeating: LaneCounts(), count: vectors)
+                    counts?.initialize(repeating: BlockedLayout.LaneCounts(), count: vectors)
                     image(input, packed, sums, taps.baseAddress!, y + n * outputVolume, counts: counts, threads: perImage)
                     if let counts, let statistics {
                         let plane = UInt64(g.output[1] * g.output[2])
@@ -175,64 +175,6 @@ struct BlockedConvolution {
         }
         if let statistics, outputBlocked, l.workers(threads: threads) == 1 && threads > 1 {
             BlockedLayout.planeStatistics(y, shape: [l.batch, m, g.output[1], g.output[2]], into: statistics, threads: threads)
-        }
-    }
-
-    /// One vector of 16 channels' statistics over an image's plane as `image` finishes its
-    /// blocks: per lane, zeros and non-finite values, and the finite values' sum and sum of
-    /// squares (in floats over at most 1024 outputs, then in doubles).
-    struct LaneCounts {
-        var zeros = SIMD16<Int32>(), bad = SIMD16<Int32>()
-        var partial = F16(), partialSquares = F16(), pending = 0
-        var sums = SIMD16<Double>(), squares = SIMD16<Double>()
-
-        /// Adds `n` finished vectors `apart` floats apart from `at`.
-        @inline(__always)
-        mutating func add(_ at: UnsafePointer<Float>, _ n: Int, apart: Int) {
-            // In locals, so that they stay in registers (through `self` they went to memory on
-            // every vector), and two chains of additions, so that their latency overlaps.
-            var s = (partial, F16()), q = (partialSquares, F16())
-            var z = zeros, nonFinite = bad
-            defer { (zeros, bad) = (z, nonFinite) }
-            @inline(__always) func finite(_ p: Int) -> F16 {
-                let bits = unsafeBitCast(load16(at + p * apart), to: SIMD16<Int32>.self)
-                let magnitude = bits & 0x7fff_ffff
-                z &-= (magnitude &- 1) &>> 31
-                let finite = (magnitude &- 0x7f80_0000) &>> 31
-                nonFinite &-= ~finite
-                return unsafeBitCast(bits & finite, to: F16.self)
-            }
-            var p = 0
-            while p + 2 <= n {
-                let a = finite(p), b = finite(p + 1)
-                s.0 += a
-                s.1 += b
-                q.0 = q.0.addingProduct(a, a)
-                q.1 = q.1.addingProduct(b, b)
-                p += 2
-            }
-            if p < n {
-                let a = finite(p)
-                s.0 += a
-                q.0 = q.0.addingProduct(a, a)
-            }
-            (partial, partialSquares) = (s.0 + s.1, q.0 + q.1)
-            pending += n
-            if pending >= 1024 { flush() }
-        }
-
-        mutating func flush() {
-            for j in 0..<16 {
-                sums[j] += Double(partial[j])
-                squares[j] += Double(partialSquares[j])
-            }
-            (partial, partialSquares, pending) = (F16(), F16(), 0)
-        }
-
-        mutating func statistics(lane j: Int, count: UInt64) -> PlaneStatistics {
-            if pending > 0 { flush() }
-            return PlaneStatistics(count: count, zeros: UInt64(zeros[j]), nonFinite: UInt64(bad[j]), sum: sums[j],
-                                   sumOfSquares: squares[j])
         }
     }
 
@@ -277,7 +219,7 @@ struct BlockedConvolution {
     /// With `counts` (one per channel vector; only with a blocked Y and one thread), each finished
     /// block is counted.
     private func image(_ input: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, _ sums: DirectConvolution.Sums,
-                       _ taps: UnsafePointer<Int>, _ y: UnsafeMutablePointer<Float>, counts: UnsafeMutablePointer<LaneCounts>?,
+                       _ taps: UnsafePointer<Int>, _ y: UnsafeMutablePointer<Float>, counts: UnsafeMutablePointer<BlockedLayout.LaneCounts>?,
                        threads: Int) {
         let g = l.geometry, (OH, OW) = (g.output[1], g.output[2])
         let (sh, sw) = (g.stride[1], g.stride[2])

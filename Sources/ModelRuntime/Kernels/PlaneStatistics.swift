@@ -215,6 +215,12 @@ struct PlaneStatisticsSink {
     func record(_ statistics: PlaneStatistics, plane index: Int) {
         base[index] = statistics
     }
+
+    /// Scans and records every plane of plain float32 `t` ([N, C, …]), already final.
+    func recordPlanes(of t: RuntimeTensor) {
+        let planes = t.shape[0] * t.shape[1], size = t.count / max(1, planes)
+        for p in 0..<planes { record(PlaneStatistics(t.f + p * size, count: size), plane: p) }
+    }
 }
 
 /// f(x) = x, for counting values as they are.

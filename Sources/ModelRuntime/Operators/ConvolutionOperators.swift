@@ -82,10 +82,7 @@ enum ConvolutionOperators {
                                    statistics: blockedOutput ? statistics : nil)
                     }
                 }
-                if let sink = statistics, !blockedOutput {
-                    let planes = batch * m, size = y.count / max(1, planes)
-                    for p in 0..<planes { sink.record(PlaneStatistics(y.f + p * size, count: size), plane: p) }
-                }
+                if let sink = statistics, !blockedOutput { sink.recordPlanes(of: y) }
                 return [y]
             }
             // Otherwise the plain kernels, from a plain copy of a blocked X (given back afterwards).
