@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "ModelRuntime", targets: ["ModelRuntime"]),
         .library(name: "ModelTrimming", targets: ["ModelTrimming"]),
+        .library(name: "ModelTraining", targets: ["ModelTraining"]),
         .library(name: "Datasets", targets: ["Datasets"]),
     ],
     dependencies: [
@@ -54,6 +55,8 @@ let package = Package(
         ),
         .target(name: "ModelRuntime", dependencies: ["ModelIR", "CBLAS"], swiftSettings: optimisedKernels),
         .target(name: "ModelTrimming", dependencies: ["ModelIR", "ModelRuntime"], swiftSettings: fastMath),
+        // Gradients, losses and optimizers: fine-tuning a model after it is trimmed.
+        .target(name: "ModelTraining", dependencies: ["ModelIR", "ModelRuntime"], swiftSettings: optimisedKernels),
         .target(
             name: "Datasets",
             // .npz members are read through zlib directly: ZIPFoundation cannot read a stored member
@@ -76,6 +79,7 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelIR", "ModelFormats"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "ModelTrimmingTests", dependencies: ["ModelTrimming", "ModelIR", "ModelRuntime", "ModelFormats"]),
+        .testTarget(name: "ModelTrainingTests", dependencies: ["ModelTraining", "ModelIR", "ModelRuntime", "ModelFormats"]),
         .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets"]),
     ],
     // Swift 5 mode: the C globals (stderr, HDF5 ids) and kernel closures trip Swift 6's strict
