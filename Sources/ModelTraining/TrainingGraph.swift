@@ -135,8 +135,12 @@ struct TrainingGraph {
             var step = TrainingStep(node: node, kind: kind, inputs: ins, outputs: outs, kernel: kernel, forward: forward,
                                     rule: GradientRegistry.rule(kind, node: node, opset: opset))
             step.wanted = ins.map { $0.map { needsGrad.contains($0) } ?? false }
-            if step.wanted.contains(true), case .differentiable = step.rule {
-                for case let o? in outs { needsGrad.insert(o) }
+            // Unsupported nodes pass the flag on too, so that every one of them is listed.
+            if step.wanted.contains(true) {
+                switch step.rule {
+                case .differentiable, .unsupported: for case let o? in outs { needsGrad.insert(o) }
+                case .constant: break
+                }
             }
             pending.append(step)
         }
@@ -159,9 +163,6 @@ struct TrainingGraph {
         steps = kept.reversed()
         self.slotOf = slotOf
         constants = folded
-        guard needsGrad.contains(logits) else {
-            throw ModelError("no trainable tensor (weights, biases, BN scale/shift, PRelu slopes) reaches the output '\(outputName)'")
-        }
         let missing = steps.filter { step in
             guard step.wanted.contains(true) else { return false }
             if case .unsupported = step.rule { return true }
@@ -171,6 +172,9 @@ struct TrainingGraph {
             let list = missing.map { "\($0.node.displayName) (\($0.node.opType))" }
             throw ModelError("\(missing.count) node(s) between the trained weights and the loss have no gradient: "
                 + list.joined(separator: ", "))
+        }
+        guard needsGrad.contains(logits) else {
+            throw ModelError("no trainable tensor (weights, biases, BN scale/shift, PRelu slopes) reaches the output '\(outputName)'")
         }
     }
 
