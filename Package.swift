@@ -64,10 +64,14 @@ let package = Package(
             dependencies: ["FileIO", "CHDF5", "CZlibSystem"],
             swiftSettings: fastMath
         ),
+        // What the commands do, as a library: the fine-tuning loop over data sets.
+        .target(name: "ModelPipeline",
+                dependencies: ["ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "Datasets"],
+                swiftSettings: fastMath),
         .executableTarget(
             name: "modeltool",
             dependencies: [
-                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets",
+                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "ModelPipeline", "Datasets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
