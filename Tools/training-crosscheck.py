@@ -30,6 +30,8 @@ and must give
     be unchanged; integer tensors must be equal. A tensor read through an Identity node (resnet's
     de-duplicated shortcut BN biases) trains as its own copy and is expected under the Identity's
     output name.
+Before that, the reference's eval-mode forward must match onnxruntime (1e-4, as onnx_torch.py's
+own self-check), or the model fails.
 Models with a Dropout node are skipped with a note: modeltool's seeded masks cannot match
 torch's RNG.
 
@@ -63,7 +65,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
-from onnx_torch import OnnxModule  # noqa: E402
+from onnx_torch import OnnxModule, check_against_onnxruntime  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "Fixtures" / "models"
@@ -252,6 +254,7 @@ def compare_tensors(step: Step, source: dict[str, np.ndarray], out: dict[str, np
 
 
 def check(model: Path, opt: Optimizer, tool: str | None, tmp: Path, x, y):
+    check_against_onnxruntime(model)  # a reference that is wrong in eval mode judges nothing
     proto = onnx.load(str(model))
     ref = reference_step(proto, opt, x, y)
     out = tmp / f"{model.stem}.{opt.name}.onnx"

@@ -241,29 +241,42 @@ class OnnxModule(torch.nn.Module):
 
 # ---- self-check against onnxruntime ---------------------------------------------------------
 
-def _self_check(paths: list[Path]) -> int:
+EVAL_INPUT = Path(__file__).resolve().parents[2] / "Fixtures" / "fashion-mnist" / "input100_f32.npy"
+EVAL_TOLERANCE = 1e-4
+
+
+def check_against_onnxruntime(path: Path) -> float:
+    """Max relative error (|ours - ort| / max(1, |ort|)) of the eval-mode forward on EVAL_INPUT.
+
+    Raises when it exceeds EVAL_TOLERANCE or a shape differs.
+    """
     import onnxruntime as ort
-    data = Path(__file__).resolve().parents[2] / "Fixtures" / "fashion-mnist" / "input100_f32.npy"
-    x = np.load(data)
+    x = np.load(EVAL_INPUT)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    refs = sess.run(None, {sess.get_inputs()[0].name: x})
+    module = OnnxModule(onnx.load(str(path))).eval()
+    with torch.no_grad():
+        got = module(torch.from_numpy(x))
+    worst = 0.0
+    for ref, y in zip(refs, got):
+        y = y.numpy().astype(np.float64)
+        if y.shape != ref.shape:
+            raise RuntimeError(f"shape {list(y.shape)}, onnxruntime {list(ref.shape)}")
+        worst = max(worst, float(np.max(np.abs(y - ref) / np.maximum(1.0, np.abs(ref)))))
+    if not worst <= EVAL_TOLERANCE:
+        raise RuntimeError(f"eval forward: max rel err {worst:.2e} against onnxruntime > {EVAL_TOLERANCE:g}")
+    return worst
+
+
+def _self_check(paths: list[Path]) -> int:
     torch.set_num_threads(1)
     passed = failed = 0
     for path in paths:
         try:
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = 1
-            sess = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            refs = sess.run(None, {sess.get_inputs()[0].name: x})
-            module = OnnxModule(onnx.load(str(path))).eval()
-            with torch.no_grad():
-                got = module(torch.from_numpy(x))
-            worst = 0.0
-            for ref, y in zip(refs, got):
-                y = y.numpy().astype(np.float64)
-                if y.shape != ref.shape:
-                    raise RuntimeError(f"shape {list(y.shape)}, onnxruntime {list(ref.shape)}")
-                worst = max(worst, float(np.max(np.abs(y - ref) / np.maximum(1.0, np.abs(ref)))))
-            if not worst <= 1e-4:
-                raise RuntimeError(f"max rel err {worst:.2e} > 1e-4")
+            worst = check_against_onnxruntime(path)
+            module = OnnxModule(onnx.load(str(path)))
             print(f"ok    {path.name}: max rel err {worst:.2e} against onnxruntime "
                   f"({len(module.param_names)} parameters, {len(module.stat_names)} statistics)")
             passed += 1
