@@ -37,10 +37,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-try:
-    from . import onnx_ops
-except ImportError:
-    import onnx_ops
+import onnx_ops
 
 # Input positions that hold trainable tensors, and batch norm's running statistics.
 PARAM_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (0, 1, 2), "MatMul": (0, 1),
@@ -89,7 +86,8 @@ class OnnxModule(torch.nn.Module):
         self.nodes: list[onnx_ops.Node] = []
         unsupported = []
         for n in graph.node:
-            if n.domain not in DEFAULT_DOMAINS or n.op_type not in onnx_ops.OPS | {"Constant": 0}:
+            known = n.op_type in onnx_ops.OPS or n.op_type == "Constant"
+            if n.domain not in DEFAULT_DOMAINS or not known:
                 unsupported.append(f"{n.op_type} ('{n.name}', domain '{n.domain or 'ai.onnx'}', "
                                    f"opset {self.opset})")
                 continue
