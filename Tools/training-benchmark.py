@@ -18,9 +18,9 @@ file order with SGD lr 0.01, momentum 0.9, weight decay 5e-4, on mean softmax cr
     not loading. Peak RSS is the child's (whole process: Python, torch and the data).
   * modeltool: `MODELTOOL finetune MODEL --data X.npy --labels Y.npy --scale 0.00392156862745098
     --epochs 1 --batch B --no-shuffle --optimizer sgd --lr 0.01 --momentum 0.9 --weight-decay 5e-4
-    --threads T -o OUT.onnx --json`; images/s from the JSON's top-level `images_per_second`, or,
-    when that is missing, N / the process's wall time (marked *, includes loading). Peak RSS of the
-    process from wait4.
+    --threads T -o OUT.onnx --json`; images/s from the JSON's top-level `images_per_second` (or
+    `imagesPerSecond`), or, when that is missing, N / the process's wall time (marked *, loading
+    included). Peak RSS of the process from wait4.
 Each case runs once, PyTorch first, one process at a time. Prints a markdown table.
 """
 
@@ -197,8 +197,9 @@ def main() -> int:
                                "-o", str(Path(tmp) / "out.onnx"), "--json"]
                         try:
                             res, wall, ours_rss, _ = run_measured(cmd)
-                            if res and "images_per_second" in res:
-                                ours = float(res["images_per_second"])
+                            key = next((k for k in ("images_per_second", "imagesPerSecond") if k in (res or {})), None)
+                            if key:
+                                ours = float(res[key])
                             else:
                                 ours, mark = n / wall, "*"
                         except Exception as e:

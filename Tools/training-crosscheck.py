@@ -18,7 +18,7 @@ output, or of the logits before a final Softmax/LogSoftmax. modeltool runs
       --weight-decay 5e-4 -o OUT.onnx --json        (adam: --optimizer adam --lr 0.001 --weight-decay 0)
 
 and must give
-  * epochs[0].train_loss of its JSON equal to PyTorch's loss to 1e-5 relative;
+  * epochs[0].train_loss (or trainLoss) of its JSON equal to PyTorch's loss to 1e-5 relative;
   * every float tensor of OUT.onnx (initializers and Constant-node values, by name) within
     1e-3 x max|torch_new - old| of PyTorch's updated tensor, plus a floor of one float32 ulp at the
     tensor's largest magnitude (at least 1e-7) so that tensors the step barely moves are not held
@@ -183,7 +183,10 @@ def run_modeltool(tool: str, model: Path, opt: Optimizer, out: Path) -> dict:
     if proc.returncode != 0:
         lines = (proc.stderr.strip() or proc.stdout.strip()).splitlines()
         raise RuntimeError(f"modeltool finetune exited {proc.returncode}: {lines[-1] if lines else ''}")
-    return json.loads(proc.stdout)
+    try:
+        return json.loads(proc.stdout)
+    except json.JSONDecodeError as e:
+        raise RuntimeError(f"modeltool finetune --json printed no JSON ({e}): {proc.stdout[:120]!r}") from e
 
 
 # ---- comparison ---------------------------------------------------------------------------------
@@ -199,11 +202,22 @@ def float_tensors(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     return tensors
 
 
+def json_field(record: dict, snake: str):
+    """record[snake], or its camelCase spelling (the other modeltool commands' JSON uses camelCase)."""
+    head, *rest = snake.split("_")
+    camel = head + "".join(w.capitalize() for w in rest)
+    if snake in record:
+        return record[snake]
+    if camel in record:
+        return record[camel]
+    raise RuntimeError(f"JSON has no '{snake}' (or '{camel}'): {str(record)[:120]}")
+
+
 def train_loss(result: dict) -> float:
     epochs = result.get("epochs")
     if not isinstance(epochs, list) or len(epochs) != 1 or epochs[0].get("epoch") != 1:
         raise RuntimeError(f"JSON 'epochs' should hold exactly epoch 1, got {str(epochs)[:120]}")
-    return float(epochs[0]["train_loss"])
+    return float(json_field(epochs[0], "train_loss"))
 
 
 def compare_loss(got: float, ref: float) -> float:
