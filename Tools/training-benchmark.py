@@ -132,6 +132,10 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[dict | None, 
 
 # ---- the benchmark ------------------------------------------------------------------------------
 
+def number(value: float) -> str:
+    return "-" if value != value else f"{value:,.0f}"  # NaN: not measured
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -174,8 +178,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="training-benchmark-") as tmp:
         x_path, y_path, source = training_data(args.images, Path(tmp))
         n = len(np.load(y_path))
-        print(f"Data: {source}. Machine: {cpu_name()}, {os.cpu_count()} CPUs; torch {torch.__version__}; "
-              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n", flush=True)
+        load_before = os.getloadavg()[0]
+        if load_before > 0.5:
+            print(f"training-benchmark: load average {load_before:.1f}; other processes will skew the "
+                  "figures, multi-threaded ones most", file=sys.stderr)
         for model in models:
             for batch in batches:
                 for t in threads:
@@ -204,11 +210,14 @@ def main() -> int:
                                 ours, mark = n / wall, "*"
                         except Exception as e:
                             print(f"modeltool {model.stem} batch {batch} threads {t}: {e}", file=sys.stderr)
-                    rows.append(cell + [f"{torch_rate:,.0f}", f"{ours:,.0f}{mark}",
+                    rows.append(cell + [number(torch_rate), number(ours) + mark,
                                         f"{ours / torch_rate:.2f}x" if args.modeltool else "-",
-                                        f"{torch_rss:,.0f}", f"{ours_rss:,.0f}"])
-                    print(f"  {' '.join(cell)}: PyTorch {torch_rate:,.0f} img/s, modeltool {ours:,.0f}{mark} img/s",
-                          file=sys.stderr, flush=True)
+                                        number(torch_rss), number(ours_rss)])
+                    print(f"  {' '.join(cell)}: PyTorch {number(torch_rate)} img/s, "
+                          f"modeltool {number(ours)}{mark} img/s", file=sys.stderr, flush=True)
+    print(f"Data: {source}. Machine: {cpu_name()}, {os.cpu_count()} CPUs; torch {torch.__version__}; "
+          f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; 1-minute load average "
+          f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after. SGD, one epoch, file order.\n")
     print("| model | batch | threads | PyTorch img/s | modeltool img/s | modeltool / PyTorch "
           "| PyTorch peak RSS (MiB) | modeltool peak RSS (MiB) |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
