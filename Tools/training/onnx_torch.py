@@ -82,6 +82,15 @@ class OnnxModule(torch.nn.Module):
         self.opset = _opset(model)
         self.dtype = dtype
         self.explicit_batch_norm = explicit_batch_norm
+        constants = self._read_nodes(graph)
+        self._register_tensors(constants, self._roles(constants))
+        self.input_names = [i.name for i in graph.input if i.name not in constants]
+        self.output_names = [o.name for o in graph.output]
+        self.logits_name = self._logits_name()
+        self._plans: dict[tuple, tuple] = {}
+
+    def _read_nodes(self, graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+        """Fills self.nodes; returns every constant (initializers, Constant nodes, their Identity copies)."""
         constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
         self.nodes: list[onnx_ops.Node] = []
         unsupported = []
@@ -90,8 +99,7 @@ class OnnxModule(torch.nn.Module):
             if n.domain not in DEFAULT_DOMAINS or not known:
                 unsupported.append(f"{n.op_type} ('{n.name}', domain '{n.domain or 'ai.onnx'}', "
                                    f"opset {self.opset})")
-                continue
-            if n.op_type == "Constant":
+            elif n.op_type == "Constant":
                 constants[n.output[0]] = _constant_value(n)
             elif n.op_type == "Identity" and n.input[0] in constants:
                 constants[n.output[0]] = constants[n.input[0]].copy()  # a separate copy
@@ -100,7 +108,10 @@ class OnnxModule(torch.nn.Module):
                                                 {a.name: _attribute(a) for a in n.attribute}))
         if unsupported:
             raise UnsupportedOps("unsupported operators: " + "; ".join(unsupported))
+        return constants
 
+    def _roles(self, constants: dict[str, np.ndarray]) -> dict[str, str]:
+        """"param" or "stat" for the float constants that nodes read in those slots."""
         roles: dict[str, str] = {}
         for node in self.nodes:
             for table, role in ((PARAM_SLOTS, "param"), (STAT_SLOTS, "stat")):
@@ -108,30 +119,27 @@ class OnnxModule(torch.nn.Module):
                     name = node.inputs[slot] if slot < len(node.inputs) else ""
                     if name in constants and constants[name].dtype.kind == "f":
                         roles[name] = role
+        return roles
+
+    def _register_tensors(self, constants: dict[str, np.ndarray], roles: dict[str, str]) -> None:
         # Tensors live under attribute names t0, t1, ... (ONNX names may hold dots).
         self._attr: dict[str, str] = {}
         self.param_names: list[str] = []
         self.stat_names: list[str] = []
-        self._fixed: dict[str, torch.Tensor] = {}
         for name, array in constants.items():
             tensor = torch.from_numpy(np.array(array))
             if tensor.is_floating_point():
-                tensor = tensor.to(dtype)
-            role = roles.get(name)
+                tensor = tensor.to(self.dtype)
             attr = f"t{len(self._attr)}"
-            if role == "param":
+            if roles.get(name) == "param":
                 self.register_parameter(attr, torch.nn.Parameter(tensor))
                 self.param_names.append(name)
-            elif role == "stat":
+            elif roles.get(name) == "stat":
                 self.register_buffer(attr, tensor)
                 self.stat_names.append(name)
             else:
                 self.register_buffer(attr, tensor, persistent=False)
             self._attr[name] = attr
-        self.input_names = [i.name for i in graph.input if i.name not in constants]
-        self.output_names = [o.name for o in graph.output]
-        self.logits_name = self._logits_name()
-        self._plans: dict[tuple, tuple] = {}
 
     # ---- graph facts ---------------------------------------------------------------------
 
