@@ -61,10 +61,17 @@ let package = Package(
             dependencies: ["FileIO", "CHDF5", "CZlibSystem"],
             swiftSettings: fastMath
         ),
+        // What the commands do, as a library: open/save by format, the batch loop, APoZ collection,
+        // evaluation, the statistics file, the trim session.
+        .target(
+            name: "ModelPipeline",
+            dependencies: ["ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets"],
+            swiftSettings: fastMath
+        ),
         .executableTarget(
             name: "modeltool",
             dependencies: [
-                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets",
+                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets", "ModelPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -76,6 +83,7 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelIR", "ModelFormats"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "ModelTrimmingTests", dependencies: ["ModelTrimming", "ModelIR", "ModelRuntime", "ModelFormats"]),
+        .testTarget(name: "ModelPipelineTests", dependencies: ["ModelPipeline", "ModelIR", "ModelRuntime", "ModelTrimming", "Datasets"]),
         .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets"]),
     ],
     // Swift 5 mode: the C globals (stderr, HDF5 ids) and kernel closures trip Swift 6's strict
