@@ -3,24 +3,13 @@ import ModelTrimming
 /// What a trim session did: the plan per group, the sizes before and after, and what was written
 /// and checked. `modeltool trim` prints it as text or JSON.
 public struct TrimOutcome: Encodable {
-    public struct Group: Encodable {
-        public var group: Int
-        public var layers: [String]
-        public var selected: Bool
-        public var channelsBefore: Int
-        public var channelsAfter: Int
-        public var meanAPoZ: Double?
-        public var threshold: Double?
-        public var removed: [Int]
-        public var barriers: [String]
-    }
-
     /// The model file trimmed.
     public var model: String
     /// Where the APoZ came from: the statistics file or the data measured on.
     public var statistics: String
     public var samples: UInt64
-    public var groups: [Group]
+    /// One row per coupled group: selected or not, channels before and after, why it is kept.
+    public var groups: [TrimReport.Row]
     public var paramsBefore: Int
     public var paramsAfter: Int
     public var macsBefore: Int
@@ -40,11 +29,7 @@ public struct TrimOutcome: Encodable {
         self.model = model
         self.statistics = statistics
         self.samples = samples
-        groups = report.rows.map {
-            Group(group: $0.group, layers: $0.layers, selected: $0.selected, channelsBefore: $0.channelsBefore,
-                  channelsAfter: $0.channelsAfter, meanAPoZ: $0.meanAPoZ, threshold: $0.threshold, removed: $0.removed,
-                  barriers: $0.barriers)
-        }
+        groups = report.rows
         paramsBefore = report.paramsBefore
         paramsAfter = report.paramsAfter
         macsBefore = report.macsBefore

@@ -39,14 +39,7 @@ struct ApozInfoOptions: ParsableArguments {
 
     /// The data options `apoz` would take, parsed by `DataOptions` itself so checks stay in one place.
     func dataOptions(batch: Int) throws -> DataOptions {
-        var args = ["--batch", String(batch)]
-        if let limit { args += ["--limit", String(limit)] }
-        if let scale { args += ["--scale", String(scale)] }
-        if let mean { args += ["--mean", mean] }
-        if let std { args += ["--std", std] }
-        if let layout { args += ["--layout", layout.rawValue] }
-        if let threads { args += ["--threads", String(threads)] }
-        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: std, layout: layout, threads: threads)
     }
 
     /// Reads or collects the statistics for `model` and checks they belong to it.

@@ -33,6 +33,20 @@ struct DataOptions: ParsableArguments {
         return parts.map { $0! }
     }
 
+    /// Data options that a command declares under its own names (trim's --data-std, info's
+    /// "with --data" options), parsed by `DataOptions` itself so its checks apply.
+    static func parsing(batch: Int, limit: Int?, scale: Float?, mean: String?, std: String?, layout: DataLayout?,
+                        threads: Int?) throws -> DataOptions {
+        var args = ["--batch", String(batch)]
+        if let limit { args += ["--limit", String(limit)] }
+        if let scale { args += ["--scale", String(scale)] }
+        if let mean { args += ["--mean", mean] }
+        if let std { args += ["--std", std] }
+        if let layout { args += ["--layout", layout.rawValue] }
+        if let threads { args += ["--threads", String(threads)] }
+        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+    }
+
     /// The options as the library takes them.
     var settings: DataSettings {
         DataSettings(batch: batch, limit: limit,

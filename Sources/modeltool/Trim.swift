@@ -70,14 +70,8 @@ struct Trim: ParsableCommand {
 
     /// The data options, parsed by `DataOptions` itself so its checks apply.
     func dataOptions() throws -> DataOptions {
-        var args = ["--batch", String(batch)]
-        if let limit { args += ["--limit", String(limit)] }
-        if let scale { args += ["--scale", String(scale)] }
-        if let mean { args += ["--mean", mean] }
-        if let dataStd { args += ["--std", dataStd] }
-        if let layout { args += ["--layout", layout.rawValue] }
-        if let threads { args += ["--threads", String(threads)] }
-        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: dataStd, layout: layout,
+                                threads: threads)
     }
 
     var options: TrimOptions {
