@@ -64,14 +64,17 @@ let package = Package(
             dependencies: ["FileIO", "CHDF5", "CZlibSystem"],
             swiftSettings: fastMath
         ),
-        // What the commands do, as a library: the fine-tuning loop over data sets.
-        .target(name: "ModelPipeline",
-                dependencies: ["ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "Datasets"],
-                swiftSettings: fastMath),
+        // What the commands do, as a library: open/save by format, the batch loop, APoZ collection,
+        // evaluation, the statistics file, the trim session, the fine-tuning loop.
+        .target(
+            name: "ModelPipeline",
+            dependencies: ["ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "Datasets"],
+            swiftSettings: fastMath
+        ),
         .executableTarget(
             name: "modeltool",
             dependencies: [
-                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "ModelPipeline", "Datasets",
+                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "Datasets", "ModelPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -84,6 +87,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "ModelTrimmingTests", dependencies: ["ModelTrimming", "ModelIR", "ModelRuntime", "ModelFormats"]),
         .testTarget(name: "ModelTrainingTests", dependencies: ["ModelTraining", "ModelIR", "ModelRuntime", "ModelFormats"]),
+        .testTarget(name: "ModelPipelineTests", dependencies: ["ModelPipeline", "ModelIR", "ModelRuntime", "ModelTrimming", "Datasets"]),
         .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets"]),
     ],
     // Swift 5 mode: the C globals (stderr, HDF5 ids) and kernel closures trip Swift 6's strict

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ModelFormats
 import ModelIR
 import ModelRuntime
 import ModelTraining
@@ -228,5 +229,30 @@ public final class FineTuner {
             total += b.range.count
         }
         return total == 0 ? 0 : Double(correct) / Double(total)
+    }
+}
+
+extension FineTuner {
+    /// A reader of the data set at `path`, shaped for `model`'s single input.
+    public static func reader(for model: Model, data path: String, preprocessing: Preprocessing) throws -> BatchReader {
+        let fed = model.graph.runtimeInputs
+        guard fed.count == 1, let input = fed.first else {
+            throw ModelError("the model has \(fed.count) inputs; training feeds models with exactly one")
+        }
+        guard let shape = input.tensorType?.shape else { throw ModelError("the model's input '\(input.name)' has no declared shape") }
+        return try BatchReader(source: try openSource(path: path), modelInput: shape.dims.map(\.value), inputName: input.name,
+                               preprocessing: preprocessing)
+    }
+
+    /// Writes a retrained model to `destination` in the format of `source` and returns the
+    /// messages worth showing. A Keras file's optimizer state tracked the old weights and is
+    /// not written.
+    public static func save(_ model: Model, source: String, to destination: String) throws -> [String] {
+        let format = try ModelFormat.of(source)
+        var messages = try ModelFile.save(model, to: destination, format: format)
+        if format == .h5, KerasWriter.hasOptimizerState(source) {
+            messages.append("the optimizer state in \(source) was not written to \(destination): it tracked the weights before fine-tuning")
+        }
+        return messages
     }
 }

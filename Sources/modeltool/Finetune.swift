@@ -117,10 +117,13 @@ struct Finetune: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let start = Date()
-            let original = try loadModel(model)
+            let original = try ModelFile.open(model)
             let settings = try training.settings(batch: dataOptions.batch, limit: dataOptions.limit, threads: dataOptions.threads)
-            let reader = try trainingReader(original, data, dataOptions)
-            let validation = try valData.map { (try trainingReader(original, $0, dataOptions), try openSource(path: valLabels!)) }
+            let preprocessing = dataOptions.settings.preprocessing
+            let reader = try FineTuner.reader(for: original, data: data, preprocessing: preprocessing)
+            let validation = try valData.map {
+                (try FineTuner.reader(for: original, data: $0, preprocessing: preprocessing), try openSource(path: valLabels!))
+            }
             var fine = settings
             fine.validationLimit = valLimit
             let tuner = try FineTuner(model: original, settings: fine)
@@ -132,8 +135,8 @@ struct Finetune: ParsableCommand {
                 if !json { print(EpochTable.row(report)); fflush(stdout) }
             }
             let destination = output ?? model
-            if backup { try copyFile(model, to: model + ".bak") }
-            for message in try saveTrained(result.model, source: model, to: destination) { printError("modeltool: \(message)") }
+            if backup { try ModelFile.backUp(original, readFrom: model, format: try ModelFormat.of(model)) }
+            for message in try FineTuner.save(result.model, source: model, to: destination) { printError("modeltool: \(message)") }
             let outcome = Result(model: model, output: destination, samples: min(dataOptions.limit ?? reader.source.count, reader.source.count),
                                  trainedParameters: result.trainedParameters, keptEpoch: result.keptEpoch, epochs: result.epochs,
                                  imagesPerSecond: result.imagesPerSecond, seconds: Date().timeIntervalSince(start))
@@ -143,32 +146,6 @@ struct Finetune: ParsableCommand {
                 print("kept epoch \(result.keptEpoch)\(validation != nil ? " (best validation accuracy)" : ""); \(grouped(result.trainedParameters)) trained parameters; wrote \(destination)")
             }
         }
-    }
-}
-
-/// A reader of `path` shaped for `model`'s single input.
-func trainingReader(_ model: Model, _ path: String, _ options: DataOptions) throws -> BatchReader {
-    let fed = model.graph.runtimeInputs
-    guard fed.count == 1, let input = fed.first, let shape = input.tensorType?.shape else {
-        throw ModelError("training feeds models with exactly one input of declared shape")
-    }
-    return try BatchReader(source: try openSource(path: path), modelInput: shape.dims.map(\.value), inputName: input.name,
-                           preprocessing: options.preprocessing)
-}
-
-/// Writes a retrained model in the format of `source`; returns messages for the user.
-func saveTrained(_ model: Model, source: String, to destination: String) throws -> [String] {
-    switch try ModelFormat.of(source, override: nil) {
-    case .onnx:
-        try ONNXWriter.write(model, to: destination)
-        return []
-    case .h5:
-        try KerasWriter.write(model, to: destination, as: .legacyH5)
-        return KerasWriter.hasOptimizerState(source)
-            ? ["the optimizer state in \(source) was not written to \(destination): it tracked the weights before fine-tuning"] : []
-    case .keras:
-        try KerasWriter.write(model, to: destination, as: .kerasZip)
-        return []
     }
 }
 

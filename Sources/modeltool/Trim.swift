@@ -1,9 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import ModelFormats
-import ModelIR
-import ModelRuntime
+import ModelPipeline
 import ModelTrimming
 
 /// `modeltool trim MODEL (--data X | --stats S)`: remove high-APoZ channels, in place.
@@ -72,14 +70,8 @@ struct Trim: ParsableCommand {
 
     /// The data options, parsed by `DataOptions` itself so its checks apply.
     func dataOptions() throws -> DataOptions {
-        var args = ["--batch", String(batch)]
-        if let limit { args += ["--limit", String(limit)] }
-        if let scale { args += ["--scale", String(scale)] }
-        if let mean { args += ["--mean", mean] }
-        if let dataStd { args += ["--std", dataStd] }
-        if let layout { args += ["--layout", layout.rawValue] }
-        if let threads { args += ["--threads", String(threads)] }
-        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: dataStd, layout: layout,
+                                threads: threads)
     }
 
     var options: TrimOptions {
@@ -96,89 +88,14 @@ struct Trim: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let format = try ModelFormat.of(model, override: nil)
-            let original = try loadModel(model)
-            let dataOptions = try dataOptions()
-            let statistics: ApozStatistics
-            if let stats {
-                statistics = try readStatistics(stats)
-                guard statistics.fingerprint == ModelFingerprint.of(original) else {
-                    throw StatisticsError("\(stats) was collected on a different model (\(statistics.modelFile)) than \(model): their graph or weights differ")
-                }
-            } else {
-                statistics = try ApozCollection(model: original, modelFile: model, data: data!, options: dataOptions,
-                                                shard: nil, selection: .defaults).run().statistics
-            }
-            for warning in nonFiniteWarnings(statistics) { printError("modeltool: \(warning)") }
-            var channelStats: [String: ChannelStatistics] = [:]
-            for t in statistics.tensors { channelStats[t.tensor] = ChannelStatistics(apoz: t.apoz, mean: t.means) }
-
-            // A dry run still rewrites in memory, so the plan shows the sizes it would give.
-            let (plan, result) = try Trimmer.trim(original, statistics: channelStats, options: options)
-            var outcome = TrimOutcome(model: model, plan: plan, report: try result?.report() ?? TrimReport(plan: plan, trimmed: nil),
-                                      statistics: stats ?? data!, samples: statistics.samples)
-            outcome.dryRun = dryRun
-            if !dryRun, let trimmed = result?.model {
-                let destination = output ?? model
-                if backup {
-                    // An ONNX backup is written (losslessly) with its own external-data file, so
-                    // it never shares MODEL.data with the trimmed model.
-                    if format == .onnx { try ONNXWriter.write(original, to: model + ".bak") } else { try copyFile(model, to: model + ".bak") }
-                }
-                switch format {
-                case .onnx:
-                    try ONNXWriter.write(trimmed, to: destination)
-                case .h5:
-                    // model_config follows the new widths; training_config and the optimizer
-                    // weights that still fit are kept, the others dropped with a message.
-                    for message in try KerasWriter.rewriteLegacyH5(trimmed, keepingTrainingStateOf: model, to: destination) {
-                        printError("modeltool: \(message)")
-                    }
-                case .keras:
-                    try KerasWriter.write(trimmed, to: destination, as: .kerasZip)
-                }
-                outcome.written = destination
-                outcome.maxDeviation = try deviation(original: original, writtenAt: destination, options: dataOptions)
-                if let (x, y) = accuracyData {
-                    outcome.accuracyBefore = try evaluate(model: original, data: x, labels: y, top: 1, options: dataOptions).accuracy.top1
-                    outcome.accuracyAfter = try evaluate(model: try loadModel(destination), data: x, labels: y, top: 1,
-                                                         options: dataOptions).accuracy.top1
-                }
-            }
+            let session = try TrimSession(modelFile: model, settings: try dataOptions().settings)
+            session.progress = { unit in ProgressBar.callback(unit: unit) }
+            session.warn = { printError("modeltool: \($0)") }
+            var request = TrimRequest(source: stats.map { .file($0) } ?? .measure(data: data!), options: options,
+                                      labels: labels, output: output, backup: backup, dryRun: dryRun)
+            if let evalData, let evalLabels { request.evaluation = (evalData, evalLabels) }
+            let outcome = try session.run(request)
             if json { try printJSON(outcome) } else { print(outcome.text) }
         }
     }
-
-    private var accuracyData: (String, String)? {
-        if let evalData, let evalLabels { return (evalData, evalLabels) }
-        if let data, let labels { return (data, labels) }
-        return nil
-    }
-
-    /// Reads the written file back and runs a few samples through it and the original.
-    private func deviation(original: Model, writtenAt path: String, options: DataOptions) throws -> Double? {
-        guard let samples = evalData ?? data else { return nil }
-        var few = options
-        few.limit = min(options.limit ?? 8, 8)
-        let reread = try loadModel(path)
-        let a = try PreparedRun(model: original, dataPath: samples, options: few)
-        let b = try PreparedRun(model: reread, dataPath: samples, options: few)
-        // The batch's values live in the iterator's buffer: keep the iterator while they are used.
-        let batches = try a.reader.batches(batchSize: few.limit!, selection: SampleSelection(limit: few.limit))
-        guard let batch = try batches.next() else { return nil }
-        let before = try a.run(batch)
-        let after = try b.run(batch)
-        var worst = 0.0
-        for (name, x) in before {
-            guard let y = after[name], x.shape == y.shape else { return .infinity }
-            for (u, v) in zip(x.floats, y.floats) { worst = max(worst, Double(abs(u - v))) }
-        }
-        return worst
-    }
-}
-
-/// Copies a file (for --backup), atomically.
-func copyFile(_ source: String, to destination: String) throws {
-    guard let data = FileManager.default.contents(atPath: source) else { throw ModelError("\(source): cannot read it to back it up") }
-    try AtomicFile.write([UInt8](data), to: destination)
 }
