@@ -16,7 +16,6 @@ extension ScheduleKind: ExpressibleByArgument {}
 
 /// Training options shared by `finetune` and the trim → fine-tune loop.
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Passes over the training data.") var epochs: Int = 1
     @Option(help: "sgd, adam or adamw.") var optimizer: OptimizerKind = .sgd
     @Option(help: "Learning rate (PyTorch's default, 1e-3, for every optimizer).") var lr: Float = 1e-3
     @Option(help: "SGD momentum (PyTorch's default is 0; 0.9 is usual for fine-tuning).") var momentum: Float = 0
@@ -38,7 +37,6 @@ struct TrainingOptions: ParsableArguments {
     @Flag(help: "Read the training data in stored order instead of a new seeded permutation each epoch.") var noShuffle = false
 
     func validate() throws {
-        guard epochs >= 0 else { throw ValidationError("--epochs must not be negative") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard momentum >= 0 && momentum < 1 else { throw ValidationError("--momentum must be in [0, 1)") }
         guard labelSmoothing >= 0 && labelSmoothing < 1 else { throw ValidationError("--label-smoothing must be in [0, 1)") }
@@ -47,7 +45,7 @@ struct TrainingOptions: ParsableArguments {
         if let augment { _ = try Augmentation(parsing: augment) }
     }
 
-    func settings(batch: Int, limit: Int?, threads: Int?) throws -> FineTuneSettings {
+    func settings(epochs: Int, batch: Int, limit: Int?, threads: Int?) throws -> FineTuneSettings {
         var s = FineTuneSettings()
         s.epochs = epochs
         s.batchSize = batch
@@ -89,6 +87,7 @@ struct Finetune: ParsableCommand {
     @Option(help: "Validation samples, measured after each epoch.") var valData: String?
     @Option(help: "Labels of the validation samples.") var valLabels: String?
     @Option(help: "Use only the first N validation samples.") var valLimit: Int?
+    @Option(help: "Passes over the training data.") var epochs: Int = 1
     @OptionGroup var training: TrainingOptions
     @OptionGroup var dataOptions: DataOptions
     @Option(name: .shortAndLong, help: "Write the result here instead of over MODEL.") var output: String?
@@ -96,6 +95,7 @@ struct Finetune: ParsableCommand {
     @Flag(help: "Print the result as JSON.") var json = false
 
     func validate() throws {
+        guard epochs >= 0 else { throw ValidationError("--epochs must not be negative") }
         guard (valData == nil) == (valLabels == nil) else { throw ValidationError("--val-data and --val-labels go together") }
     }
 
@@ -118,7 +118,7 @@ struct Finetune: ParsableCommand {
         try runReportingErrors {
             let start = Date()
             let original = try ModelFile.open(model)
-            let settings = try training.settings(batch: dataOptions.batch, limit: dataOptions.limit, threads: dataOptions.threads)
+            let settings = try training.settings(epochs: epochs, batch: dataOptions.batch, limit: dataOptions.limit, threads: dataOptions.threads)
             let preprocessing = dataOptions.settings.preprocessing
             let reader = try FineTuner.reader(for: original, data: data, preprocessing: preprocessing)
             let validation = try valData.map {
