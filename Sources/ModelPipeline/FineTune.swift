@@ -31,6 +31,11 @@ public struct Augmentation: Equatable, Sendable {
 
     public var isIdentity: Bool { cropPadding == 0 && !flip }
 
+    /// Applies the augmentation in place to `count` samples of `shape` ([C, H, W]).
+    func apply(_ values: inout [Float], count: Int, shape: [Int], random: inout SplitMix64) {
+        values.withUnsafeMutableBufferPointer { apply($0.baseAddress!, count: count, shape: shape, random: &random) }
+    }
+
     /// Applies the augmentation in place to `count` samples of `shape` ([C, H, W]) at `values`.
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int, shape: [Int], random: inout SplitMix64) {
         guard !isIdentity, shape.count == 3 else { return }
