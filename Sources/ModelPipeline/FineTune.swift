@@ -137,8 +137,9 @@ public final class FineTuner {
         optimizer = Optimizer(settings.optimizer)
     }
 
-    /// Runs every epoch over `train` (with `labels`), validating on `validation` after each.
-    public func run(train: BatchReader, labels: SampleSource, validation: (reader: BatchReader, labels: SampleSource)? = nil,
+    /// Runs every epoch over `train` (with `labels`), measuring top-1 accuracy on `validation`
+    /// (files read with `train`'s preprocessing) after each.
+    public func run(train: BatchReader, labels: SampleSource, validation: (data: String, labels: String)? = nil,
                     progress: ((TrainingProgress) -> Void)? = nil,
                     epochDone: ((EpochReport) -> Void)? = nil) throws -> FineTuneResult {
         let total = min(settings.limit ?? train.source.count, train.source.count)
@@ -197,7 +198,10 @@ public final class FineTuner {
                 progress?(TrainingProgress(epoch: epoch + 1, epochs: settings.epochs, step: stepsPerEpoch, steps: stepsPerEpoch,
                                            loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen),
                                            imagesPerSecond: Double(seen) / max(seconds, 1e-9), elapsed: seconds, validating: true))
-                accuracy = try topOneAccuracy(model, validation.reader, validation.labels)
+                let settings = DataSettings(batch: max(self.settings.batchSize, 64), limit: self.settings.validationLimit,
+                                            preprocessing: train.preprocessing, threads: self.settings.threads)
+                accuracy = try Evaluation.run(model: model, data: validation.data, labels: validation.labels, top: 1,
+                                              settings: settings).accuracy.top1
             }
             reports.append(EpochReport(epoch: epoch + 1, trainLoss: lossSum / Double(seen),
                                        trainAccuracy: Double(correct) / Double(seen), validationAccuracy: accuracy,
@@ -210,30 +214,6 @@ public final class FineTuner {
         return FineTuneResult(model: kept, epochs: reports, keptEpoch: keptEpoch,
                               trainedParameters: trainer.trainedParameterCount,
                               imagesPerSecond: Double(trainedImages) / max(trainingSeconds, 1e-9))
-    }
-
-    /// Top-1 accuracy of `model` (inference mode) over the validation data.
-    func topOneAccuracy(_ model: Model, _ reader: BatchReader, _ labels: SampleSource) throws -> Double {
-        let interpreter = try Interpreter(model: model, threads: settings.threads)
-        let batches = try reader.batches(batchSize: max(settings.batchSize, 64),
-                                         selection: SampleSelection(limit: settings.validationLimit), labels: labels)
-        var correct = 0, total = 0
-        while let b = try batches.next() {
-            let input = try RuntimeTensor(shape: b.shape, copying: b.values)
-            guard let out = try interpreter.run(inputs: [trainer.inputName: input])[model.graph.outputs[0].name] else {
-                throw ModelError("the model produced no output '\(model.graph.outputs[0].name)'")
-            }
-            let k = out.count / max(b.range.count, 1)
-            try out.withFloats { v in
-                for (row, label) in (b.labels ?? []).enumerated() {
-                    var best = 0
-                    for j in 1..<max(k, 1) where v[row * k + j] > v[row * k + best] { best = j }
-                    if best == label { correct += 1 }
-                }
-            }
-            total += b.range.count
-        }
-        return total == 0 ? 0 : Double(correct) / Double(total)
     }
 }
 

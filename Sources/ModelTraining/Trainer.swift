@@ -89,7 +89,8 @@ public final class Trainer {
             guard outputGrads.contains(where: { $0 != nil }) else { continue }
             guard case .differentiable(let rule) = step.rule else { continue }
             let inputs = step.inputs.map { $0.flatMap { values[$0] } }
-            let outputs = step.outputs.map { $0.flatMap { values[$0] } ?? (try? RuntimeTensor.filled([0]))! }
+            // An omitted optional output has no value: an empty tensor stands in (nothing reads it).
+            let outputs = try step.outputs.map { try $0.flatMap { values[$0] } ?? RuntimeTensor.filled([0]) }
             let result: [RuntimeTensor?]
             do {
                 result = try rule(GradientInputs(node: step.node, opset: graph.opset, inputs: inputs, outputs: outputs,

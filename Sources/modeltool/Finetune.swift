@@ -121,9 +121,7 @@ struct Finetune: ParsableCommand {
             let settings = try training.settings(epochs: epochs, batch: dataOptions.batch, limit: dataOptions.limit, threads: dataOptions.threads)
             let preprocessing = dataOptions.settings.preprocessing
             let reader = try FineTuner.reader(for: original, data: data, preprocessing: preprocessing)
-            let validation = try valData.map {
-                (try FineTuner.reader(for: original, data: $0, preprocessing: preprocessing), try openSource(path: valLabels!))
-            }
+            let validation = valData.map { (data: $0, labels: valLabels!) }
             var fine = settings
             fine.validationLimit = valLimit
             let tuner = try FineTuner(model: original, settings: fine)

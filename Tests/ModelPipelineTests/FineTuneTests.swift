@@ -78,7 +78,7 @@ final class FineTuneTests: XCTestCase {
         let reader = try FineTuner.reader(for: model, data: fashionImages, preprocessing: fashionScale.preprocessing)
         var steps = 0
         let result = try tuner.run(train: reader, labels: try openSource(path: fashionLabels),
-                                   validation: (reader, try openSource(path: fashionLabels))) { p in
+                                   validation: (fashionImages, fashionLabels)) { p in
             if !p.validating { steps += 1 }
         }
         XCTAssertEqual(steps, 8)

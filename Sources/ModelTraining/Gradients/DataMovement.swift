@@ -78,7 +78,8 @@ enum DataMovementGradients {
                 }
                 runs.append(try kernel(inputs, arena: arena, threads: 1))
             }
-            if routes == nil { routes = runs[0].map { [Int](repeating: 0, count: $0.count) } }
+            // Only float outputs carry gradients; integer ones (a Dropout mask, say) route nothing.
+            if routes == nil { routes = runs[0].map { [Int](repeating: $0.elementType == .float32 ? 0 : -1, count: $0.count) } }
             for k in runs[0].indices where runs[0][k].elementType == .float32 {
                 let a = runs[0][k].floatPointer, b = runs[1][k].floatPointer
                 for j in 0..<runs[0][k].count where routes![k][j] >= 0 {
