@@ -65,35 +65,19 @@ struct ConvolutionGeometry {
     /// Columns of one image's `channels` planes: row (c, ky, kx), column (oy, ox) holds the input
     /// element the tap reads at that output position (0 in the padding).
     func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>) {
-        let plane = height * width, p = outPositions
-        var row = 0
-        for c in 0..<channels {
-            let xc = x + c * plane
-            for ky in 0..<kernelH {
-                for kx in 0..<kernelW {
-                    let out = cols + row * p
-                    for oy in 0..<outHeight {
-                        let iy = oy * strideH - padTop + ky * dilationH
-                        let line = out + oy * outWidth
-                        guard iy >= 0 && iy < height else {
-                            line.initialize(repeating: 0, count: outWidth)
-                            continue
-                        }
-                        let xr = xc + iy * width
-                        for ox in 0..<outWidth {
-                            let ix = ox * strideW - padLeft + kx * dilationW
-                            line[ox] = ix >= 0 && ix < width ? xr[ix] : 0
-                        }
-                    }
-                    row += 1
-                }
-            }
-        }
+        transfer(UnsafeMutablePointer(mutating: x), cols, toColumns: true)
     }
 
     /// The adjoint of `im2col`: adds each column entry back onto the input element it was read
     /// from. `x` is not cleared first.
     func col2im(_ cols: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
+        transfer(x, UnsafeMutablePointer(mutating: cols), toColumns: false)
+    }
+
+    /// One walk over every (tap, output position) pair for both directions; `toColumns` is the
+    /// same for a whole call, so the branch costs nothing in the inner loop.
+    @inline(__always)
+    private func transfer(_ x: UnsafeMutablePointer<Float>, _ cols: UnsafeMutablePointer<Float>, toColumns: Bool) {
         let plane = height * width, p = outPositions
         var row = 0
         for c in 0..<channels {
@@ -103,11 +87,20 @@ struct ConvolutionGeometry {
                     let col = cols + row * p
                     for oy in 0..<outHeight {
                         let iy = oy * strideH - padTop + ky * dilationH
-                        guard iy >= 0 && iy < height else { continue }
-                        let xr = xc + iy * width, line = col + oy * outWidth
+                        let line = col + oy * outWidth
+                        guard iy >= 0 && iy < height else {
+                            if toColumns { line.initialize(repeating: 0, count: outWidth) }
+                            continue
+                        }
+                        let xr = xc + iy * width
                         for ox in 0..<outWidth {
                             let ix = ox * strideW - padLeft + kx * dilationW
-                            if ix >= 0 && ix < width { xr[ix] += line[ox] }
+                            let inside = ix >= 0 && ix < width
+                            if toColumns {
+                                line[ox] = inside ? xr[ix] : 0
+                            } else if inside {
+                                xr[ix] += line[ox]
+                            }
                         }
                     }
                     row += 1
