@@ -50,6 +50,7 @@ struct TrainingGraph {
         }
         guard model.graph.outputs.count >= 1 else { throw ModelError("the model has no output") }
         inputName = input.name
+        let conventions = TrainingConventions(for: model)
         TrainingGraph.splitDeduplicatedWeights(&model.graph)
         self.model = model
         let graph = model.graph
@@ -117,7 +118,7 @@ struct TrainingGraph {
                 if trainedNames.contains(out) { trained.append((out, slot(out))) } else { running.append((out, slot(out))) }
                 continue
             }
-            let forward = GradientRegistry.trainingForward(kind, node: node, opset: opset)
+            let forward = GradientRegistry.trainingForward(kind, node: node, opset: opset, conventions: conventions)
             let kernel: NodeKernel?
             do { kernel = forward == nil ? try NodeKernel(node: node, opset: opset) : nil } catch let e as ModelError {
                 throw e.at(place)

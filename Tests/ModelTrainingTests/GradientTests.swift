@@ -86,6 +86,13 @@ final class NormalizationGradientTests: XCTestCase {
         let unbiased = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 7
         XCTAssertEqual(Double(state.updatedInputs[3]!.floats[0]), 0.8 * 1 + 0.2 * mean, accuracy: 1e-6)
         XCTAssertEqual(Double(state.updatedInputs[4]!.floats[0]), 0.8 * 2 + 0.2 * unbiased, accuracy: 1e-6)
+        // Keras feeds the biased variance.
+        let keras = NormalizationGradients.batchNormForward(node("BatchNormalization", 5, [float("momentum", 0.8)]),
+                                                            unbiasedRunningVariance: false)
+        _ = try keras([x, try .filled([1], 1), try .filled([1], 0), try .filled([1], 1), try .filled([1], 2)], &state)
+        XCTAssertEqual(Double(state.updatedInputs[4]!.floats[0]), 0.8 * 2 + 0.2 * unbiased * 7 / 8, accuracy: 1e-6)
+        XCTAssertFalse(TrainingConventions(for: Model(producerName: "modeltool", producerVersion: "keras", graph: Graph())).unbiasedRunningVariance)
+        XCTAssertTrue(TrainingConventions(for: Model(producerName: "pytorch", producerVersion: "2.13", graph: Graph())).unbiasedRunningVariance)
     }
 
     func testDropoutUsesItsMask() throws {

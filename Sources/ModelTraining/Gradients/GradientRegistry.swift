@@ -59,11 +59,27 @@ enum GradientRegistry {
     }
 
     /// The training forward of operators that behave differently while training.
-    static func trainingForward(_ kind: OpKind, node: Node, opset: Int) -> TrainingForward? {
+    static func trainingForward(_ kind: OpKind, node: Node, opset: Int,
+                                conventions: TrainingConventions = TrainingConventions()) -> TrainingForward? {
         switch kind {
-        case .batchNormalization: return NormalizationGradients.batchNormForward(node)
+        case .batchNormalization:
+            return NormalizationGradients.batchNormForward(node, unbiasedRunningVariance: conventions.unbiasedRunningVariance)
         case .dropout: return NormalizationGradients.dropoutForward(node, opset)
         default: return nil
         }
     }
+}
+
+/// Where the frameworks differ in training mode, the convention a model follows: its own
+/// framework's, so that fine-tuning continues the training it came from.
+struct TrainingConventions {
+    /// PyTorch feeds BatchNormalization's running variance the unbiased batch variance (n / (n − 1)
+    /// times the biased one); Keras feeds it the biased one.
+    var unbiasedRunningVariance = true
+
+    /// The conventions of `model`'s framework: Keras for models read from Keras files (and ONNX
+    /// files converted from them), PyTorch's otherwise.
+    init(for model: Model) { unbiasedRunningVariance = !(model.producerName == "modeltool" && model.producerVersion == "keras") }
+
+    init() {}
 }

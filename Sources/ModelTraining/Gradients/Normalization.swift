@@ -4,7 +4,8 @@ import ModelRuntime
 
 /// BatchNormalization in training mode: normalised with the batch's statistics, running mean
 /// and variance updated with the node's momentum (running = momentum · running + (1 − momentum) ·
-/// batch, ONNX's convention; the variance fed to it is the unbiased one, as PyTorch does).
+/// batch, ONNX's convention; the variance fed to it is the unbiased one, as PyTorch does, or the
+/// biased one, as Keras does, see `TrainingConventions`).
 enum NormalizationGradients {
     /// What the backward pass needs from the forward: per-channel batch mean and 1/σ.
     final class BatchStatistics {
@@ -12,7 +13,7 @@ enum NormalizationGradients {
         init(mean: [Float], inverseStd: [Float]) { (self.mean, self.inverseStd) = (mean, inverseStd) }
     }
 
-    static func batchNormForward(_ node: Node) -> TrainingForward {
+    static func batchNormForward(_ node: Node, unbiasedRunningVariance: Bool = true) -> TrainingForward {
         let epsilon = node.float("epsilon", default: 1e-5), momentum = node.float("momentum", default: 0.9)
         return { inputs, state in
             guard let x = inputs[0], x.rank >= 2, inputs.count >= 5, let scale = inputs[1], let bias = inputs[2],
@@ -53,9 +54,9 @@ enum NormalizationGradients {
                                 let p = xp + (image * c + ch) * size, o = yp + (image * c + ch) * size
                                 for i in 0..<size { o[i] = p[i] * a + b }
                             }
-                            let unbiased = count > 1 ? q / Double(count - 1) : variance
+                            let fed = unbiasedRunningVariance && count > 1 ? q / Double(count - 1) : variance
                             newMean.floatPointer[ch] = momentum * runningMean.floatPointer[ch] + (1 - momentum) * Float(mu)
-                            newVar.floatPointer[ch] = momentum * runningVar.floatPointer[ch] + (1 - momentum) * Float(unbiased)
+                            newVar.floatPointer[ch] = momentum * runningVar.floatPointer[ch] + (1 - momentum) * Float(fed)
                         }
                     }
                 }
