@@ -296,9 +296,10 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(try optimizer.floats(dataset: names[0]).values, [42])
         XCTAssertEqual(try optimizer.floats(dataset: names[2]).values, bias.values.map { $0 + 1 })
         XCTAssertFalse(optimizer.has(names[1]))
-        // The model itself is intact (its Dropout, an Identity at inference, is not written back).
+        // The model itself is intact, its Dropout (with its rate) included.
         let back = try KerasReader.read(path: path)
-        XCTAssertEqual(back.graph.nodes.map(\.opType), model.graph.nodes.map(\.opType).filter { $0 != "Identity" })
+        XCTAssertEqual(back.graph.nodes.map(\.opType), model.graph.nodes.map(\.opType))
+        XCTAssertEqual(try XCTUnwrap(back.graph.initializers.first { $0.name == "drop.ratio" }).floats(), [0.5])
     }
 
     func testNameSanitising() {
