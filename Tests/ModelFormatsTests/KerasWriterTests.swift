@@ -302,6 +302,20 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(back.graph.initializers.first { $0.name == "drop.ratio" }).floats(), [0.5])
     }
 
+    /// A Keras file written back keeps the layer classes it had (what fine-tuning relies on): Dropout
+    /// with its rate, ReLU(max_value 6) and Dense's softmax activation rather than a Softmax layer.
+    func testSequentialLayersWriteBackAsTheyWere() throws {
+        let plan = try KerasExporter(try KerasReader.read(path: kerasFixture("k2_sequential.h5"))).plan()
+        let layer = { (name: String) in plan.layers.first { $0.name == name } }
+        XCTAssertEqual(plan.layers.map(\.name), ["input_1", "conv_a", "bn_a", "pool_a", "dw", "relu6", "avg_same", "conv_b",
+                                                 "flatten", "drop", "logits"])
+        XCTAssertEqual(layer("relu6")?.className, "ReLU")
+        XCTAssertEqual(layer("relu6")?.config["max_value"] as? Double, 6)
+        XCTAssertEqual(layer("drop")?.className, "Dropout")
+        XCTAssertEqual(layer("drop")?.config["rate"] as? Double, 0.5)
+        XCTAssertEqual(layer("logits")?.config["activation"] as? String, "softmax")
+    }
+
     func testNameSanitising() {
         XCTAssertEqual(KerasExporter.sanitize("/features/features.0/Conv"), "features_features_0_Conv")
         XCTAssertEqual(KerasExporter.sanitize("conv_a"), "conv_a")
