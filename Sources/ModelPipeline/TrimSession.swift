@@ -92,9 +92,11 @@ public final class TrimSession {
     public func write(_ trimmed: Model, to destination: String? = nil, backup: Bool = false) throws -> String {
         let destination = destination ?? modelFile
         if backup { try ModelFile.backUp(model, readFrom: modelFile, format: format) }
+        // -o names its own format by its extension (model.h5 -o small.onnx); otherwise the model's.
+        let target = ModelFormat(path: destination) ?? format
         // A legacy .h5 keeps its training_config and the optimizer weights that still fit.
-        let keep = format == .h5 ? modelFile : nil
-        for message in try ModelFile.save(trimmed, to: destination, format: format, keepingTrainingStateOf: keep) {
+        let keep = format == .h5 && target == .h5 ? modelFile : nil
+        for message in try ModelFile.save(trimmed, to: destination, format: target, keepingTrainingStateOf: keep) {
             warn(message)
         }
         return destination

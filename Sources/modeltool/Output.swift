@@ -50,6 +50,10 @@ func humanCount(_ n: Int) -> String {
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    // JSON has no infinities or NaN (an output that changed shape reports an infinite deviation):
+    // they are written as strings, which Python's json and jq read back.
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity",
+                                                                  nanValue: "NaN")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
