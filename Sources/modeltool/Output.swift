@@ -53,7 +53,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
     // JSON has no infinities or NaN (an output that changed shape reports an infinite deviation):
     // they are written as strings, which Python's json and jq read back.
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity",
-                                                                  nanValue: "NaN")
+                                                                  nan: "NaN")
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
