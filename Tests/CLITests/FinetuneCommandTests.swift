@@ -131,3 +131,20 @@ final class FinetuneCommandTests: XCTestCase {
         XCTAssertEqual(try bytes(model), original)
     }
 }
+
+final class TrimFormatTests: XCTestCase {
+    /// `-o` with another extension writes that format: a Keras model trimmed to .onnx reads back.
+    func testTrimToAnotherFormatWritesThatFormat() throws {
+        let dir = try temporaryDirectory(self)
+        let source = dir.appendingPathComponent("k.h5").path
+        try FileManager.default.copyItem(atPath: repositoryRoot.appendingPathComponent("Fixtures/keras/k2_sequential.h5").path,
+                                         toPath: source)
+        let out = dir.appendingPathComponent("k.onnx").path
+        let r = try modeltool(["trim", source, "--data", "Fixtures/keras/k2_sequential.npz:x", "--layers", "all", "-o", out, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let head = try Data(contentsOf: URL(fileURLWithPath: out)).prefix(8)
+        XCTAssertNotEqual(Array(head), [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], "not an HDF5 file")
+        let info = try modeltool(["info", out])
+        XCTAssertEqual(info.status, 0, info.stderr)
+    }
+}
