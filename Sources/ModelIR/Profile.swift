@@ -194,7 +194,8 @@ struct MACCounter {
                   let perElement = try times(all, 3 * MACCost.mul + 4 * MACCost.add),
                   let perRow = try times(rows, MACCost.add + MACCost.sqrt + MACCost.div) else { return nil }
             return try sum(perElement, perRow)
-        case .relu, .thresholdedRelu, .neg, .abs: return try perOutput(MACCost.cmp)
+        case .relu, .thresholdedRelu, .neg, .abs, .floor, .ceil, .sign: return try perOutput(MACCost.cmp)
+        case .shrink: return try perOutput(2 * MACCost.cmp + MACCost.add)
         case .leakyRelu, .pRelu: return try perOutput(MACCost.mul + MACCost.cmp)
         case .clip: return try perOutput(2 * MACCost.cmp)
         case .hardSigmoid: return try perOutput(MACCost.mul + MACCost.add + 2 * MACCost.cmp)
@@ -219,7 +220,12 @@ struct MACCounter {
         case .sqrt: return try perOutput(MACCost.sqrt)
         case .reciprocal: return try perOutput(MACCost.div)
         case .reduceMean, .reduceSum: return try times(inCount(0), MACCost.add)
-        case .reduceMax: return try times(inCount(0), MACCost.cmp)
+        case .reduceMax, .reduceMin: return try times(inCount(0), MACCost.cmp)
+        case .reduceProd: return try times(inCount(0), MACCost.mul)
+        case .reduceSumSquare, .reduceL2: return try times(inCount(0), MACCost.mul + MACCost.add)
+        case .reduceL1: return try times(inCount(0), MACCost.cmp + MACCost.add)
+        case .reduceLogSum: return try times(inCount(0), MACCost.add)
+        case .reduceLogSumExp: return try times(inCount(0), MACCost.exp + MACCost.add)
         case .resize, .upsample:
             let mode = node.string("mode", default: "nearest")
             switch mode {
@@ -227,8 +233,8 @@ struct MACCounter {
             case "cubic": return try perOutput(8)
             default: return 0
             }
-        case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .expand,
-             .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad:
+        case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
+             .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad:
             return 0
         case .ifThenElse, .loop, .scan:
             return 0

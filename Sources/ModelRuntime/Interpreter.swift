@@ -134,9 +134,7 @@ public final class Interpreter {
 
     /// Plans `model`'s main graph with the model's operator set versions.
     public convenience init(model: Model, threads: Int? = nil) throws {
-        var opsets: [String: Int] = [:]
-        for o in model.opsetImports { opsets[o.domain == "ai.onnx" ? "" : o.domain] = Int(o.version) }
-        try self.init(graph: model.graph, opsets: opsets, threads: threads)
+        try self.init(graph: model.graph, opsets: model.opsetVersions, threads: threads)
     }
 
     /// Plans `graph` for the default-domain `opset`.
@@ -182,17 +180,11 @@ public final class Interpreter {
 
     /// Nodes of `model`'s main graph that no kernel executes at the model's opset.
     public static func unsupportedNodes(in model: Model) -> [Node] {
-        var opsets: [String: Int] = [:]
-        for o in model.opsetImports { opsets[o.domain == "ai.onnx" ? "" : o.domain] = Int(o.version) }
-        return unsupportedNodes(in: model.graph, opsets: opsets)
+        unsupportedNodes(in: model.graph, opsets: model.opsetVersions)
     }
 
     static func unsupportedNodes(in graph: Graph, opsets: [String: Int]) -> [Node] {
-        graph.nodes.filter { node in
-            let domain = node.isDefaultDomain ? "" : node.domain
-            guard let v = opsets[domain] else { return true }
-            return KernelRegistry.entry(domain: domain, opType: node.opType, opset: v) == nil
-        }
+        graph.nodes.filter { KernelRegistry.entry(for: $0, opsets: opsets) == nil }
     }
 
     private func slot(_ name: String) -> Int {
@@ -206,7 +198,7 @@ public final class Interpreter {
         let unsupported = Interpreter.unsupportedNodes(in: graph, opsets: opsets)
         if !unsupported.isEmpty {
             let list = unsupported.map { n -> String in
-                let domain = n.isDefaultDomain ? "" : n.domain
+                let domain = n.normalizedDomain
                 let version = opsets[domain].map { "opset \($0)" } ?? "domain '\(domain)' not imported"
                 return "\(n.displayName) (\(domain.isEmpty ? "" : domain + ".")\(n.opType), \(version))"
             }
@@ -224,9 +216,8 @@ public final class Interpreter {
 
         let folding = ExecContext(arena: Arena(), threads: threads)
         for node in graph.nodes {
-            let domain = node.isDefaultDomain ? "" : node.domain
-            let opset = opsets[domain]!
-            let entry = KernelRegistry.entry(domain: domain, opType: node.opType, opset: opset)!
+            let entry = KernelRegistry.entry(for: node, opsets: opsets)!
+            let opset = opsets[OperatorSetDomain.onnx]!
             let place = "node '\(node.displayName)' (\(node.opType))"
             let run: OperatorFunction
             do { run = try entry.make(node, opset) } catch let e as ModelError { throw e.at(place) }

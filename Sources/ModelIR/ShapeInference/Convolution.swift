@@ -1,22 +1,17 @@
 /// Shape rules for convolution and pooling: Conv, ConvTranspose, MaxPool, AveragePool,
 /// GlobalAveragePool, GlobalMaxPool, LRN.
 extension NodeInference {
-    func inferConvolutionFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .conv: return try inferConv()
-        case .convTranspose: return try inferConvTranspose()
-        case .maxPool, .averagePool: return try inferPool(kind)
-        case .globalAveragePool, .globalMaxPool:
-            _ = try required(0)
-            guard let x = shape(0) else { return [Inferred(elementType(0), nil)] }
-            guard x.rank >= 2 else { throw ModelError("input must have rank ≥ 2, got \(x)") }
-            return [Inferred(elementType(0), Shape(Array(x.dims[0..<2]) + Array(repeating: .fixed(1), count: x.rank - 2)))]
-        case .lrn:
-            _ = try required(0)
-            guard try int("size", 0) > 0 else { throw ModelError("attribute 'size' must be positive") }
-            return [passThrough]
-        default: return []
-        }
+    func inferGlobalPool() throws -> [Inferred] {
+        _ = try required(0)
+        guard let x = shape(0) else { return [Inferred(elementType(0), nil)] }
+        guard x.rank >= 2 else { throw ModelError("input must have rank ≥ 2, got \(x)") }
+        return [Inferred(elementType(0), Shape(Array(x.dims[0..<2]) + Array(repeating: .fixed(1), count: x.rank - 2)))]
+    }
+
+    func inferLRN() throws -> [Inferred] {
+        _ = try required(0)
+        guard try int("size", 0) > 0 else { throw ModelError("attribute 'size' must be positive") }
+        return [passThrough]
     }
 
     /// Sliding-window attributes shared by convolutions and pools, validated against `k` spatial axes.

@@ -1,16 +1,6 @@
 /// Shape rules for dense layers and normalisation: Gemm, MatMul, BatchNormalization,
 /// InstanceNormalization, LayerNormalization.
 extension NodeInference {
-    func inferDenseFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .gemm: return try inferGemm()
-        case .matMul: return try inferMatMul()
-        case .batchNormalization, .instanceNormalization: return try inferChannelNorm(kind)
-        case .layerNormalization: return try inferLayerNorm()
-        default: return []
-        }
-    }
-
     func inferGemm() throws -> [Inferred] {
         _ = try required(0)
         _ = try required(1)

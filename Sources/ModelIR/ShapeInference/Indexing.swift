@@ -1,16 +1,6 @@
 /// Shape rules for Concat, Split, Slice and Gather, which also evaluate the 1-D integer vectors that
 /// shape computations pass through them.
 extension NodeInference {
-    func inferIndexingFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .concat: return try inferConcat()
-        case .split: return try inferSplit()
-        case .slice: return try inferSlice()
-        case .gather: return try inferGather()
-        default: return []
-        }
-    }
-
     func inferConcat() throws -> [Inferred] {
         guard !node.inputs.isEmpty else { throw ModelError("needs at least one input") }
         for i in node.inputs.indices { _ = try required(i) }

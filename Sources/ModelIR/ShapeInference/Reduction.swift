@@ -1,13 +1,6 @@
-/// Shape rules for reductions (ReduceMean, ReduceSum, ReduceMax) and resampling (Resize, Upsample).
+/// Shape rules for reductions (ReduceMean, ReduceSum, ReduceMax and the other Reduce operators) and
+/// resampling (Resize, Upsample).
 extension NodeInference {
-    func inferReductionFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .reduceMean, .reduceSum, .reduceMax: return try inferReduce(kind)
-        case .resize, .upsample: return try inferResize(kind)
-        default: return []
-        }
-    }
-
     func inferReduce(_ kind: OpKind) throws -> [Inferred] {
         _ = try required(0)
         // Axes became an input at opset 13 for ReduceSum and at 18 for the others.

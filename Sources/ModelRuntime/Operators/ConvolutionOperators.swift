@@ -9,8 +9,8 @@ import Darwin
 /// Conv and ConvTranspose.
 enum ConvolutionOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Conv", since: 1) { n, _ in try conv(n) },
-        KernelEntry("ConvTranspose", since: 1) { n, _ in try convTranspose(n) },
+        KernelEntry(.conv, since: 1) { n, _ in try conv(n) },
+        KernelEntry(.convTranspose, since: 1) { n, _ in try convTranspose(n) },
     ]
 
     /// Borrows `count` floats of scratch from the arena for the duration of `body`.

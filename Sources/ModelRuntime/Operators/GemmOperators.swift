@@ -3,8 +3,8 @@ import ModelIR
 /// Matrix products: Gemm and MatMul.
 enum GemmOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Gemm", since: 1) { n, v in gemm(n, v) },
-        KernelEntry("MatMul", since: 1) { _, _ in matMul },
+        KernelEntry(.gemm, since: 1) { n, v in gemm(n, v) },
+        KernelEntry(.matMul, since: 1) { _, _ in matMul },
     ]
 
     struct GemmParams {

@@ -3,10 +3,10 @@ import ModelIR
 /// BatchNormalization (inference), InstanceNormalization, LayerNormalization, LRN.
 enum NormalizationOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("BatchNormalization", since: 1) { n, v in try batchNorm(n, v) },
-        KernelEntry("InstanceNormalization", since: 1) { n, _ in instanceNormalization(n) },
-        KernelEntry("LayerNormalization", since: 17) { n, _ in layerNormalization(n) },
-        KernelEntry("LRN", since: 1) { n, _ in try lrn(n) },
+        KernelEntry(.batchNormalization, since: 1) { n, v in try batchNorm(n, v) },
+        KernelEntry(.instanceNormalization, since: 1) { n, _ in instanceNormalization(n) },
+        KernelEntry(.layerNormalization, since: 17) { n, _ in layerNormalization(n) },
+        KernelEntry(.lrn, since: 1) { n, _ in try lrn(n) },
     ]
 
     /// A per-channel parameter input of `channels` values.

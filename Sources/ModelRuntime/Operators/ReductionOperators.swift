@@ -3,20 +3,20 @@ import ModelIR
 /// Reduce* operators. Axes are an attribute until ReduceSum-13 and the others' opset 18, then an
 /// input.
 enum ReductionOperators {
-    static let kinds: [(String, ReductionKind)] = [
-        ("ReduceSum", .sum), ("ReduceMean", .mean), ("ReduceMax", .max), ("ReduceMin", .min), ("ReduceProd", .prod),
-        ("ReduceSumSquare", .sumSquare), ("ReduceL1", .l1), ("ReduceL2", .l2), ("ReduceLogSum", .logSum),
-        ("ReduceLogSumExp", .logSumExp),
+    static let kinds: [(OpKind, ReductionKind)] = [
+        (.reduceSum, .sum), (.reduceMean, .mean), (.reduceMax, .max), (.reduceMin, .min), (.reduceProd, .prod),
+        (.reduceSumSquare, .sumSquare), (.reduceL1, .l1), (.reduceL2, .l2), (.reduceLogSum, .logSum),
+        (.reduceLogSumExp, .logSumExp),
     ]
 
-    static let entries: [KernelEntry] = kinds.flatMap { name, kind -> [KernelEntry] in
-        let moved = name == "ReduceSum" ? 13 : 18
+    static let entries: [KernelEntry] = kinds.flatMap { op, kind -> [KernelEntry] in
+        let moved = op == .reduceSum ? 13 : 18
         return [
-            KernelEntry(name, 1...(moved - 1)) { n, _ in
+            KernelEntry(op, 1...(moved - 1)) { n, _ in
                 let axes = n.intList("axes")
                 return reduction(n, kind) { _ in axes }
             },
-            KernelEntry(name, since: moved) { n, _ in reduction(n, kind) { $0.ints(1) } },
+            KernelEntry(op, since: moved) { n, _ in reduction(n, kind) { $0.ints(1) } },
         ]
     }
 
