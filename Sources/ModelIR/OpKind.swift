@@ -153,22 +153,12 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     public static let activations: Set<OpKind> = Set(members(of: .activation))
 
     /// Element-wise operators with two or more data inputs, broadcast together: pruning one of
-    /// their inputs' channels ties all inputs and the output.
-    public static let tiesInputChannels: Set<OpKind> = [.add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean]
+    /// their inputs' channels ties all inputs and the output (`ChannelFlow.tiedAcrossInputs`).
+    public static let tiesInputChannels: Set<OpKind> = Set(allCases.filter { $0.channelFlow == .tiedAcrossInputs })
 
-    /// Operators whose output channel c (axis 1) is computed from channel c of their first input only,
-    /// so removing an input channel removes the same output channel (with the node's per-channel
-    /// parameters, as for BatchNormalization scale or PRelu slope). Softmax, LogSoftmax and LRN mix
-    /// channels and are not in this set; neither are shape operators, whose channel map depends on
-    /// their attributes.
-    public static let passesChannelsThrough: Set<OpKind> = [
-        .maxPool, .averagePool, .globalAveragePool, .globalMaxPool,
-        .batchNormalization, .instanceNormalization,
-        .relu, .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
-        .softsign, .gelu, .erf, .shrink,
-        .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign,
-        .identity, .dropout, .cast, .resize, .upsample,
-    ]
+    /// Operators whose output channel c is computed from channel c of their first input only
+    /// (`ChannelFlow.oneToOne`), so removing an input channel removes the same output channel.
+    public static let passesChannelsThrough: Set<OpKind> = Set(allCases.filter { $0.channelFlow == .oneToOne })
 
     /// Operators that are recognised (and have their subgraphs verified) but that the runtime does not
     /// execute and shape inference does not look into.

@@ -46,23 +46,22 @@ public final class Interpreter {
         /// The use a node's operator makes of the blocked layout.
         init(_ node: Node) {
             self = .none
-            guard node.isDefaultDomain else { return }
-            switch node.opType {
-            case "Conv", "GlobalAveragePool", "GlobalMaxPool":
+            guard let kind = node.kind else { return }
+            switch kind {
+            case .conv, .globalAveragePool, .globalMaxPool:
                 self = .operatorInput
-            case "MaxPool", "AveragePool":
+            case .maxPool, .averagePool:
                 // Not with MaxPool's indices, which count positions in the plain layout.
                 if node.outputs.count == 1 || node.outputs[1].isEmpty { self = .operatorInput }
-            case "Relu", "LeakyRelu", "ThresholdedRelu", "Elu", "Selu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
-                 "Shrink", "Tanh", "Softplus", "Softsign", "Gelu", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal",
-                 "Floor", "Ceil", "Sign", "Erf", "Identity":
-                if node.outputs.count == 1 { self = .elementwise }
-            case "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean":
-                self = .sameShape
-            case "Concat":
+            case .concat:
                 let axis = node.intValue("axis", default: 1)
                 if axis == 1 || axis == -3 { self = .channelConcat }
+            case _ where kind.isElementwiseUnary:
+                if node.outputs.count == 1 { self = .elementwise }
+            case _ where kind.channelFlow == .tiedAcrossInputs:
+                self = .sameShape
             default:
+                // The kernels of every other operator read plain NCHW.
                 break
             }
         }
@@ -286,7 +285,7 @@ public final class Interpreter {
         /// A Conv's W [M, C/group, kh, kw] when constant, and its group.
         func weights(_ k: Int) -> (shape: [Int], group: Int)? {
             let step = steps[k]
-            guard step.node.opType == "Conv", step.blockedUse == .operatorInput, step.inputs.count > 1,
+            guard step.node.kind == .conv, step.blockedUse == .operatorInput, step.inputs.count > 1,
                   let s = step.inputs[1], let w = constant(s), w.rank == 4 else { return nil }
             return (w.shape, step.node.intValue("group", default: 1))
         }
@@ -309,7 +308,7 @@ public final class Interpreter {
                 case .operatorInput where writes[k] == true:
                     // A depthwise convolution runs blocked only from a blocked input.
                     if let w = weights(k), !isDepthwise(w) || input0 { blocked.insert(output) }
-                case .operatorInput where node.opType == "MaxPool" || node.opType == "AveragePool":
+                case .operatorInput where node.kind == .maxPool || node.kind == .averagePool:
                     if input0 { blocked.insert(output) }
                 case .elementwise where input0:
                     blocked.insert(output)
@@ -324,7 +323,7 @@ public final class Interpreter {
                 case .none: return false
                 case .operatorInput:
                     guard r.input == 0 else { return false }
-                    if steps[r.k].node.opType != "Conv" { return true }
+                    if steps[r.k].node.kind != .conv { return true }
                     guard let w = weights(r.k) else { return false }
                     return w.group == 1 || isDepthwise(w)
                 case .elementwise: return r.input == 0
