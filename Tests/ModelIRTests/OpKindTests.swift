@@ -30,3 +30,19 @@ final class OpKindTests: XCTestCase {
         XCTAssertTrue(OpKind.passesChannelsThrough.contains(.thresholdedRelu))
     }
 }
+
+final class OpKindFactsTests: XCTestCase {
+    func testFactsAgreeWithEachOther() {
+        for kind in OpKind.allCases {
+            // An operator that runs element by element keeps channels one to one and samples apart.
+            if kind.isElementwiseUnary {
+                XCTAssertEqual(kind.channelFlow, .oneToOne, "\(kind)")
+                XCTAssertEqual(kind.sampleIndependence, .always, "\(kind)")
+            }
+            if kind.convEpilogueRole != nil { XCTAssertEqual(kind.channelFlow, .oneToOne, "\(kind)") }
+            if kind.isApozActivation { XCTAssertTrue(kind.isElementwiseUnary, "\(kind)") }
+            if OpKind.knownButNotExecuted.contains(kind) { XCTAssertEqual(kind.sampleIndependence, .no, "\(kind)") }
+        }
+        XCTAssertEqual(OpKind.tiesInputChannels, [.add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean])
+    }
+}
