@@ -121,23 +121,8 @@ extension OpKind {
     }
 
     /// Whether APoZ observes the operator's output by default: an activation whose output is
-    /// zero over a whole range of inputs (Relu; Clip when its lower bound is 0, ReLU6).
-    public var isApozActivation: Bool {
-        switch self {
-        case .relu, .clip:
-            return true
-        // Their outputs are rarely exactly zero (LeakyRelu, Elu…) or not channels of a layer.
-        case .conv, .convTranspose, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .lrn,
-             .gemm, .matMul, .batchNormalization, .instanceNormalization, .layerNormalization,
-             .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .sigmoid, .hardSigmoid, .hardSwish, .tanh,
-             .softplus, .softsign, .gelu, .erf, .softmax, .logSoftmax, .shrink,
-             .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean,
-             .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign,
-             .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
-             .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .resize, .upsample,
-             .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
-            return false
-        }
-    }
+    /// exactly zero over a whole range of inputs. Those are the clamps of `convEpilogueRole` (Relu,
+    /// and Clip when its lower bound is 0, i.e. ReLU6); LeakyRelu, Elu and the like are rarely
+    /// exactly zero.
+    public var isApozActivation: Bool { convEpilogueRole == .clamp }
 }

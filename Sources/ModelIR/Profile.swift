@@ -179,7 +179,7 @@ struct MACCounter {
             let size = Int(Swift.min(Swift.max(node.int("size", default: 1), 0), 1 << 20))
             return try perOutput(MACCost.div + MACCost.exp + MACCost.add + size * MACCost.mul)
         case .gemm, .matMul:
-            guard let a = inputs.first??.fixedDims, let k = kind == .gemm && node.int("transA", default: 0) != 0 ? a.first : a.last,
+            guard let a = inputs.first??.fixedDims, let k = kind == .gemm && GemmAttributes(node).transA ? a.first : a.last,
                   let out = outCount(), let mults = try times(out, k) else { return nil }
             return try sum(mults, kind == .gemm && hasInput(2) ? out : 0)
         case .batchNormalization:

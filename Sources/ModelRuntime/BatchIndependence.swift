@@ -65,7 +65,7 @@ enum BatchIndependence {
         case .concat:
             return node.int("axis", default: 0) >= 1
         case .gemm:
-            return node.int("transA", default: 0) == 0 && weights
+            return !GemmAttributes(node).transA && weights
         case .matMul:
             return weights
         case .transpose:

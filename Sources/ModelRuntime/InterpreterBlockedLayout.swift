@@ -64,7 +64,7 @@ extension Interpreter {
             let step = steps[k]
             guard step.node.kind == .conv, step.blockedUse == .operatorInput, step.inputs.count > 1,
                   let s = step.inputs[1], let w = constant(s), w.rank == 4 else { return nil }
-            return (w.shape, step.node.intValue("group", default: 1))
+            return (w.shape, ConvAttributes(step.node).group)
         }
         func isDepthwise(_ w: (shape: [Int], group: Int)) -> Bool {
             w.group > 1 && w.shape[0] == w.group && w.shape[1] == 1 && w.group % BlockedLayout.lanes == 0

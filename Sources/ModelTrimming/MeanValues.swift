@@ -36,10 +36,10 @@ struct MeanValues {
         switch kind {
         case .relu: return unary { Swift.max(0, $0) }
         case .leakyRelu:
-            let a = Double(node.float("alpha", default: 0.01))
+            let a = Double(LeakyReluAttributes(node).alpha)
             return unary { $0 >= 0 ? $0 : a * $0 }
         case .thresholdedRelu:
-            let t = Double(node.float("alpha", default: 1))
+            let t = Double(ThresholdedReluAttributes(node).alpha)
             return unary { $0 > t ? $0 : 0 }
         case .clip:
             let lo = opset < 11 ? Double(node.float("min", default: -.greatestFiniteMagnitude)) : (param(1)?.first ?? -.infinity)

@@ -84,7 +84,7 @@ extension NodeInference {
         guard let x = shape(0) else { return [Inferred(type, nil)] }
         guard x.rank >= 3 else { throw ModelError("input must have rank ≥ 3 (N, C, spatial…), got \(x)") }
         if let w, w.rank != x.rank { throw ModelError("weight \(w) and input \(x) have different ranks") }
-        let group = try int("group", 1)
+        let group = try checked(ConvAttributes(node), integers: "group").group
         guard group > 0 else { throw ModelError("attribute 'group' must be positive, got \(group)") }
         if let c = x[1].value, let wc = w?[1].value, c != (try DimMath.mul(wc, group)) {
             throw ModelError("input has \(c) channels but the weight \(w!) expects \(wc) × group \(group)")
@@ -119,7 +119,7 @@ extension NodeInference {
         guard x.rank >= 3 else { throw ModelError("input must have rank ≥ 3 (N, C, spatial…), got \(x)") }
         if let w, w.rank != x.rank { throw ModelError("weight \(w) and input \(x) have different ranks") }
         let k = x.rank - 2
-        let group = try int("group", 1)
+        let group = try checked(ConvAttributes(node), integers: "group").group
         guard group > 0 else { throw ModelError("attribute 'group' must be positive, got \(group)") }
         if let c = x[1].value, let wc = w?[0].value, c != wc {
             throw ModelError("input has \(c) channels but the weight \(w!) expects \(wc)")

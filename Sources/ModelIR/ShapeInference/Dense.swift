@@ -7,7 +7,8 @@ extension NodeInference {
         let type = elementType(0) ?? elementType(1)
         guard let a = shape(0), let b = shape(1) else { return [Inferred(type, nil)] }
         guard a.rank == 2, b.rank == 2 else { throw ModelError("inputs must be matrices, got \(a) and \(b)") }
-        let transA = try int("transA", 0) != 0, transB = try int("transB", 0) != 0
+        let attributes = try checked(GemmAttributes(node), integers: "transA", "transB")
+        let transA = attributes.transA, transB = attributes.transB
         let (m, ka) = transA ? (a[1], a[0]) : (a[0], a[1])
         let (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1])
         guard DimMath.unify(ka, kb) != nil else {

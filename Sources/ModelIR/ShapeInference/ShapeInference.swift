@@ -208,6 +208,13 @@ struct NodeInference {
         return try DimMath.checked(Int(truncatingIfNeeded: v))
     }
 
+    /// `decoded`, a typed attribute struct (which holds the spec's defaults), once the integer
+    /// attributes `names` it was decoded from are checked to be integers in range where given.
+    func checked<T>(_ decoded: T, integers names: String...) throws -> T {
+        for name in names { _ = try int(name, 0) }
+        return decoded
+    }
+
     func ints(_ name: String) throws -> [Int]? {
         guard let a = node[attribute: name] else { return nil }
         guard let v = a.ints else { throw ModelError("attribute '\(name)' must be a list of integers") }

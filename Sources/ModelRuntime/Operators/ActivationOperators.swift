@@ -6,8 +6,8 @@ enum ActivationOperators {
 
     static let entries: [KernelEntry] = [
         KernelEntry(.relu, since: 1) { _, _ in E.unary(Relu()) },
-        KernelEntry(.leakyRelu, since: 1) { n, _ in E.unary(LeakyRelu(alpha: n.float("alpha", default: 0.01))) },
-        KernelEntry(.thresholdedRelu, since: 10) { n, _ in E.unary(ThresholdedRelu(alpha: n.float("alpha", default: 1))) },
+        KernelEntry(.leakyRelu, since: 1) { n, _ in E.unary(LeakyRelu(alpha: LeakyReluAttributes(n).alpha)) },
+        KernelEntry(.thresholdedRelu, since: 10) { n, _ in E.unary(ThresholdedRelu(alpha: ThresholdedReluAttributes(n).alpha)) },
         KernelEntry(.pRelu, since: 1) { _, opset in
             return { inputs, ctx in
                 let x = try inputs.required(0)
@@ -21,10 +21,10 @@ enum ActivationOperators {
                 return [y]
             }
         },
-        KernelEntry(.elu, since: 1) { n, _ in E.unary(Elu(alpha: n.float("alpha", default: 1))) },
+        KernelEntry(.elu, since: 1) { n, _ in E.unary(Elu(alpha: EluAttributes(n).alpha)) },
         KernelEntry(.selu, since: 1) { n, _ in
-            E.unary(Selu(alpha: n.float("alpha", default: 1.67326319217681884765625),
-                         gamma: n.float("gamma", default: 1.05070102214813232421875)))
+            let a = SeluAttributes(n)
+            return E.unary(Selu(alpha: a.alpha, gamma: a.gamma))
         },
         KernelEntry(.clip, 1...10) { n, _ in
             E.unary(Clip(low: n.float("min", default: -.greatestFiniteMagnitude),
@@ -39,7 +39,8 @@ enum ActivationOperators {
         },
         KernelEntry(.sigmoid, since: 1) { _, _ in E.unary(Sigmoid()) },
         KernelEntry(.hardSigmoid, since: 1) { n, _ in
-            E.unary(HardSigmoid(alpha: n.float("alpha", default: 0.2), beta: n.float("beta", default: 0.5)))
+            let a = HardSigmoidAttributes(n)
+            return E.unary(HardSigmoid(alpha: a.alpha, beta: a.beta))
         },
         KernelEntry(.hardSwish, since: 14) { _, _ in E.unary(HardSwish()) },
         KernelEntry(.shrink, since: 9) { n, _ in

@@ -185,12 +185,13 @@ extension CoreLayers {
     /// Gemm (alpha = beta = 1, no transA, constant B and C) → Dense.
     static func exportGemm(_ call: KerasExportCall) throws {
         let node = call.node
-        guard node.int("transA", default: 0) == 0, node.float("alpha", default: 1) == 1, node.float("beta", default: 1) == 1 else {
+        let attributes = GemmAttributes(node)
+        guard !attributes.transA, attributes.alpha == 1, attributes.beta == 1 else {
             throw ModelError("only alpha = beta = 1 without transA maps to Dense")
         }
         let w = try call.requireConstant(1, "B")
         guard w.dims.count == 2 else { throw ModelError("B must be 2-D") }
-        let transB = node.int("transB", default: 0) != 0
+        let transB = attributes.transB
         let units = transB ? w.dims[0] : w.dims[1]
         let kernel = transB ? permuted(try w.floats(), dims: w.dims, perm: [1, 0]) : try w.floats()
         var bias: [Float]?
