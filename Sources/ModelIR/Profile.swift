@@ -110,7 +110,7 @@ extension Model {
             let inShapes = node.inputs.map { $0.isEmpty ? nil : types[$0]?.shape }
             let outShapes = node.outputs.map { $0.isEmpty ? nil : types[$0]?.shape }
             let macs: Int?
-            do { macs = try MACCounter(node: node, inputs: inShapes, outputs: outShapes).count() } catch let e as ModelError {
+            do { macs = try MACCounter(node: node, opset: defaultOpset, inputs: inShapes, outputs: outShapes).count() } catch let e as ModelError {
                 throw e.at("node '\(node.displayName)' (\(node.opType))")
             }
             return LayerProfile(name: node.displayName, opType: node.opType, inputShapes: inShapes,
@@ -134,6 +134,7 @@ enum MACCost {
 /// Counts one node's MACs from its resolved shapes.
 struct MACCounter {
     let node: Node
+    let opset: Int64
     let inputs: [Shape?]
     let outputs: [Shape?]
 
@@ -186,8 +187,7 @@ struct MACCounter {
             return try perOutput(MACCost.add + MACCost.sqrt + MACCost.div + MACCost.add + MACCost.mul)
         case .instanceNormalization: return try perOutput(2 * (MACCost.add + MACCost.mul + MACCost.add + MACCost.div))
         case .layerNormalization:
-            guard let x = inputs.first??.fixedDims, let all = inCount(0) else { return nil }
-            var axis = Int(node.int("axis", default: -1))
+            guard let x = inputs.first??.fixedDims, let all = inCount(0), var axis = node.axis(opset: opset) else { return nil }
             if axis < 0 { axis += x.count }
             guard axis >= 0, axis <= x.count else { return nil }
             guard let rows = DimMath.product(ints: x[..<axis]),

@@ -12,7 +12,7 @@ import ModelIR
 enum BatchIndependence {
     /// `constant(name)` gives the value of a tensor known at plan time (an initializer or a
     /// folded node), nil for data.
-    static func holds(for graph: Graph, steps: [Node], constant: (String) -> RuntimeTensor?) -> Bool {
+    static func holds(for graph: Graph, steps: [Node], opset: Int, constant: (String) -> RuntimeTensor?) -> Bool {
         let initializers = Set(graph.initializers.map(\.name))
         for input in graph.inputs where !initializers.contains(input.name) {
             guard let shape = input.tensorType?.shape, shape.rank >= 1, shape.dims[0].value == nil else { return false }
@@ -26,14 +26,14 @@ enum BatchIndependence {
                 shapeData.formUnion(node.outputs)
                 continue
             }
-            guard let kind = node.kind, perSample(node, kind, isConstant, constant) else { return false }
+            guard let kind = node.kind, perSample(node, kind, opset: Int64(opset), isConstant, constant) else { return false }
         }
         return true
     }
 
     /// Whether `node`, fed per-sample data in its first input, keeps samples apart
     /// (`OpKind.sampleIndependence`, with the attributes that decide it).
-    private static func perSample(_ node: Node, _ kind: OpKind, _ isConstant: (String) -> Bool,
+    private static func perSample(_ node: Node, _ kind: OpKind, opset: Int64, _ isConstant: (String) -> Bool,
                                   _ constant: (String) -> RuntimeTensor?) -> Bool {
         switch kind.sampleIndependence {
         case .always: return true
@@ -49,10 +49,10 @@ enum BatchIndependence {
             // In training mode the statistics would come from the batch itself.
             return node.int("training_mode", default: 0) == 0
         case .softmax, .logSoftmax:
-            let axis = node.int("axis", default: -1)
+            guard let axis = node.axis(opset: opset) else { return false }
             return axis >= 1 || axis == -1
         case .layerNormalization:
-            let axis = node.int("axis", default: -1)
+            guard let axis = node.axis(opset: opset) else { return false }
             return (axis >= 1 || axis == -1) && weights
         case .reshape:
             // A shape computed from the input's own Shape follows the slice; a constant one must
@@ -60,10 +60,9 @@ enum BatchIndependence {
             guard let target = node.input(1).flatMap(constant) else { return true }
             let first = target.int64s.first ?? 1
             return first == -1 || (first == 0 && node.int("allowzero", default: 0) == 0)
-        case .flatten:
-            return node.int("axis", default: 1) >= 1
-        case .concat:
-            return node.int("axis", default: 0) >= 1
+        case .flatten, .concat:
+            guard let axis = node.axis(opset: opset) else { return false }
+            return axis >= 1
         case .gemm:
             return !GemmAttributes(node).transA && weights
         case .matMul:

@@ -18,7 +18,7 @@ extension Interpreter {
         case channelConcat
 
         /// The use a node's operator makes of the blocked layout.
-        init(_ node: Node) {
+        init(_ node: Node, opset: Int) {
             self = .none
             guard let kind = node.kind else { return }
             switch kind {
@@ -28,7 +28,7 @@ extension Interpreter {
                 // Not with MaxPool's indices, which count positions in the plain layout.
                 if node.outputs.count == 1 || node.outputs[1].isEmpty { self = .operatorInput }
             case .concat:
-                let axis = node.intValue("axis", default: 1)
+                let axis = node.axis(opset: Int64(opset))
                 if axis == 1 || axis == -3 { self = .channelConcat }
             case _ where kind.isElementwiseUnary:
                 if node.outputs.count == 1 { self = .elementwise }
@@ -47,7 +47,7 @@ extension Interpreter {
     /// `BlockedUse`), so the decision is repeated until no convolution changes its mind: a Concat
     /// keeps blocked inputs only when all of them are.
     func planBlockedLayout(keep: Set<Int>, constant: (Int) -> RuntimeTensor?) {
-        for k in steps.indices { steps[k].blockedUse = BlockedUse(steps[k].node) }
+        for k in steps.indices { steps[k].blockedUse = BlockedUse(steps[k].node, opset: steps[k].opset) }
         // The steps as they run when chains run fused: (index, inputs, output).
         var order: [(k: Int, inputs: [Int?], output: Int?)] = []
         var k = 0

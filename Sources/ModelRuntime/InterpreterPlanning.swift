@@ -85,7 +85,7 @@ extension Interpreter {
                 step: Step(node: last.node, opset: last.opset, run: chain.run, inputs: first.inputs, outputs: last.outputs))
         }
         planBlockedLayout(keep: keep, constant: { constantValue[$0] })
-        splitsBatches = BatchIndependence.holds(for: graph, steps: steps.map(\.node),
+        splitsBatches = BatchIndependence.holds(for: graph, steps: steps.map(\.node), opset: opsets[OperatorSetDomain.onnx] ?? 1,
                                                 constant: { name in self.slotOf[name].flatMap { constantValue[$0] } })
     }
 }

@@ -70,7 +70,7 @@ extension NodeInference {
         _ = try required(0)
         _ = try required(1)
         guard let x = shape(0) else { return [passThrough] }
-        let axis = try self.axis(try int("axis", -1), rank: x.rank)
+        let axis = try self.axis(try axisAttribute(), rank: x.rank)
         if let scale = shape(1), scale.rank > x.rank - axis {
             throw ModelError("scale \(scale) has more axes than the normalised part of \(x)")
         }

@@ -11,7 +11,7 @@ extension NodeInference {
         _ = try required(0)
         if let x = shape(0) {
             // The default axis moved from 1 (coerce to 2-D) to -1 (last axis) at opset 13.
-            _ = try axis(try int("axis", opset < 13 ? 1 : -1), rank: Swift.max(x.rank, 1))
+            _ = try axis(try axisAttribute(), rank: Swift.max(x.rank, 1))
         }
         return [passThrough]
     }

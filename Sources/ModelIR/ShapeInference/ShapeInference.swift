@@ -208,6 +208,15 @@ struct NodeInference {
         return try DimMath.checked(Int(truncatingIfNeeded: v))
     }
 
+    /// The `axis` attribute, checked to be an integer in range where given, or the
+    /// specification's default for the operator (`OpKind.defaultAxis`).
+    func axisAttribute() throws -> Int {
+        guard let axis = try checked(node.axis(opset: opset), integers: "axis") else {
+            throw ModelError("missing attribute 'axis'")
+        }
+        return axis
+    }
+
     /// `decoded`, a typed attribute struct (which holds the spec's defaults), once the integer
     /// attributes `names` it was decoded from are checked to be integers in range where given.
     func checked<T>(_ decoded: T, integers names: String...) throws -> T {

@@ -15,7 +15,7 @@ extension NodeInference {
     func inferFlatten() throws -> [Inferred] {
         _ = try required(0)
         guard let x = shape(0) else { return [passThrough] }
-        let axis = try int("axis", 1)
+        let axis = try axisAttribute()
         guard axis >= -x.rank, axis <= x.rank else { throw ModelError("axis \(axis) is out of range for rank \(x.rank)") }
         let split = axis < 0 ? axis + x.rank : axis
         let y = Shape([try DimMath.product(x.dims[0..<split]), try DimMath.product(x.dims[split...])])

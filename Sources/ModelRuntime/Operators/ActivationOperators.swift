@@ -54,17 +54,17 @@ enum ActivationOperators {
             guard mode == "none" || mode == "tanh" else { throw ModelError("unknown approximate '\(mode)'") }
             return E.unary(Gelu(tanhApproximation: mode == "tanh"))
         },
-        KernelEntry(.softmax, 1...12) { n, v in softmaxOperator(n, v, log: false) },
-        KernelEntry(.softmax, since: 13) { n, v in softmaxOperator(n, v, log: false) },
-        KernelEntry(.logSoftmax, 1...12) { n, v in softmaxOperator(n, v, log: true) },
-        KernelEntry(.logSoftmax, since: 13) { n, v in softmaxOperator(n, v, log: true) },
+        KernelEntry(.softmax, 1...12) { n, v in try softmaxOperator(n, v, log: false) },
+        KernelEntry(.softmax, since: 13) { n, v in try softmaxOperator(n, v, log: false) },
+        KernelEntry(.logSoftmax, 1...12) { n, v in try softmaxOperator(n, v, log: true) },
+        KernelEntry(.logSoftmax, since: 13) { n, v in try softmaxOperator(n, v, log: true) },
     ]
 
     /// Before opset 13 the input is coerced to 2-D at `axis` (default 1) and normalized over the
     /// second dimension; from 13 it is normalized along `axis` alone (default -1).
-    static func softmaxOperator(_ node: Node, _ opset: Int, log: Bool) -> OperatorFunction {
+    static func softmaxOperator(_ node: Node, _ opset: Int, log: Bool) throws -> OperatorFunction {
         let coerce = opset < 13
-        let axis = node.intValue("axis", default: coerce ? 1 : -1)
+        let axis = try node.axisValue(opset: opset)
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let a = x.rank == 0 ? 0 : try normalizeAxis(axis, rank: x.rank)

@@ -13,8 +13,8 @@ enum DataMovementOperators {
                 return [try strided(x, base: 0, strides: p.map { s[$0] }, shape: p.map { x.shape[$0] }, ctx)]
             }
         },
-        KernelEntry(.concat, since: 1) { n, _ in
-            let axis = n.intValue("axis", default: 1)
+        KernelEntry(.concat, since: 1) { n, v in
+            let axis = try n.axisValue(opset: v)
             return { inputs, ctx in
                 let parts = inputs.compactMap { $0 }
                 // The interpreter hands over blocked inputs only when all of them are.
@@ -24,8 +24,8 @@ enum DataMovementOperators {
                 return [try concat(parts, axis: axis, ctx)]
             }
         },
-        KernelEntry(.split, 1...12) { n, _ in let s = n.intList("split"); return split(n, sizes: { _ in s }) },
-        KernelEntry(.split, since: 13) { n, _ in split(n, sizes: { $0.ints(1) }) },
+        KernelEntry(.split, 1...12) { n, v in let s = n.intList("split"); return try split(n, v, sizes: { _ in s }) },
+        KernelEntry(.split, since: 13) { n, v in try split(n, v, sizes: { $0.ints(1) }) },
         KernelEntry(.slice, 1...9) { n, _ in
             let starts = n.intList("starts") ?? [], ends = n.intList("ends") ?? [], axes = n.intList("axes")
             return { inputs, ctx in [try slice(try inputs.required(0), starts, ends, axes, nil, ctx)] }
@@ -36,8 +36,8 @@ enum DataMovementOperators {
                 return [try slice(try inputs.required(0), starts, ends, inputs.ints(3), inputs.ints(4), ctx)]
             }
         },
-        KernelEntry(.gather, since: 1) { n, _ in
-            let axis = n.intValue("axis", default: 0)
+        KernelEntry(.gather, since: 1) { n, v in
+            let axis = try n.axisValue(opset: v)
             return { inputs, ctx in
                 let x = try inputs.required(0), idx = try inputs.required(1)
                 let a = try normalizeAxis(axis, rank: x.rank)
@@ -119,8 +119,8 @@ enum DataMovementOperators {
         return y
     }
 
-    static func split(_ node: Node, sizes: @escaping ([RuntimeTensor?]) -> [Int]?) -> OperatorFunction {
-        let axis = node.intValue("axis", default: 0)
+    static func split(_ node: Node, _ opset: Int, sizes: @escaping ([RuntimeTensor?]) -> [Int]?) throws -> OperatorFunction {
+        let axis = try node.axisValue(opset: opset)
         let numOutputs = node.ints("num_outputs").map { Int($0[0]) }
         let outputs = node.outputs.count
         return { inputs, ctx in

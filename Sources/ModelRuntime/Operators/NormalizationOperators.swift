@@ -5,7 +5,7 @@ enum NormalizationOperators {
     static let entries: [KernelEntry] = [
         KernelEntry(.batchNormalization, since: 1) { n, v in try batchNorm(n, v) },
         KernelEntry(.instanceNormalization, since: 1) { n, _ in instanceNormalization(n) },
-        KernelEntry(.layerNormalization, since: 17) { n, _ in layerNormalization(n) },
+        KernelEntry(.layerNormalization, since: 17) { n, v in try layerNormalization(n, v) },
         KernelEntry(.lrn, since: 1) { n, _ in try lrn(n) },
     ]
 
@@ -56,8 +56,8 @@ enum NormalizationOperators {
         }
     }
 
-    static func layerNormalization(_ node: Node) -> OperatorFunction {
-        let axis = node.intValue("axis", default: -1), epsilon = node.float("epsilon", default: 1e-5)
+    static func layerNormalization(_ node: Node, _ opset: Int) throws -> OperatorFunction {
+        let axis = try node.axisValue(opset: opset), epsilon = node.float("epsilon", default: 1e-5)
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let a = try normalizeAxis(axis, rank: x.rank)

@@ -4,7 +4,7 @@ import ModelIR
 /// Reshape, Squeeze, Unsqueeze, Shape, Size, Identity, Dropout, Constant, ConstantOfShape, Cast.
 enum ShapeOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry(.flatten, since: 1) { n, _ in flatten(n) },
+        KernelEntry(.flatten, since: 1) { n, v in try flatten(n, v) },
         KernelEntry(.reshape, 1...4) { n, _ in
             let shape = n.intList("shape") ?? []
             return { inputs, _ in [try reshape(try inputs.required(0), shape, allowZero: false)] }
@@ -67,8 +67,8 @@ enum ShapeOperators {
         KernelEntry(.cast, since: 1) { n, _ in try cast(n) },
     ]
 
-    static func flatten(_ node: Node) -> OperatorFunction {
-        let axis = node.intValue("axis", default: 1)
+    static func flatten(_ node: Node, _ opset: Int) throws -> OperatorFunction {
+        let axis = try node.axisValue(opset: opset)
         return { inputs, _ in
             let x = try inputs.required(0)
             let a = axis < 0 ? axis + x.rank : axis

@@ -260,7 +260,7 @@ extension ActivationLayers {
     /// tensor's order does not matter to a softmax over all its features.
     static func exportSoftmax(_ call: KerasExportCall) throws {
         let x = try call.input(0)
-        let axis = Int(call.node.int("axis", default: -1))
+        guard let axis = call.node.axis(opset: call.exporter.opset) else { throw ModelError("Softmax has no axis") }
         let a = axis < 0 ? axis + x.rank : axis
         let kerasAxis: Int
         switch x.layout {

@@ -258,7 +258,7 @@ extension CoreLayers {
     /// Flatten(axis 1): a Keras Flatten, whose feature order differs from the IR's after a
     /// channels-first tensor with more than one position (recorded in the layout for Dense).
     static func exportFlatten(_ call: KerasExportCall) throws {
-        guard call.node.int("axis", default: 1) == 1 else { throw ModelError("only axis 1 maps to Flatten") }
+        guard call.node.axis(opset: call.exporter.opset) == 1 else { throw ModelError("only axis 1 maps to Flatten") }
         try flatten(call)
     }
 
