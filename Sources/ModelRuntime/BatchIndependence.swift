@@ -47,7 +47,7 @@ enum BatchIndependence {
             return node.outputs.count < 2 || node.outputs[1].isEmpty
         case .batchNormalization:
             // In training mode the statistics would come from the batch itself.
-            return node.int("training_mode", default: 0) == 0
+            return !BatchNormalizationAttributes(node).trainingMode
         case .softmax, .logSoftmax:
             guard let axis = node.axis(opset: opset) else { return false }
             return axis >= 1 || axis == -1

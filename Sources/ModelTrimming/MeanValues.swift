@@ -54,7 +54,7 @@ struct MeanValues {
         case .batchNormalization:
             guard let xs, let s = param(1), let b = param(2), let m = param(3), let v = param(4),
                   [s, b, m, v].allSatisfy({ $0.count == xs.count }) else { return nil }
-            let eps = Double(node.float("epsilon", default: 1e-5))
+            let eps = Double(BatchNormalizationAttributes(node).epsilon)
             return xs.indices.map { c in xs[c].map { ($0 - m[c]) / (v[c] + eps).squareRoot() * s[c] + b[c] } }
         case .instanceNormalization:
             guard let b = param(2), b.count == outMap.positionCount else { return nil }

@@ -20,6 +20,12 @@ final class TypedAttributeTests: XCTestCase {
         XCTAssertEqual(EluAttributes(node("Elu")).alpha, 1)
         XCTAssertEqual(SeluAttributes(node("Selu")).gamma, 1.05070102214813232421875)
         XCTAssertEqual(HardSigmoidAttributes(node("HardSigmoid")).beta, 0.5)
+        let bn = BatchNormalizationAttributes(node("BatchNormalization", [Attribute("spatial", .int(0))]))
+        XCTAssertEqual([bn.epsilon, bn.momentum], [1e-5, 0.9])
+        XCTAssertEqual([bn.trainingMode, bn.spatial], [false, false])
+        let reduce = ReduceAttributes(node("ReduceMean", [Attribute("keepdims", .int(0))]))
+        XCTAssertEqual([reduce.keepDims, reduce.noopWithEmptyAxes], [false, false])
+        XCTAssertEqual([ReduceAttributes.axesInputSince(.reduceSum), ReduceAttributes.axesInputSince(.reduceL2)], [13, 18])
     }
 
     func testAxisDefaultsFollowTheOpset() {

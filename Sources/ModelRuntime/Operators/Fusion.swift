@@ -80,14 +80,13 @@ enum Fusion {
 
     /// Inference batch norm with constant parameters as y = x·a + b, as the unfused kernel computes it.
     static func batchNormAffine(_ step: StepInfo, _ constant: (Int) -> RuntimeTensor?) -> (scale: [Float], shift: [Float])? {
-        let node = step.node
-        guard node.isDefaultDomain, step.inputs.count == 5, step.outputs.count == 1,
-              node.int("training_mode", default: 0) == 0,
-              step.opset >= 9 || node.int("spatial", default: 1) != 0 else { return nil }
+        let attributes = BatchNormalizationAttributes(step.node)
+        guard step.node.isDefaultDomain, step.inputs.count == 5, step.outputs.count == 1, !attributes.trainingMode,
+              step.opset >= 9 || attributes.spatial else { return nil }
         let params = step.inputs[1...].map { $0.flatMap(constant)?.floats }
         guard let scale = params[0], let bias = params[1], let mean = params[2], let variance = params[3],
               Set([scale.count, bias.count, mean.count, variance.count]).count == 1 else { return nil }
-        let epsilon = node.float("epsilon", default: 1e-5)
+        let epsilon = attributes.epsilon
         var a = [Float](repeating: 0, count: scale.count), b = a
         for k in 0..<scale.count {
             a[k] = scale[k] / (variance[k] + epsilon).squareRoot()

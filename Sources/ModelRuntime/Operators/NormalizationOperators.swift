@@ -17,13 +17,14 @@ enum NormalizationOperators {
     }
 
     static func batchNorm(_ node: Node, _ opset: Int) throws -> OperatorFunction {
-        if node.int("training_mode", default: 0) != 0 || node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
+        let attributes = BatchNormalizationAttributes(node)
+        if attributes.trainingMode || node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
             throw ModelError("training-mode batch normalization is not supported (inference only)")
         }
-        if opset < 9 && node.int("spatial", default: 1) == 0 {
+        if opset < 9 && !attributes.spatial {
             throw ModelError("spatial=0 batch normalization is not supported")
         }
-        let epsilon = node.float("epsilon", default: 1e-5)
+        let epsilon = attributes.epsilon
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             guard x.rank >= 2 else { throw ModelError("X has shape \(x.shape), expected rank ≥ 2") }
@@ -43,7 +44,7 @@ enum NormalizationOperators {
     }
 
     static func instanceNormalization(_ node: Node) -> OperatorFunction {
-        let epsilon = node.float("epsilon", default: 1e-5)
+        let epsilon = NormalizationAttributes(node).epsilon
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             guard x.rank >= 2 else { throw ModelError("input has shape \(x.shape), expected rank ≥ 2") }
@@ -57,7 +58,7 @@ enum NormalizationOperators {
     }
 
     static func layerNormalization(_ node: Node, _ opset: Int) throws -> OperatorFunction {
-        let axis = try node.axisValue(opset: opset), epsilon = node.float("epsilon", default: 1e-5)
+        let axis = try node.axisValue(opset: opset), epsilon = NormalizationAttributes(node).epsilon
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let a = try normalizeAxis(axis, rank: x.rank)

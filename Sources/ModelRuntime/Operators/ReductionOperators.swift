@@ -10,7 +10,7 @@ enum ReductionOperators {
     ]
 
     static let entries: [KernelEntry] = kinds.flatMap { op, kind -> [KernelEntry] in
-        let moved = op == .reduceSum ? 13 : 18
+        let moved = Int(ReduceAttributes.axesInputSince(op))
         return [
             KernelEntry(op, 1...(moved - 1)) { n, _ in
                 let axes = n.intList("axes")
@@ -21,8 +21,8 @@ enum ReductionOperators {
     }
 
     static func reduction(_ node: Node, _ kind: ReductionKind, axes: @escaping ([RuntimeTensor?]) -> [Int]?) -> OperatorFunction {
-        let keepDims = node.int("keepdims", default: 1) != 0
-        let noop = node.int("noop_with_empty_axes", default: 0) != 0
+        let attributes = ReduceAttributes(node)
+        let keepDims = attributes.keepDims, noop = attributes.noopWithEmptyAxes
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             var list = axes(inputs) ?? []

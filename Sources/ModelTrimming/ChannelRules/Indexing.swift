@@ -110,11 +110,12 @@ extension ChannelAnalyzer {
     mutating func reduce(_ node: Node) {
         guard let x = node.input(0), let m = maps[x], let r = rank(x) else { return }
         if case .channelsLast = m.kind { return stop(node, "reducing a channels-last tensor") }
-        let version: Int64 = node.kind == .reduceSum ? 13 : 18
+        guard let kind = node.kind else { return }
+        let version = ReduceAttributes.axesInputSince(kind)
         guard let given = axesOperand(node, inputFrom: version), let axes = given, let norm = normalized(axes, rank: r) else {
             return stop(node, "\(node.opType) over every axis (or axes not constant)")
         }
-        let keep = node.int("keepdims", default: 1) != 0
+        let keep = ReduceAttributes(node).keepDims
         guard !norm.contains(1), keep || !norm.contains(0) else { return stop(node, "\(node.opType) over the channel axis") }
         pass(node)
     }
