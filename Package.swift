@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "ModelFormats", targets: ["ModelFormats"]),
         .library(name: "ModelRuntime", targets: ["ModelRuntime"]),
         .library(name: "ModelTrimming", targets: ["ModelTrimming"]),
+        .library(name: "ModelTraining", targets: ["ModelTraining"]),
         .library(name: "Datasets", targets: ["Datasets"]),
     ],
     dependencies: [
@@ -54,6 +55,8 @@ let package = Package(
         ),
         .target(name: "ModelRuntime", dependencies: ["ModelIR", "CBLAS"], swiftSettings: optimisedKernels),
         .target(name: "ModelTrimming", dependencies: ["ModelIR", "ModelRuntime"], swiftSettings: fastMath),
+        // Gradients, losses and optimizers: fine-tuning a model after it is trimmed.
+        .target(name: "ModelTraining", dependencies: ["ModelIR", "ModelRuntime"], swiftSettings: optimisedKernels),
         .target(
             name: "Datasets",
             // .npz members are read through zlib directly: ZIPFoundation cannot read a stored member
@@ -61,10 +64,17 @@ let package = Package(
             dependencies: ["FileIO", "CHDF5", "CZlibSystem"],
             swiftSettings: fastMath
         ),
+        // What the commands do, as a library: open/save by format, the batch loop, APoZ collection,
+        // evaluation, the statistics file, the trim session, the fine-tuning loop.
+        .target(
+            name: "ModelPipeline",
+            dependencies: ["ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "Datasets"],
+            swiftSettings: fastMath
+        ),
         .executableTarget(
             name: "modeltool",
             dependencies: [
-                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "Datasets",
+                "ModelIR", "FileIO", "ModelFormats", "ModelRuntime", "ModelTrimming", "ModelTraining", "Datasets", "ModelPipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: fastMath
@@ -76,6 +86,8 @@ let package = Package(
         .testTarget(name: "ModelRuntimeTests", dependencies: ["ModelRuntime", "ModelIR", "ModelFormats"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .testTarget(name: "ModelTrimmingTests", dependencies: ["ModelTrimming", "ModelIR", "ModelRuntime", "ModelFormats"]),
+        .testTarget(name: "ModelTrainingTests", dependencies: ["ModelTraining", "ModelIR", "ModelRuntime", "ModelFormats"]),
+        .testTarget(name: "ModelPipelineTests", dependencies: ["ModelPipeline", "ModelIR", "ModelRuntime", "ModelTrimming", "Datasets"]),
         .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets"]),
     ],
     // Swift 5 mode: the C globals (stderr, HDF5 ids) and kernel closures trip Swift 6's strict

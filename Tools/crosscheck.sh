@@ -25,6 +25,9 @@ for d in Fixtures/models Fixtures/roundtrip Fixtures/keras; do [ -d "$d" ] && mo
 "$py" Tools/apoz-crosscheck.py "$tool"
 # Keras -> ONNX conversions against the outputs Keras itself saved (no TensorFlow needed here).
 bash Tools/keras-crosscheck.sh "$tool"
+# One SGD and one Adam step of `finetune` on every bundled model against PyTorch (torch CPU,
+# installed once into .venv-torch): same loss, same updated tensors and BN running statistics.
+python3 Tools/training-crosscheck.py "$tool"
 # Trimmed fixture models: onnx.checker (full check) accepts them and onnxruntime agrees with us.
 mkdir -p .build/trim-out
 TRIM_FIXTURE_OUT=$PWD/.build/trim-out swift test --disable-swift-testing --filter FixtureTrimTests > .build/trim-out/test.log 2>&1 \

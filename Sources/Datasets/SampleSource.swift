@@ -13,9 +13,14 @@ public protocol SampleSource: AnyObject {
     /// Reads samples `start ..< start + count` in C order into `destination`, which must hold
     /// `count * sampleElementCount` floats.
     func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws
+    /// Whether reads are cheap only in increasing order (a compressed stream, which restarts to
+    /// go back). Shuffled training reads such a source once into a `SpooledSource`.
+    var readsInOrderOnly: Bool { get }
 }
 
 extension SampleSource {
+    public var readsInOrderOnly: Bool { false }
+
     /// Number of elements in one sample.
     public var sampleElementCount: Int { sampleShape.reduce(1, *) }
 

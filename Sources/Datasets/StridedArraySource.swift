@@ -29,6 +29,8 @@ final class StridedArraySource: SampleSource {
         self.elementDescription = description
     }
 
+    var readsInOrderOnly: Bool { store is SequentialStore }
+
     func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         try checkRange(start: start, count: count)
         let perSample = sampleElementCount

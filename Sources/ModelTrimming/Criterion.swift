@@ -21,11 +21,9 @@ public enum TrimCriterion: Sendable, Equatable {
         var threshold: Double?
         switch self {
         case .meanPlusStd(let k):
-            let values = scored.map(\.1)
-            let mean = values.reduce(0, +) / Double(values.count)
-            let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count)
-            threshold = mean + k * variance.squareRoot()
-            chosen = ranked.filter { $0.1 > threshold! }
+            let t = MeanPlusStd(scored.map(\.1)).threshold(k: k)
+            threshold = t
+            chosen = ranked.filter { $0.1 > t }
         case .threshold(let t):
             threshold = t
             chosen = ranked.filter { $0.1 > t }
@@ -38,6 +36,31 @@ public enum TrimCriterion: Sendable, Equatable {
         chosen = Array(chosen.prefix(limit))
         return (chosen.map(\.0).sorted(), threshold)
     }
+}
+
+/// The paper's rule, computed here only: the mean and population standard deviation of a layer's
+/// channel APoZ, and the threshold `mean + k·std` above which channels are removed. `info`'s summary
+/// and plot mark channels with the same value the trimming pass uses.
+public struct MeanPlusStd: Sendable, Equatable {
+    public let mean: Double
+    /// Population standard deviation.
+    public let std: Double
+
+    /// The spread of `values`; none give mean 0 and std 0.
+    public init(_ values: [Double]) {
+        let n = Double(Swift.max(1, values.count))
+        let m = values.reduce(0, +) / n
+        mean = m
+        std = (values.reduce(0) { $0 + ($1 - m) * ($1 - m) } / n).squareRoot()
+    }
+
+    public init(mean: Double, std: Double) {
+        self.mean = mean
+        self.std = std
+    }
+
+    /// `mean + k·std` (the paper: k = 1).
+    public func threshold(k: Double = 1) -> Double { mean + k * std }
 }
 
 /// Which coupled groups are trimmed.

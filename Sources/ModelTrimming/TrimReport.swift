@@ -2,7 +2,7 @@ import ModelIR
 
 /// The figures of a trim: one row per group, then parameters and MACs before and after.
 public struct TrimReport: Sendable, Equatable {
-    public struct Row: Sendable, Equatable {
+    public struct Row: Sendable, Equatable, Encodable {
         public var group: Int
         public var layers: [String]
         public var selected: Bool

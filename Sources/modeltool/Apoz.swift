@@ -1,9 +1,7 @@
 import ArgumentParser
 import Datasets
-import FileIO
 import Foundation
-import ModelIR
-import ModelRuntime
+import ModelPipeline
 
 /// `modeltool apoz MODEL --data X -o stats.json` and `modeltool apoz merge a.json b.json -o all.json`.
 struct Apoz: ParsableCommand {
@@ -61,12 +59,12 @@ struct Apoz: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let m = try loadModel(model, format: format)
-                var collection = ApozCollection(model: m, modelFile: model, data: data, options: dataOptions,
+                let m = try ModelFile.open(model, format: format)
+                var collection = ApozCollection(model: m, modelFile: model, data: data, settings: dataOptions.settings,
                                                 shard: try shard.map(Shard.init(parsing:)),
                                                 selection: observeOptions.selection)
                 collection.countActivations = !benchmarkWithoutCounting
-                let result = try collection.run()
+                let result = try collection.run(progress: ProgressBar.callback(unit: "samples"))
                 let stats = result.statistics
                 let rate = result.seconds > 0 ? Double(stats.samples) / result.seconds : 0
                 if benchmarkWithoutCounting {
@@ -74,8 +72,8 @@ struct Apoz: ParsableCommand {
                     return
                 }
                 guard let output else { return }
-                try writeStatistics(stats, to: output)
-                for w in nonFiniteWarnings(stats) { printError("modeltool: \(w)") }
+                try stats.write(to: output)
+                for w in stats.warnings { printError("modeltool: \(w)") }
                 if json {
                     try printJSON(Summary(output: output, samples: stats.samples, tensors: stats.tensors.count,
                                           seconds: result.seconds, samplesPerSecond: rate))
@@ -104,27 +102,12 @@ struct Apoz: ParsableCommand {
 
         func run() throws {
             try runReportingErrors {
-                let all = try inputs.map(readStatistics)
+                let all = try inputs.map { try ApozStatistics.read(from: $0) }
                 let merged = try all[0].merged(Array(all.dropFirst()), names: inputs)
-                try writeStatistics(merged, to: output)
-                for w in nonFiniteWarnings(merged) { printError("modeltool: \(w)") }
+                try merged.write(to: output)
+                for w in merged.warnings { printError("modeltool: \(w)") }
                 print("\(inputs.count) file(s), \(merged.samples) samples, \(merged.tensors.count) observed tensors -> \(output)")
             }
         }
     }
-}
-
-/// Reads and checks a statistics file.
-func readStatistics(_ path: String) throws -> ApozStatistics {
-    let data: Data
-    do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw StatisticsError("\(path): cannot read (\((error as NSError).localizedDescription))")
-    }
-    return try ApozStatistics.decode(data, file: path)
-}
-
-/// Writes statistics atomically (temporary file, fsync, rename).
-func writeStatistics(_ stats: ApozStatistics, to path: String) throws {
-    let bytes = [UInt8](try stats.encoded()) + [0x0a]
-    try AtomicFile.write(to: path) { sink in sink.write(bytes) }
 }

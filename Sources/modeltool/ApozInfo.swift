@@ -2,6 +2,7 @@ import ArgumentParser
 import Datasets
 import Foundation
 import ModelIR
+import ModelPipeline
 import ModelRuntime
 
 /// The APoZ part of `modeltool info`: read statistics or collect them, then summarise and plot.
@@ -38,29 +39,15 @@ struct ApozInfoOptions: ParsableArguments {
 
     /// The data options `apoz` would take, parsed by `DataOptions` itself so checks stay in one place.
     func dataOptions(batch: Int) throws -> DataOptions {
-        var args = ["--batch", String(batch)]
-        if let limit { args += ["--limit", String(limit)] }
-        if let scale { args += ["--scale", String(scale)] }
-        if let mean { args += ["--mean", mean] }
-        if let std { args += ["--std", std] }
-        if let layout { args += ["--layout", layout.rawValue] }
-        if let threads { args += ["--threads", String(threads)] }
-        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: std, layout: layout, threads: threads)
     }
 
     /// Reads or collects the statistics for `model` and checks they belong to it.
     func statistics(model: Model, file: String, batch: Int?) throws -> ApozStatistics {
-        if let apoz {
-            let stats = try readStatistics(apoz)
-            let fingerprint = ModelFingerprint.of(model)
-            guard stats.fingerprint == fingerprint else {
-                throw StatisticsError("\(apoz) was collected on a different model (\(stats.modelFile)) than \(file): their graph or weights differ")
-            }
-            return stats
-        }
-        let collection = ApozCollection(model: model, modelFile: file, data: data!, options: try dataOptions(batch: batch ?? 64),
-                                        shard: nil, selection: observeOptions.selection)
-        return try collection.run().statistics
+        if let apoz { return try ApozStatistics.read(from: apoz, for: model, modelFile: file) }
+        let collection = ApozCollection(model: model, modelFile: file, data: data!, settings: try dataOptions(batch: batch ?? 64).settings,
+                                        selection: observeOptions.selection)
+        return try collection.run(progress: ProgressBar.callback(unit: "samples")).statistics
     }
 }
 
@@ -99,7 +86,7 @@ struct ApozReport: Encodable {
                   summary: ApozSummary(apoz: t.apoz), nonFinite: t.totalNonFinite, apoz: t.apoz, zeros: t.zeros,
                   positions: t.positions, activationMean: t.means, activationStd: t.standardDeviations)
         }
-        warnings = nonFiniteWarnings(stats)
+        warnings = stats.warnings
     }
 
     func text(channels: Bool) -> String {
@@ -119,7 +106,7 @@ struct ApozReport: Encodable {
                 out.append("  \(l.tensor)  (channels of \(l.producers.map(\.name).joined(separator: " + ")))")
                 var t = TextTable(header: ["channel", "APoZ", "", "zeros", "positions", "act. mean", "act. std"],
                                   rightAligned: [0, 1, 3, 4, 5, 6])
-                let threshold = l.summary.mean + l.summary.std
+                let threshold = l.summary.threshold
                 for c in 0..<l.channels {
                     t.add([String(c), percent(l.apoz[c]), l.apoz[c] > threshold ? "*" : " ", String(l.zeros[c]),
                            String(l.positions[c]), String(format: "%.4g", l.activationMean[c]),

@@ -76,7 +76,7 @@ struct ApozPlot {
             s += "<rect x=\"\(f(left + Double(b) * barW + 1))\" y=\"\(f(bottom - h))\" width=\"\(f(barW - 2))\" height=\"\(f(h))\" fill=\"#4878b0\"><title>\(b * 5)–\(b * 5 + 5)%: \(c) channel(s)</title></rect>\n"
         }
         // Threshold line at mean + 1 std.
-        let threshold = min(1, layer.summary.mean + layer.summary.std)
+        let threshold = min(1, layer.summary.threshold)
         let tx = left + threshold * plotW
         s += "<line x1=\"\(f(tx))\" y1=\"\(f(top))\" x2=\"\(f(tx))\" y2=\"\(f(bottom))\" stroke=\"#c0392b\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\"/>\n"
         // Axes, x ticks and labels.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelFormats
 import ModelIR
+import ModelPipeline
 
 /// `modeltool convert IN OUT`: rewrite a model, losslessly, in the format OUT's extension names.
 struct Convert: ParsableCommand {
@@ -32,18 +33,10 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let model = try loadModel(input, format: format, kerasConfig: config, nchwInput: nchwInput)
-            switch try ModelFormat.of(output, override: to) {
-            case .onnx:
-                let policy: ExternalDataPolicy = externalData ? .all(threshold: 1024) : inline ? .none : .asRead
-                let report = try ONNXWriter.write(model, to: output, externalData: policy)
-                if report.externalizedAutomatically {
-                    printError("modeltool: the model exceeds protobuf's 2 GB limit; its weights were written to \(report.externalDataPath ?? "")")
-                }
-            case .h5:
-                try KerasWriter.write(model, to: output, as: .legacyH5)
-            case .keras:
-                try KerasWriter.write(model, to: output, as: .kerasZip)
+            let model = try ModelFile.open(input, format: format, kerasConfig: config, nchwInput: nchwInput)
+            let policy: ExternalDataPolicy = externalData ? .all(threshold: 1024) : inline ? .none : .asRead
+            for warning in try ModelFile.save(model, to: output, format: to, externalData: policy) {
+                printError("modeltool: \(warning)")
             }
         }
     }

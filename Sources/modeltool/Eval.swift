@@ -1,6 +1,5 @@
 import ArgumentParser
-import Datasets
-import ModelIR
+import ModelPipeline
 import ModelRuntime
 
 /// `modeltool eval MODEL --data X --labels Y`: top-1 / top-k accuracy over a labelled data set.
@@ -49,13 +48,14 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let m = try loadModel(model, format: format)
-            let (accuracy, seconds, rate, times) = try evaluate(model: m, data: data, labels: labels, top: top,
-                                                                options: dataOptions, profile: profile)
+            let m = try ModelFile.open(model, format: format)
+            let evaluation = try Evaluation.run(model: m, data: data, labels: labels, top: top, settings: dataOptions.settings,
+                                                profile: profile, progress: ProgressBar.callback(unit: "images"))
+            let accuracy = evaluation.accuracy
             let result = Result(model: model, data: data, samples: accuracy.samples, top1: accuracy.top1,
                                 topK: accuracy.topK, k: top, top1Correct: accuracy.top1Hits,
-                                topKCorrect: accuracy.topKHits, seconds: seconds, samplesPerSecond: rate,
-                                profile: profile ? times : nil)
+                                topKCorrect: accuracy.topKHits, seconds: evaluation.seconds,
+                                samplesPerSecond: evaluation.rate, profile: profile ? evaluation.profile : nil)
             if json {
                 try printJSON(result)
             } else {
@@ -63,7 +63,7 @@ struct Eval: ParsableCommand {
                 print(String(format: "  top-1  %.2f%%  (%d correct)", 100 * result.top1, result.top1Correct))
                 print(String(format: "  top-%d  %.2f%%  (%d correct)", top, 100 * result.topK, result.topKCorrect))
                 print(String(format: "  %.2f s, %.0f samples/s", result.seconds, result.samplesPerSecond))
-                if profile { printProfile(times, samples: result.samples) }
+                if profile { printProfile(evaluation.profile, samples: result.samples) }
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelFormats
 import ModelIR
+import ModelPipeline
 import ModelRuntime
 
 /// `modeltool info FILE`: what a model is made of.
@@ -43,7 +44,7 @@ struct Info: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let model = try loadModel(file, format: format, kerasConfig: config)
+            let model = try ModelFile.open(file, format: format, kerasConfig: config)
             var report = try ModelReport(model: model, file: file, batch: batch ?? 1)
             if apozOptions.wanted {
                 let stats = try apozOptions.statistics(model: model, file: file, batch: batch)

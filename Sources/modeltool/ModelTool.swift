@@ -14,8 +14,9 @@ struct ModelTool: ParsableCommand {
           modeltool eval model.onnx --data x.npy --labels y.npy --scale 0.00392156862745098
           modeltool apoz model.onnx --data x.npy -o stats.json    per-channel zero counts (APoZ)
           modeltool info model.onnx --apoz stats.json --plot apoz.svg
+          modeltool finetune model.onnx --data x.npy --labels y.npy --epochs 2   retrain the weights
         """,
         version: "0.1.0",
-        subcommands: [Trim.self, Info.self, Apoz.self, Eval.self, Run.self, Convert.self]
+        subcommands: [Trim.self, Finetune.self, Info.self, Apoz.self, Eval.self, Run.self, Convert.self]
     )
 }

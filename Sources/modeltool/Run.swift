@@ -1,6 +1,5 @@
 import ArgumentParser
-import Datasets
-import ModelIR
+import ModelPipeline
 import ModelRuntime
 
 /// `modeltool run MODEL --input x.npy -o y.npy`: the model's outputs for every sample.
@@ -36,61 +35,20 @@ struct Run: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let m = try loadModel(model, format: format)
-            let prepared = try PreparedRun(model: m, dataPath: input, options: dataOptions)
-            prepared.interpreter.profiling = profile
-            let batches = try prepared.reader.batches(batchSize: prepared.batchSize,
-                                                      selection: SampleSelection(limit: dataOptions.limit))
-            let names = m.graph.outputs.map(\.name)
-            var collected = [String: [Float]]()
-            var rowShape = [String: [Int]]()
-            let progress = ProgressBar(total: batches.range.count, unit: "samples")
-            while let batch = try batches.next() {
-                let outputs = try prepared.run(batch)
-                for name in names {
-                    guard let t = outputs[name] else { throw ModelError("output '\(name)' was not computed") }
-                    rowShape[name] = Array(t.shape.dropFirst())
-                    collected[name, default: []] += t.floats
-                }
-                progress.advance(by: batch.range.count)
-            }
-            let samples = batches.range.count
-            var files: [String] = []
-            if output.hasSuffix(".npz") {
-                try NpzWriter.write(to: output, arrays: names.map { name in
-                    NpzWriter.Array(name: name, shape: [samples] + (rowShape[name] ?? []), values: collected[name] ?? [])
-                })
-                files = names.map { _ in output }
-            } else {
-                for name in names {
-                    let path = names.count == 1 ? output : output.replacingSuffix(".npy") + ".\(safe(name)).npy"
-                    let shape = [samples] + (rowShape[name] ?? [])
-                    let values = collected[name] ?? []
-                    try NpyWriter.write(to: path, shape: shape) { append in values.withUnsafeBufferPointer(append) }
-                    files.append(path)
-                }
-            }
-            let summary = Summary(samples: samples, outputs: rowShape.mapValues { [samples] + $0 }, files: files,
-                                  seconds: progress.elapsed, profile: profile ? prepared.interpreter.profile : nil)
+            let m = try ModelFile.open(model, format: format)
+            let outputs = try ModelOutputs.collect(model: m, data: input, settings: dataOptions.settings, profile: profile,
+                                                   progress: ProgressBar.callback(unit: "samples"))
+            let files = try outputs.write(to: output)
+            let summary = Summary(samples: outputs.samples, outputs: outputs.shapes, files: files,
+                                  seconds: outputs.seconds, profile: profile ? outputs.profile : nil)
             if json {
                 try printJSON(summary)
             } else {
-                for (name, file) in zip(names, files) {
+                for (name, file) in zip(outputs.names, files) {
                     print("\(name) \(summary.outputs[name] ?? []) -> \(file)")
                 }
-                if profile { printProfile(prepared.interpreter.profile, samples: samples) }
+                if profile { printProfile(outputs.profile, samples: outputs.samples) }
             }
         }
-    }
-
-    /// An output name usable in a file name.
-    private func safe(_ name: String) -> String {
-        String(name.map { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" ? $0 : "_" })
-    }
-}
-
-extension String {
-    func replacingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }

@@ -1,9 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
-import ModelFormats
-import ModelIR
-import ModelRuntime
+import ModelPipeline
 import ModelTrimming
 
 /// `modeltool trim MODEL (--data X | --stats S)`: remove high-APoZ channels, in place.
@@ -20,6 +18,12 @@ struct Trim: ParsableCommand {
         The model is rewritten atomically as the same format (-o writes elsewhere; --backup keeps MODEL.bak). After writing, the file is read back, a few samples run through both models, and the largest output deviation is printed. With --labels, accuracy before and after is measured on --eval-data/--eval-labels, or on --data.
 
         Preprocessing options are those of eval, except that the per-channel std is --data-std here (--std is the criterion).
+
+        The paper's whole loop, with retraining: --train-data/--train-labels with --iterations N. Each iteration measures APoZ on --data, trims (--layers stay selected in every iteration; otherwise the --top groups are chosen again from fresh APoZ), measures accuracy on --data/--labels, fine-tunes --finetune-epochs epochs on the training data and measures accuracy again; a table shows each iteration's widths, parameters, compression and accuracy before and after retraining. --max-accuracy-drop D stops once accuracy falls more than D points below the original and keeps the last model within the budget. The fine-tuning options are finetune's (--optimizer, --lr, --momentum, --augment, --seed, ...), with --train-batch and --train-limit for the training batch and sample count.
+        Example (the bundled LeNet):
+          modeltool trim lenet.onnx --data Fixtures/fashion-mnist/images-idx3-ubyte.gz --labels Fixtures/fashion-mnist/labels-idx1-ubyte.gz \\
+            --scale 0.00392156862745098 --layers /conv2/Conv,/fc1/Gemm --train-data Fixtures/fashion-mnist/train6k-images-idx3-ubyte.gz \\
+            --train-labels Fixtures/fashion-mnist/train6k-labels-idx1-ubyte.gz --iterations 3 --finetune-epochs 1 --optimizer sgd --lr 0.01 --momentum 0.9
         """
     )
 
@@ -56,6 +60,16 @@ struct Trim: ParsableCommand {
     @Option(help: "Layout of the stored samples: nchw or nhwc.") var layout: DataLayout?
     @Option(help: "Threads for all parallel work (default: the number of cores).") var threads: Int?
 
+    @Option(help: "Training samples: trim, fine-tune and repeat (the paper's loop).") var trainData: String?
+    @Option(help: "Labels of --train-data.") var trainLabels: String?
+    @Option(help: "Trim → fine-tune rounds (with --train-data).") var iterations: Int = 1
+    @Option(help: "Fine-tuning epochs after each trim.") var finetuneEpochs: Int = 1
+    @Option(help: "Samples per training batch.") var trainBatch: Int = 64
+    @Option(help: "Use only the first N training samples.") var trainLimit: Int?
+    @Option(help: "Stop when accuracy after fine-tuning is more than D points below the original; keep the last model within.")
+    var maxAccuracyDrop: Double?
+    @OptionGroup(title: "Fine-tuning (with --train-data)") var training: TrainingOptions
+
     func validate() throws {
         if (data == nil) == (stats == nil) { throw ValidationError("give exactly one of --data X (measure APoZ) and --stats S") }
         if [std, threshold, ratio].compactMap({ $0 }).count > 1 {
@@ -68,18 +82,26 @@ struct Trim: ParsableCommand {
         if (evalData == nil) != (evalLabels == nil) { throw ValidationError("--eval-data and --eval-labels go together") }
         if labels != nil && data == nil { throw ValidationError("--labels labels --data; with --stats use --eval-data/--eval-labels") }
         _ = try dataOptions()
+        if (trainData == nil) != (trainLabels == nil) { throw ValidationError("--train-data and --train-labels go together") }
+        if trainData != nil {
+            guard data != nil, labels != nil else {
+                throw ValidationError("the trim → fine-tune loop measures APoZ and accuracy on --data with --labels")
+            }
+            guard !dryRun else { throw ValidationError("--dry-run plans one trim; it does not run the fine-tuning loop") }
+            guard iterations >= 1, finetuneEpochs >= 0, trainBatch > 0 else {
+                throw ValidationError("--iterations and --train-batch must be positive, --finetune-epochs not negative")
+            }
+            if let trainLimit, trainLimit <= 0 { throw ValidationError("--train-limit must be positive") }
+            if let maxAccuracyDrop, !(maxAccuracyDrop >= 0) { throw ValidationError("--max-accuracy-drop must not be negative") }
+        } else if iterations != 1 || maxAccuracyDrop != nil {
+            throw ValidationError("--iterations and --max-accuracy-drop need --train-data and --train-labels (the fine-tuning between trims)")
+        }
     }
 
     /// The data options, parsed by `DataOptions` itself so its checks apply.
     func dataOptions() throws -> DataOptions {
-        var args = ["--batch", String(batch)]
-        if let limit { args += ["--limit", String(limit)] }
-        if let scale { args += ["--scale", String(scale)] }
-        if let mean { args += ["--mean", mean] }
-        if let dataStd { args += ["--std", dataStd] }
-        if let layout { args += ["--layout", layout.rawValue] }
-        if let threads { args += ["--threads", String(threads)] }
-        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: dataStd, layout: layout,
+                                threads: threads)
     }
 
     var options: TrimOptions {
@@ -96,89 +118,72 @@ struct Trim: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let format = try ModelFormat.of(model, override: nil)
-            let original = try loadModel(model)
-            let dataOptions = try dataOptions()
-            let statistics: ApozStatistics
-            if let stats {
-                statistics = try readStatistics(stats)
-                guard statistics.fingerprint == ModelFingerprint.of(original) else {
-                    throw StatisticsError("\(stats) was collected on a different model (\(statistics.modelFile)) than \(model): their graph or weights differ")
+            let session = try TrimSession(modelFile: model, settings: try dataOptions().settings)
+            session.progress = { unit in ProgressBar.callback(unit: unit) }
+            session.warn = { printError("modeltool: \($0)") }
+            if let trainData, let trainLabels {
+                let fineTune = try training.settings(epochs: finetuneEpochs, batch: trainBatch, limit: trainLimit,
+                                                     threads: threads)
+                let request = TrimLoopRequest(validation: (data!, labels!), training: (trainData, trainLabels),
+                                              iterations: iterations, options: options, fineTune: fineTune,
+                                              maxAccuracyDrop: maxAccuracyDrop, output: output, backup: backup)
+                let bar = EpochProgressBar(enabled: isatty(2) != 0 && !json)
+                let outcome = try session.runLoop(request, started: { params, accuracy in
+                    guard !json else { return }
+                    print(TrimLoopTable.header)
+                    print(TrimLoopTable.original(params: params, accuracy: accuracy))
+                    fflush(stdout)
+                }, fineTuneProgress: bar.draw) { row in
+                    bar.finish()
+                    guard !json else { return }
+                    print(TrimLoopTable.row(row))
+                    fflush(stdout)
                 }
-            } else {
-                statistics = try ApozCollection(model: original, modelFile: model, data: data!, options: dataOptions,
-                                                shard: nil, selection: .defaults).run().statistics
+                if json { try printJSON(outcome) } else { print(TrimLoopTable.summary(outcome)) }
+                return
             }
-            for warning in nonFiniteWarnings(statistics) { printError("modeltool: \(warning)") }
-            var channelStats: [String: ChannelStatistics] = [:]
-            for t in statistics.tensors { channelStats[t.tensor] = ChannelStatistics(apoz: t.apoz, mean: t.means) }
-
-            // A dry run still rewrites in memory, so the plan shows the sizes it would give.
-            let (plan, result) = try Trimmer.trim(original, statistics: channelStats, options: options)
-            var outcome = TrimOutcome(model: model, plan: plan, report: try result?.report() ?? TrimReport(plan: plan, trimmed: nil),
-                                      statistics: stats ?? data!, samples: statistics.samples)
-            outcome.dryRun = dryRun
-            if !dryRun, let trimmed = result?.model {
-                let destination = output ?? model
-                if backup {
-                    // An ONNX backup is written (losslessly) with its own external-data file, so
-                    // it never shares MODEL.data with the trimmed model.
-                    if format == .onnx { try ONNXWriter.write(original, to: model + ".bak") } else { try copyFile(model, to: model + ".bak") }
-                }
-                switch format {
-                case .onnx:
-                    try ONNXWriter.write(trimmed, to: destination)
-                case .h5:
-                    // model_config follows the new widths; training_config and the optimizer
-                    // weights that still fit are kept, the others dropped with a message.
-                    for message in try KerasWriter.rewriteLegacyH5(trimmed, keepingTrainingStateOf: model, to: destination) {
-                        printError("modeltool: \(message)")
-                    }
-                case .keras:
-                    try KerasWriter.write(trimmed, to: destination, as: .kerasZip)
-                }
-                outcome.written = destination
-                outcome.maxDeviation = try deviation(original: original, writtenAt: destination, options: dataOptions)
-                if let (x, y) = accuracyData {
-                    outcome.accuracyBefore = try evaluate(model: original, data: x, labels: y, top: 1, options: dataOptions).accuracy.top1
-                    outcome.accuracyAfter = try evaluate(model: try loadModel(destination), data: x, labels: y, top: 1,
-                                                         options: dataOptions).accuracy.top1
-                }
-            }
+            var request = TrimRequest(source: stats.map { .file($0) } ?? .measure(data: data!), options: options,
+                                      labels: labels, output: output, backup: backup, dryRun: dryRun)
+            if let evalData, let evalLabels { request.evaluation = (evalData, evalLabels) }
+            let outcome = try session.run(request)
             if json { try printJSON(outcome) } else { print(outcome.text) }
         }
     }
-
-    private var accuracyData: (String, String)? {
-        if let evalData, let evalLabels { return (evalData, evalLabels) }
-        if let data, let labels { return (data, labels) }
-        return nil
-    }
-
-    /// Reads the written file back and runs a few samples through it and the original.
-    private func deviation(original: Model, writtenAt path: String, options: DataOptions) throws -> Double? {
-        guard let samples = evalData ?? data else { return nil }
-        var few = options
-        few.limit = min(options.limit ?? 8, 8)
-        let reread = try loadModel(path)
-        let a = try PreparedRun(model: original, dataPath: samples, options: few)
-        let b = try PreparedRun(model: reread, dataPath: samples, options: few)
-        // The batch's values live in the iterator's buffer: keep the iterator while they are used.
-        let batches = try a.reader.batches(batchSize: few.limit!, selection: SampleSelection(limit: few.limit))
-        guard let batch = try batches.next() else { return nil }
-        let before = try a.run(batch)
-        let after = try b.run(batch)
-        var worst = 0.0
-        for (name, x) in before {
-            guard let y = after[name], x.shape == y.shape else { return .infinity }
-            for (u, v) in zip(x.floats, y.floats) { worst = max(worst, Double(abs(u - v))) }
-        }
-        return worst
-    }
 }
 
-/// Copies a file (for --backup), atomically.
-func copyFile(_ source: String, to destination: String) throws {
-    guard let data = FileManager.default.contents(atPath: source) else { throw ModelError("\(source): cannot read it to back it up") }
-    try AtomicFile.write([UInt8](data), to: destination)
+/// The paper's table, one row per iteration, as `trim --iterations` prints it.
+enum TrimLoopTable {
+    static let header = "iteration     params  compression  top-1 trimmed  top-1 retrained  trimmed groups (channels before → after)"
+
+    static func original(params: Int, accuracy: Double) -> String {
+        line("original", params, 1, nil, accuracy, "")
+    }
+
+    static func row(_ r: TrimIteration) -> String {
+        let groups = r.groups.map { "\($0.layers.first ?? "?") \($0.channelsBefore) → \($0.channelsAfter)" }.joined(separator: ", ")
+        return line("\(r.iteration)", r.paramsAfter, r.compressionRate, r.accuracyTrimmed, r.accuracyFineTuned,
+                    groups + (r.withinBudget ? "" : "  (over the accuracy budget, not kept)"))
+    }
+
+    private static func line(_ name: String, _ params: Int, _ rate: Double, _ trimmed: Double?, _ tuned: Double,
+                             _ groups: String) -> String {
+        func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        let percent = { (v: Double) in String(format: "%.2f%%", 100 * v) }
+        return name.padding(toLength: 9, withPad: " ", startingAt: 0) + right(grouped(params), 11)
+            + right(String(format: "%.2f×", rate), 13) + right(trimmed.map(percent) ?? "", 15) + right(percent(tuned), 17)
+            + (groups.isEmpty ? "" : "  " + groups)
+    }
+
+    static func summary(_ o: TrimLoopOutcome) -> String {
+        var lines: [String] = []
+        if let stopped = o.stopped { lines.append("stopped at \(stopped)") }
+        if let written = o.written {
+            lines.append(String(format: "kept %d iteration(s): %@ → %@ parameters (%.2f× fewer), top-1 %.2f%% → %.2f%%; wrote %@",
+                                o.keptIterations, grouped(o.paramsOriginal) as NSString, grouped(o.paramsFinal) as NSString,
+                                o.compressionRate, 100 * o.accuracyOriginal, 100 * o.accuracyFinal, written as NSString))
+        } else {
+            lines.append("no iteration kept; \(o.model) is unchanged")
+        }
+        return lines.joined(separator: "\n")
+    }
 }

@@ -1,53 +1,8 @@
 import Foundation
-import ModelTrimming
+import ModelPipeline
 
-/// What `trim` did, as JSON and as the printed plan/report.
-struct TrimOutcome: Encodable {
-    struct Group: Encodable {
-        var group: Int
-        var layers: [String]
-        var selected: Bool
-        var channelsBefore: Int
-        var channelsAfter: Int
-        var meanAPoZ: Double?
-        var threshold: Double?
-        var removed: [Int]
-        var barriers: [String]
-    }
-
-    var model: String
-    var statistics: String
-    var samples: UInt64
-    var groups: [Group]
-    var paramsBefore: Int
-    var paramsAfter: Int
-    var macsBefore: Int
-    var macsAfter: Int
-    var compressionRate: Double
-    var notes: [String]
-    var written: String?
-    var maxDeviation: Double?
-    var accuracyBefore: Double?
-    var accuracyAfter: Double?
-    var dryRun = false
-
-    init(model: String, plan: TrimPlan, report: TrimReport, statistics: String, samples: UInt64) {
-        self.model = model
-        self.statistics = statistics
-        self.samples = samples
-        groups = report.rows.map {
-            Group(group: $0.group, layers: $0.layers, selected: $0.selected, channelsBefore: $0.channelsBefore,
-                  channelsAfter: $0.channelsAfter, meanAPoZ: $0.meanAPoZ, threshold: $0.threshold, removed: $0.removed,
-                  barriers: $0.barriers)
-        }
-        paramsBefore = report.paramsBefore
-        paramsAfter = report.paramsAfter
-        macsBefore = report.macsBefore
-        macsAfter = report.macsAfter
-        compressionRate = report.compressionRate
-        notes = report.notes + plan.notes
-    }
-
+/// `trim`'s printed plan and report.
+extension TrimOutcome {
     var text: String {
         var out = ["\(model): APoZ from \(statistics) (\(samples) samples)", ""]
         var table = TextTable(header: ["group", "layers", "channels", "mean APoZ", "threshold", "status"],

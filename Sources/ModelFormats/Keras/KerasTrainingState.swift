@@ -53,3 +53,11 @@ extension KerasWriter {
         return (kept, dropped)
     }
 }
+
+extension KerasWriter {
+    /// Whether a legacy `.h5` file holds optimizer state (`/optimizer_weights`).
+    public static func hasOptimizerState(_ path: String) -> Bool {
+        guard let root = try? H5Group.open(file: path) else { return false }
+        return root.has("optimizer_weights")
+    }
+}

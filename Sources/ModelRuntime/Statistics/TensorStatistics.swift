@@ -61,37 +61,4 @@ public struct TensorStatistics: Codable, Sendable, Equatable {
 
     /// Non-finite values over all channels.
     public var totalNonFinite: UInt64 { nonFinite.reduce(0, &+) }
-
-    /// Checks that every per-channel array has `channels` entries and counts are consistent.
-    func validate(in file: String) throws {
-        let lengths = [zeros.count, positions.count, nonFinite.count, sums.count, sumsOfSquares.count]
-        guard channels >= 0, lengths.allSatisfy({ $0 == channels }) else {
-            throw StatisticsError("\(file): tensor '\(tensor)' declares \(channels) channels but its arrays have \(lengths.map(String.init).joined(separator: "/")) entries")
-        }
-        for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c] || zeros[c] + nonFinite[c] > positions[c] {
-            throw StatisticsError("\(file): tensor '\(tensor)' channel \(c) counts more zeros or non-finite values than positions")
-        }
-    }
-}
-
-/// The APoZ distribution of one observed tensor over its channels, as the paper reports it.
-public struct ApozSummary: Codable, Sendable, Equatable {
-    public var mean: Double
-    /// Population standard deviation of the channels' APoZ.
-    public var std: Double
-    public var min: Double
-    public var max: Double
-    /// Channels whose APoZ is above mean + 1·std (the paper's trimming criterion).
-    public var aboveMeanPlusStd: Int
-
-    public init(apoz: [Double]) {
-        let n = Double(Swift.max(1, apoz.count))
-        mean = apoz.reduce(0, +) / n
-        let m = mean
-        std = (apoz.reduce(0) { $0 + ($1 - m) * ($1 - m) } / n).squareRoot()
-        min = apoz.min() ?? 0
-        max = apoz.max() ?? 0
-        let threshold = mean + std
-        aboveMeanPlusStd = apoz.filter { $0 > threshold }.count
-    }
 }

@@ -1,4 +1,6 @@
+import Datasets
 import ModelIR
+import ModelRuntime
 
 /// Top-1 and top-k accuracy over batches of class scores, counted exactly.
 ///
@@ -37,4 +39,32 @@ public struct TopKAccuracy: Sendable, Equatable {
 
     public var top1: Double { samples == 0 ? 0 : Double(top1Hits) / Double(samples) }
     public var topK: Double { samples == 0 ? 0 : Double(topKHits) / Double(samples) }
+}
+
+/// A classifier's accuracy over a labelled data set, with the time it took.
+public struct Evaluation {
+    public var accuracy: TopKAccuracy
+    public var seconds: Double
+    /// Samples per second.
+    public var rate: Double { seconds > 0 ? Double(accuracy.samples) / seconds : 0 }
+    /// Seconds per node, slowest first (when profiled).
+    public var profile: [Interpreter.StepTime]
+
+    /// Top-1/top-k accuracy of `model` over `data` (the first `settings.limit` samples) with one
+    /// integer label per sample in `labels`. The model's first output gives the class scores.
+    /// With `profile`, also the time spent in each node.
+    public static func run(model: Model, data: String, labels: String, top: Int, settings: DataSettings,
+                           profile: Bool = false, progress: BatchProgress? = nil) throws -> Evaluation {
+        let prepared = try PreparedRun(model: model, data: data, settings: settings)
+        prepared.interpreter.profiling = profile
+        let batches = try prepared.batches(selection: SampleSelection(limit: settings.limit), labels: labels)
+        guard let outputName = model.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
+        var accuracy = TopKAccuracy(k: top)
+        let seconds = try prepared.forEach(batches, progress: progress) { batch, outputs in
+            guard let scores = outputs[outputName], let batchLabels = batch.labels else { return }
+            let rows = batchLabels.count
+            try scores.withFloats { try accuracy.add(scores: $0, classes: rows > 0 ? $0.count / rows : 0, labels: batchLabels) }
+        }
+        return Evaluation(accuracy: accuracy, seconds: seconds, profile: prepared.interpreter.profile)
+    }
 }

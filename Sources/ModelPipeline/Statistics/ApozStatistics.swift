@@ -1,4 +1,5 @@
 import Foundation
+import ModelRuntime
 
 /// A problem with a statistics file or with combining statistics; the message is one line.
 public struct StatisticsError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -157,6 +158,19 @@ extension TensorStatistics {
         for c in sums.indices {
             sums[c] += other.sums[c]
             sumsOfSquares[c] += other.sumsOfSquares[c]
+        }
+    }
+}
+
+extension TensorStatistics {
+    /// Checks that every per-channel array has `channels` entries and counts are consistent.
+    func validate(in file: String) throws {
+        let lengths = [zeros.count, positions.count, nonFinite.count, sums.count, sumsOfSquares.count]
+        guard channels >= 0, lengths.allSatisfy({ $0 == channels }) else {
+            throw StatisticsError("\(file): tensor '\(tensor)' declares \(channels) channels but its arrays have \(lengths.map(String.init).joined(separator: "/")) entries")
+        }
+        for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c] || zeros[c] + nonFinite[c] > positions[c] {
+            throw StatisticsError("\(file): tensor '\(tensor)' channel \(c) counts more zeros or non-finite values than positions")
         }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
 import ModelIR
-@testable import ModelRuntime
+import ModelRuntime
+@testable import ModelPipeline
 
 final class ApozStatisticsTests: XCTestCase {
     func tensor(_ name: String = "y", zeros: [UInt64], positions: [UInt64]) -> TensorStatistics {

@@ -1,0 +1,47 @@
+import Datasets
+import ModelIR
+import ModelPipeline
+import XCTest
+
+final class BatchLoopTests: XCTestCase {
+    /// Five samples in batches of two: three batches, progress from 0 to 5, rows in sample order.
+    func testLoopStreamsSlicesAndReportsProgress() throws {
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("five.npy").path
+        let values = (0..<(5 * 28 * 28)).map { Float($0 % 251) }
+        try NpyWriter.write(to: path, shape: [5, 28, 28]) { append in values.withUnsafeBufferPointer(append) }
+
+        let model = try ModelFile.open(lenet)
+        let prepared = try PreparedRun(model: model, data: path, settings: DataSettings(batch: 2))
+        let batches = try prepared.batches(selection: SampleSelection())
+        var ranges: [Range<Int>] = []
+        var rows: [Int] = []
+        var progress: [[Int]] = []
+        try prepared.forEach(batches, progress: { progress.append([$0, $1]) }) { batch, outputs in
+            ranges.append(batch.range)
+            rows.append(outputs["logits"]?.shape.first ?? -1)
+        }
+        XCTAssertEqual(ranges, [0..<2, 2..<4, 4..<5])
+        XCTAssertEqual(rows, [2, 2, 1])
+        XCTAssertEqual(progress, [[0, 5], [2, 5], [4, 5], [5, 5]])
+
+        // The same samples in one batch give the same outputs as in three.
+        let all = try ModelOutputs.collect(model: model, data: path, settings: DataSettings(batch: 5))
+        let split = try ModelOutputs.collect(model: model, data: path, settings: DataSettings(batch: 2))
+        XCTAssertEqual(all.samples, 5)
+        XCTAssertEqual(all.shapes["logits"], [5, 10])
+        let a = all.values["logits"] ?? [], b = split.values["logits"] ?? []
+        XCTAssertEqual(a.count, 50)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4) }
+    }
+
+    func testLimitAndPreprocessingApply() throws {
+        var settings = fashionScale
+        settings.limit = 3
+        let outputs = try ModelOutputs.collect(model: try ModelFile.open(lenet), data: fashionImages, settings: settings)
+        XCTAssertEqual(outputs.samples, 3)
+        let dir = try temporaryDirectory(self)
+        let files = try outputs.write(to: dir.appendingPathComponent("y.npz").path)
+        XCTAssertEqual(files.count, 1)
+    }
+}
