@@ -42,3 +42,7 @@ if [ ! -x "$kvenv/bin/python" ] || ! "$kvenv/bin/python" -c "import tensorflow, 
   "$kvenv/bin/pip" install -q --disable-pip-version-check -r Tools/keras/requirements.txt
 fi
 TF_CPP_MIN_LOG_LEVEL=3 "$kvenv/bin/python" Tools/keras/writer_check.py "$(realpath "$tool")"
+# Fine-tuned Keras files: one SGD step of `finetune` on each Keras classifier fixture; the written
+# .h5/.keras loads in tf_keras and Keras 3 computing modeltool's outputs, keeps its layers, and
+# matches the same step taken by Keras's own train_on_batch.
+TF_CPP_MIN_LOG_LEVEL=3 "$kvenv/bin/python" Tools/keras/finetune_check.py "$(realpath "$tool")"

@@ -235,7 +235,7 @@ extension FineTuner {
     public static func save(_ model: Model, source: String, to destination: String) throws -> [String] {
         let format = try ModelFormat.of(source)
         var messages = try ModelFile.save(model, to: destination, format: format)
-        if format == .h5, KerasWriter.hasOptimizerState(source) {
+        if format != .onnx, KerasWriter.hasOptimizerState(source, readAs: model) {
             messages.append("the optimizer state in \(source) was not written to \(destination): it tracked the weights before fine-tuning")
         }
         return messages

@@ -51,8 +51,10 @@ final class KerasReaderTests: XCTestCase {
         // output channel c·M + m ← kernel[:, :, c, m]
         XCTAssertEqual(dwOurs[(5 * 2 + 1) * 9 + 4], dk.values[(1 * 3 + 1) * 16 + 5 * 2 + 1])
 
-        // BN keeps Keras's epsilon; ReLU(max_value=6) is a Clip.
+        // BN keeps Keras's epsilon and momentum (0.99, which fine-tuning applies; ONNX's default is 0.9);
+        // ReLU(max_value=6) is a Clip.
         XCTAssertEqual(try node(model, "bn_a").float("epsilon", default: 0), 1e-3, accuracy: 1e-9)
+        XCTAssertEqual(try node(model, "bn_a").float("momentum", default: 0), 0.99, accuracy: 1e-9)
         XCTAssertEqual(try node(model, "relu6").opType, "Clip")
 
         // 'same' average pool 3/2 on 8×8: one padding pixel, at the end.

@@ -296,9 +296,24 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(try optimizer.floats(dataset: names[0]).values, [42])
         XCTAssertEqual(try optimizer.floats(dataset: names[2]).values, bias.values.map { $0 + 1 })
         XCTAssertFalse(optimizer.has(names[1]))
-        // The model itself is intact (its Dropout, an Identity at inference, is not written back).
+        // The model itself is intact, its Dropout (with its rate) included.
         let back = try KerasReader.read(path: path)
-        XCTAssertEqual(back.graph.nodes.map(\.opType), model.graph.nodes.map(\.opType).filter { $0 != "Identity" })
+        XCTAssertEqual(back.graph.nodes.map(\.opType), model.graph.nodes.map(\.opType))
+        XCTAssertEqual(try XCTUnwrap(back.graph.initializers.first { $0.name == "drop.ratio" }).floats(), [0.5])
+    }
+
+    /// A Keras file written back keeps the layer classes it had (what fine-tuning relies on): Dropout
+    /// with its rate, ReLU(max_value 6) and Dense's softmax activation rather than a Softmax layer.
+    func testSequentialLayersWriteBackAsTheyWere() throws {
+        let plan = try KerasExporter(try KerasReader.read(path: kerasFixture("k2_sequential.h5"))).plan()
+        let layer = { (name: String) in plan.layers.first { $0.name == name } }
+        XCTAssertEqual(plan.layers.map(\.name), ["input_1", "conv_a", "bn_a", "pool_a", "dw", "relu6", "avg_same", "conv_b",
+                                                 "flatten", "drop", "logits"])
+        XCTAssertEqual(layer("relu6")?.className, "ReLU")
+        XCTAssertEqual(layer("relu6")?.config["max_value"] as? Double, 6)
+        XCTAssertEqual(layer("drop")?.className, "Dropout")
+        XCTAssertEqual(layer("drop")?.config["rate"] as? Double, 0.5)
+        XCTAssertEqual(layer("logits")?.config["activation"] as? String, "softmax")
     }
 
     func testNameSanitising() {

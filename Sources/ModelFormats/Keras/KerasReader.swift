@@ -81,8 +81,10 @@ public enum KerasReader {
         do { store = try KerasWeightStore.open(root, model: config) } catch let e as ModelError {
             throw ModelError(e.message.replacingOccurrences(of: temp.path, with: "\(path)/model.weights.h5"))
         }
+        // Keras 3 keeps a compiled, trained model's optimizer variables under optimizer/vars.
+        let optimizer = root.has("optimizer/vars") && !((try? root.group("optimizer/vars").childNames().isEmpty) ?? true)
         return try build(config, store: store, file: "\(path)/model.weights.h5", isKeras3: true, nchwInput: nchwInput,
-                         metadata: [("keras_version", version)])
+                         metadata: [("keras_version", version)] + (optimizer ? [(KerasWriter.optimizerStateKey, "true")] : []))
     }
 
     /// Maps every layer call once its inputs exist, then wires the graph's inputs and outputs.

@@ -55,8 +55,13 @@ extension KerasWriter {
 }
 
 extension KerasWriter {
-    /// Whether a legacy `.h5` file holds optimizer state (`/optimizer_weights`).
-    public static func hasOptimizerState(_ path: String) -> Bool {
+    /// The metadata key a model read from a `.keras` file with optimizer variables carries.
+    public static let optimizerStateKey = "keras_optimizer_state"
+
+    /// Whether a Keras file holds optimizer state: `/optimizer_weights` in a legacy `.h5`; for a
+    /// `.keras` zip, `model` (as read from it) says so in its metadata.
+    public static func hasOptimizerState(_ path: String, readAs model: Model) -> Bool {
+        if model.metadata.contains(where: { $0.key == optimizerStateKey }) { return true }
         guard let root = try? H5Group.open(file: path) else { return false }
         return root.has("optimizer_weights")
     }

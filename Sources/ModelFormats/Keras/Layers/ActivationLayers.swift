@@ -201,6 +201,9 @@ extension ActivationLayers {
         case .clip:
             let (lo, hi) = clipBounds(node, exporter: exporter)
             return lo == 0 && hi == 6 ? "relu6" : nil
+        // Axis 1 is the channels of a Conv's (channels-first) output and the last axis of a Dense's:
+        // Keras's softmax activation, which the reader split off as `<layer>/softmax`.
+        case .softmax where node.int("axis", default: -1) == 1: return "softmax"
         default: return nil
         }
     }
@@ -222,7 +225,8 @@ extension ActivationLayers {
             call.bind(x)
             return
         }
-        if let name = kerasName(of: call.node, exporter: call.exporter) {
+        // A standalone Clip(0, max) is a ReLU layer (as Keras files hold ReLU(max_value=6)), not Activation("relu6").
+        if call.node.kind != .clip, let name = kerasName(of: call.node, exporter: call.exporter) {
             call.bind(call.exporter.addLayer("Activation", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
                                              config: ["activation": name]))
             return

@@ -1,12 +1,13 @@
+import Foundation
 import ModelIR
 
-/// Dense, Flatten, Reshape, the inference-time identities, ZeroPadding1D/2D, UpSampling2D, Rescaling.
+/// Dense, Flatten, Reshape, Dropout, the inference-time identities, ZeroPadding1D/2D, UpSampling2D, Rescaling.
 enum CoreLayers {
     static let mappings: [String: LayerMapping] = [
         "Dense": LayerMapping(weightNames: ConvolutionLayers.kernelAndBias, map: dense),
         "Flatten": .noWeights(flatten),
         "Reshape": .noWeights(reshape),
-        "Dropout": .noWeights(identity),
+        "Dropout": .noWeights(dropout),
         "SpatialDropout2D": .noWeights(identity),
         "GaussianNoise": .noWeights(identity),
         "GaussianDropout": .noWeights(identity),
@@ -21,6 +22,16 @@ enum CoreLayers {
     static func identity(_ call: LayerCall) throws -> KTensor {
         var x = try call.single()
         x.name = call.builder.add(.identity, name: call.name, inputs: [x.name], output: call.output)
+        return x
+    }
+
+    /// A Dropout node with Keras's rate, which fine-tuning applies (it is the identity at inference).
+    /// With a noise_shape (one draw shared along some axes) ONNX has no equivalent: an Identity.
+    static func dropout(_ call: LayerCall) throws -> KTensor {
+        guard !call.config.has("noise_shape") else { return try identity(call) }
+        var x = try call.single()
+        let rate = call.builder.constant("\(call.name).ratio", [Float(try call.config.double("rate"))], dims: [])
+        x.name = call.builder.add(.dropout, name: call.name, inputs: [x.name, rate], output: call.output)
         return x
     }
 
@@ -176,11 +187,23 @@ extension CoreLayers {
         .reshape: exportReshape,
         .transpose: exportTranspose,
         .identity: { $0.bind(try $0.input(0)) },
-        .dropout: { $0.bind(try $0.input(0)) },
+        .dropout: exportDropout,
         .pad: exportPad,
         .resize: exportResize,
         .upsample: exportResize,
     ]
+
+    /// Dropout → Dropout with the node's ratio (input 1 from opset 12, else the attribute; 0.5 by default).
+    static func exportDropout(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        var rate = call.node.float("ratio", default: 0.5)
+        if call.node.inputs.count > 1, !call.node.inputs[1].isEmpty {
+            guard let r = try call.constant(1)?.floats(), r.count == 1 else { throw ModelError("the ratio must be one constant value") }
+            rate = r[0]
+        }
+        call.bind(call.exporter.addLayer("Dropout", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
+                                         config: ["rate": KerasModelPlan.decimal(rate), "noise_shape": NSNull(), "seed": NSNull()]))
+    }
 
     /// Gemm (alpha = beta = 1, no transA, constant B and C) → Dense.
     static func exportGemm(_ call: KerasExportCall) throws {

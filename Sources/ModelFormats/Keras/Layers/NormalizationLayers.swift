@@ -1,7 +1,8 @@
 import ModelIR
 
-/// BatchNormalization over the channel axis, with Keras's epsilon written explicitly (Keras's
-/// default is 1e-3, ONNX's 1e-5).
+/// BatchNormalization over the channel axis, with Keras's epsilon and momentum written explicitly
+/// (Keras's defaults are 1e-3 and 0.99, ONNX's 1e-5 and 0.9). Both mean the same thing: running =
+/// momentum · running + (1 − momentum) · batch, which fine-tuning applies.
 enum NormalizationLayers {
     static let mappings: [String: LayerMapping] = [
         "BatchNormalization": LayerMapping(weightNames: { c in
@@ -26,9 +27,9 @@ enum NormalizationLayers {
         let b = call.builder, n = call.name
         let inputs = [x.name, b.constant("\(n).scale", gamma, dims: [channels]), b.constant("\(n).bias", beta, dims: [channels]),
                       b.constant("\(n).mean", mean, dims: [channels]), b.constant("\(n).var", variance, dims: [channels])]
-        let epsilon = try c.double("epsilon", default: 1e-3)
+        let epsilon = try c.double("epsilon", default: 1e-3), momentum = try c.double("momentum", default: 0.99)
         let out = b.add(.batchNormalization, name: n, inputs: inputs, output: call.output,
-                        [Attribute("epsilon", .float(Float(epsilon)))])
+                        [Attribute("epsilon", .float(Float(epsilon))), Attribute("momentum", .float(Float(momentum)))])
         return KTensor(name: out, shape: x.shape)
     }
 }
