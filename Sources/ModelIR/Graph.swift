@@ -98,11 +98,6 @@ public struct Model: Sendable, Equatable {
         self.preserved = preserved
     }
 
-    /// The version of the default ONNX operator set (domain "" or "ai.onnx").
-    public var defaultOpset: Int64 {
-        opsetImports.first { $0.domain == "" || $0.domain == "ai.onnx" }?.version ?? 1
-    }
-
     public static func == (a: Model, b: Model) -> Bool {
         a.irVersion == b.irVersion && a.opsetImports == b.opsetImports && a.producerName == b.producerName
             && a.producerVersion == b.producerVersion && a.domain == b.domain && a.modelVersion == b.modelVersion

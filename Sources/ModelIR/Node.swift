@@ -66,8 +66,3 @@ public struct ValueInfo: Sendable, Equatable {
         return nil
     }
 }
-
-extension Node {
-    /// True for operators of the default ONNX operator set.
-    public var isDefaultDomain: Bool { domain.isEmpty || domain == "ai.onnx" }
-}

@@ -2,7 +2,7 @@
 /// trimming) switches over this enum exhaustively, so adding a case makes the compiler point at
 /// every place that must decide what to do with it.
 ///
-/// Raw values are ONNX op types of the default operator set ("" or "ai.onnx").
+/// Raw values are ONNX op types of the default operator set (see `OperatorSetDomain`).
 public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConvertible {
     // MARK: Convolution and pooling
     case conv = "Conv"
@@ -38,6 +38,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     case erf = "Erf"
     case softmax = "Softmax"
     case logSoftmax = "LogSoftmax"
+    case shrink = "Shrink"
 
     // MARK: Element-wise arithmetic
     case add = "Add"
@@ -55,6 +56,9 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     case neg = "Neg"
     case abs = "Abs"
     case reciprocal = "Reciprocal"
+    case floor = "Floor"
+    case ceil = "Ceil"
+    case sign = "Sign"
 
     // MARK: Shape and data movement
     case flatten = "Flatten"
@@ -67,6 +71,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     case slice = "Slice"
     case gather = "Gather"
     case shape = "Shape"
+    case size = "Size"
     case expand = "Expand"
     case tile = "Tile"
     case constant = "Constant"
@@ -78,6 +83,13 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     case reduceMean = "ReduceMean"
     case reduceSum = "ReduceSum"
     case reduceMax = "ReduceMax"
+    case reduceMin = "ReduceMin"
+    case reduceProd = "ReduceProd"
+    case reduceSumSquare = "ReduceSumSquare"
+    case reduceL1 = "ReduceL1"
+    case reduceL2 = "ReduceL2"
+    case reduceLogSum = "ReduceLogSum"
+    case reduceLogSumExp = "ReduceLogSumExp"
     case resize = "Resize"
     case upsample = "Upsample"
 
@@ -88,7 +100,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
 
     /// The kind of a node's operator, or nil for operators of other domains and unknown types.
     public init?(opType: String, domain: String) {
-        guard domain.isEmpty || domain == "ai.onnx" else { return nil }
+        guard OperatorSetDomain.normalized(domain) == OperatorSetDomain.onnx else { return nil }
         self.init(rawValue: opType)
     }
 
@@ -114,13 +126,16 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
         case .gemm, .matMul, .batchNormalization, .instanceNormalization, .layerNormalization:
             return .denseAndNormalization
         case .relu, .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
-             .softsign, .gelu, .erf, .softmax, .logSoftmax:
+             .softsign, .gelu, .erf, .softmax, .logSoftmax, .shrink:
             return .activation
-        case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean, .exp, .log, .sqrt, .neg, .abs, .reciprocal:
+        case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean, .exp, .log, .sqrt, .neg, .abs, .reciprocal,
+             .floor, .ceil, .sign:
             return .elementwise
-        case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .expand,
-             .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .reduceMean, .reduceSum,
-             .reduceMax, .resize, .upsample:
+        case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
+             .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .resize, .upsample:
+            return .shapeAndDataMovement
+        case .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
+             .reduceLogSum, .reduceLogSumExp:
             return .shapeAndDataMovement
         case .ifThenElse, .loop, .scan:
             return .controlFlow
@@ -138,22 +153,12 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     public static let activations: Set<OpKind> = Set(members(of: .activation))
 
     /// Element-wise operators with two or more data inputs, broadcast together: pruning one of
-    /// their inputs' channels ties all inputs and the output.
-    public static let tiesInputChannels: Set<OpKind> = [.add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean]
+    /// their inputs' channels ties all inputs and the output (`ChannelFlow.tiedAcrossInputs`).
+    public static let tiesInputChannels: Set<OpKind> = Set(allCases.filter { $0.channelFlow == .tiedAcrossInputs })
 
-    /// Operators whose output channel c (axis 1) is computed from channel c of their first input only,
-    /// so removing an input channel removes the same output channel (with the node's per-channel
-    /// parameters, as for BatchNormalization scale or PRelu slope). Softmax, LogSoftmax and LRN mix
-    /// channels and are not in this set; neither are shape operators, whose channel map depends on
-    /// their attributes.
-    public static let passesChannelsThrough: Set<OpKind> = [
-        .maxPool, .averagePool, .globalAveragePool, .globalMaxPool,
-        .batchNormalization, .instanceNormalization,
-        .relu, .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
-        .softsign, .gelu, .erf,
-        .exp, .log, .sqrt, .neg, .abs, .reciprocal,
-        .identity, .dropout, .cast, .resize, .upsample,
-    ]
+    /// Operators whose output channel c is computed from channel c of their first input only
+    /// (`ChannelFlow.oneToOne`), so removing an input channel removes the same output channel.
+    public static let passesChannelsThrough: Set<OpKind> = Set(allCases.filter { $0.channelFlow == .oneToOne })
 
     /// Operators that are recognised (and have their subgraphs verified) but that the runtime does not
     /// execute and shape inference does not look into.

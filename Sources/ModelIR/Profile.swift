@@ -110,7 +110,7 @@ extension Model {
             let inShapes = node.inputs.map { $0.isEmpty ? nil : types[$0]?.shape }
             let outShapes = node.outputs.map { $0.isEmpty ? nil : types[$0]?.shape }
             let macs: Int?
-            do { macs = try MACCounter(node: node, inputs: inShapes, outputs: outShapes).count() } catch let e as ModelError {
+            do { macs = try MACCounter(node: node, opset: defaultOpset, inputs: inShapes, outputs: outShapes).count() } catch let e as ModelError {
                 throw e.at("node '\(node.displayName)' (\(node.opType))")
             }
             return LayerProfile(name: node.displayName, opType: node.opType, inputShapes: inShapes,
@@ -134,6 +134,7 @@ enum MACCost {
 /// Counts one node's MACs from its resolved shapes.
 struct MACCounter {
     let node: Node
+    let opset: Int64
     let inputs: [Shape?]
     let outputs: [Shape?]
 
@@ -179,22 +180,22 @@ struct MACCounter {
             let size = Int(Swift.min(Swift.max(node.int("size", default: 1), 0), 1 << 20))
             return try perOutput(MACCost.div + MACCost.exp + MACCost.add + size * MACCost.mul)
         case .gemm, .matMul:
-            guard let a = inputs.first??.fixedDims, let k = kind == .gemm && node.int("transA", default: 0) != 0 ? a.first : a.last,
+            guard let a = inputs.first??.fixedDims, let k = kind == .gemm && GemmAttributes(node).transA ? a.first : a.last,
                   let out = outCount(), let mults = try times(out, k) else { return nil }
             return try sum(mults, kind == .gemm && hasInput(2) ? out : 0)
         case .batchNormalization:
             return try perOutput(MACCost.add + MACCost.sqrt + MACCost.div + MACCost.add + MACCost.mul)
         case .instanceNormalization: return try perOutput(2 * (MACCost.add + MACCost.mul + MACCost.add + MACCost.div))
         case .layerNormalization:
-            guard let x = inputs.first??.fixedDims, let all = inCount(0) else { return nil }
-            var axis = Int(node.int("axis", default: -1))
+            guard let x = inputs.first??.fixedDims, let all = inCount(0), var axis = node.axis(opset: opset) else { return nil }
             if axis < 0 { axis += x.count }
             guard axis >= 0, axis <= x.count else { return nil }
             guard let rows = DimMath.product(ints: x[..<axis]),
                   let perElement = try times(all, 3 * MACCost.mul + 4 * MACCost.add),
                   let perRow = try times(rows, MACCost.add + MACCost.sqrt + MACCost.div) else { return nil }
             return try sum(perElement, perRow)
-        case .relu, .thresholdedRelu, .neg, .abs: return try perOutput(MACCost.cmp)
+        case .relu, .thresholdedRelu, .neg, .abs, .floor, .ceil, .sign: return try perOutput(MACCost.cmp)
+        case .shrink: return try perOutput(2 * MACCost.cmp + MACCost.add)
         case .leakyRelu, .pRelu: return try perOutput(MACCost.mul + MACCost.cmp)
         case .clip: return try perOutput(2 * MACCost.cmp)
         case .hardSigmoid: return try perOutput(MACCost.mul + MACCost.add + 2 * MACCost.cmp)
@@ -219,7 +220,12 @@ struct MACCounter {
         case .sqrt: return try perOutput(MACCost.sqrt)
         case .reciprocal: return try perOutput(MACCost.div)
         case .reduceMean, .reduceSum: return try times(inCount(0), MACCost.add)
-        case .reduceMax: return try times(inCount(0), MACCost.cmp)
+        case .reduceMax, .reduceMin: return try times(inCount(0), MACCost.cmp)
+        case .reduceProd: return try times(inCount(0), MACCost.mul)
+        case .reduceSumSquare, .reduceL2: return try times(inCount(0), MACCost.mul + MACCost.add)
+        case .reduceL1: return try times(inCount(0), MACCost.cmp + MACCost.add)
+        case .reduceLogSum: return try times(inCount(0), MACCost.add)
+        case .reduceLogSumExp: return try times(inCount(0), MACCost.exp + MACCost.add)
         case .resize, .upsample:
             let mode = node.string("mode", default: "nearest")
             switch mode {
@@ -227,8 +233,8 @@ struct MACCounter {
             case "cubic": return try perOutput(8)
             default: return 0
             }
-        case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .expand,
-             .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad:
+        case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
+             .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad:
             return 0
         case .ifThenElse, .loop, .scan:
             return 0

@@ -36,10 +36,10 @@ struct MeanValues {
         switch kind {
         case .relu: return unary { Swift.max(0, $0) }
         case .leakyRelu:
-            let a = Double(node.float("alpha", default: 0.01))
+            let a = Double(LeakyReluAttributes(node).alpha)
             return unary { $0 >= 0 ? $0 : a * $0 }
         case .thresholdedRelu:
-            let t = Double(node.float("alpha", default: 1))
+            let t = Double(ThresholdedReluAttributes(node).alpha)
             return unary { $0 > t ? $0 : 0 }
         case .clip:
             let lo = opset < 11 ? Double(node.float("min", default: -.greatestFiniteMagnitude)) : (param(1)?.first ?? -.infinity)
@@ -54,7 +54,7 @@ struct MeanValues {
         case .batchNormalization:
             guard let xs, let s = param(1), let b = param(2), let m = param(3), let v = param(4),
                   [s, b, m, v].allSatisfy({ $0.count == xs.count }) else { return nil }
-            let eps = Double(node.float("epsilon", default: 1e-5))
+            let eps = Double(BatchNormalizationAttributes(node).epsilon)
             return xs.indices.map { c in xs[c].map { ($0 - m[c]) / (v[c] + eps).squareRoot() * s[c] + b[c] } }
         case .instanceNormalization:
             guard let b = param(2), b.count == outMap.positionCount else { return nil }

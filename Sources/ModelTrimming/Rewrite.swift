@@ -191,8 +191,8 @@ struct Rewriter {
             let (cout, k) = (d[1], d.dropFirst(2).reduce(1, *))
             delta = (0..<cout).map { o in mean.reduce(0) { s, pm in s + pm.1 * wv[((pm.0 * cout + o) * k)..<((pm.0 * cout + o + 1) * k)].reduce(0, +) } }
         case .gemm:
-            let transB = node.int("transB", default: 0) != 0
-            let alpha = Double(node.float("alpha", default: 1))
+            let attributes = GemmAttributes(node)
+            let transB = attributes.transB, alpha = Double(attributes.alpha)
             let n = transB ? d[0] : d[1], kDim = transB ? d[1] : d[0]
             delta = (0..<n).map { j in alpha * mean.reduce(0) { s, pm in s + pm.1 * (transB ? wv[j * kDim + pm.0] : wv[pm.0 * n + j]) } }
         case .matMul:
@@ -219,7 +219,7 @@ struct Rewriter {
                 working[2] = try fresh()
             }
         case .gemm?:
-            let beta = Double(node.float("beta", default: 1))
+            let beta = Double(GemmAttributes(node).beta)
             if let c = working[2] ?? node.input(2).flatMap({ constants[$0] }) {
                 let v = try c.doubles
                 if v.count == 1 {

@@ -164,3 +164,23 @@ final class ShapeInferenceDataMovementTests: XCTestCase {
                                           initializers: [TG.ints("i", [3])]))
     }
 }
+
+/// Shapes of the operators OpKind learned from the runtime's table.
+final class ShapeInferenceRuntimeOpsTests: XCTestCase {
+    func testUnaryReduceAndSize() throws {
+        let s = try TG.infer([
+            TG.node("Sign", ["x"], ["sign"]),
+            TG.node("Shrink", ["x"], ["shrink"]),
+            TG.node("Floor", ["x"], ["floor"]),
+            TG.node("ReduceL2", ["x"], ["l2"], [TG.ints("axes", [2, 3])]),
+            TG.node("ReduceLogSumExp", ["x"], ["lse"], [TG.ints("axes", [1]), TG.int("keepdims", 0)]),
+            TG.node("Size", ["x"], ["size"]),
+        ], inputs: [TG.input("x", ["batch", 3, 4, 5])])
+        XCTAssertEqual(s["sign"], "[batch,3,4,5]")
+        XCTAssertEqual(s["shrink"], "[batch,3,4,5]")
+        XCTAssertEqual(s["floor"], "[batch,3,4,5]")
+        XCTAssertEqual(s["l2"], "[batch,3,1,1]")
+        XCTAssertEqual(s["lse"], "[batch,4,5]")
+        XCTAssertEqual(s["size"], "[]")
+    }
+}

@@ -30,6 +30,8 @@ final class KerasExporter {
     private(set) var constants: [String: Tensor]
     let producers: [String: Int]
     let consumers: [String: [Int]]
+    /// The version of the default operator set, for attribute defaults that depend on it.
+    let opset: Int64
     private(set) var values: [String: KerasValue] = [:]
     private(set) var layers: [KerasLayerSpec] = []
     private var layerNames = Set<String>()
@@ -39,6 +41,7 @@ final class KerasExporter {
 
     init(_ model: Model) throws {
         graph = model.graph
+        opset = model.defaultOpset
         types = (try? model.inferShapes()) ?? model.graph.knownTypes
         constants = graph.initializerIndex
         producers = graph.producers

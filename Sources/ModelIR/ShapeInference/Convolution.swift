@@ -1,22 +1,17 @@
 /// Shape rules for convolution and pooling: Conv, ConvTranspose, MaxPool, AveragePool,
 /// GlobalAveragePool, GlobalMaxPool, LRN.
 extension NodeInference {
-    func inferConvolutionFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .conv: return try inferConv()
-        case .convTranspose: return try inferConvTranspose()
-        case .maxPool, .averagePool: return try inferPool(kind)
-        case .globalAveragePool, .globalMaxPool:
-            _ = try required(0)
-            guard let x = shape(0) else { return [Inferred(elementType(0), nil)] }
-            guard x.rank >= 2 else { throw ModelError("input must have rank ≥ 2, got \(x)") }
-            return [Inferred(elementType(0), Shape(Array(x.dims[0..<2]) + Array(repeating: .fixed(1), count: x.rank - 2)))]
-        case .lrn:
-            _ = try required(0)
-            guard try int("size", 0) > 0 else { throw ModelError("attribute 'size' must be positive") }
-            return [passThrough]
-        default: return []
-        }
+    func inferGlobalPool() throws -> [Inferred] {
+        _ = try required(0)
+        guard let x = shape(0) else { return [Inferred(elementType(0), nil)] }
+        guard x.rank >= 2 else { throw ModelError("input must have rank ≥ 2, got \(x)") }
+        return [Inferred(elementType(0), Shape(Array(x.dims[0..<2]) + Array(repeating: .fixed(1), count: x.rank - 2)))]
+    }
+
+    func inferLRN() throws -> [Inferred] {
+        _ = try required(0)
+        guard try int("size", 0) > 0 else { throw ModelError("attribute 'size' must be positive") }
+        return [passThrough]
     }
 
     /// Sliding-window attributes shared by convolutions and pools, validated against `k` spatial axes.
@@ -89,7 +84,7 @@ extension NodeInference {
         guard let x = shape(0) else { return [Inferred(type, nil)] }
         guard x.rank >= 3 else { throw ModelError("input must have rank ≥ 3 (N, C, spatial…), got \(x)") }
         if let w, w.rank != x.rank { throw ModelError("weight \(w) and input \(x) have different ranks") }
-        let group = try int("group", 1)
+        let group = try checked(ConvAttributes(node), integers: "group").group
         guard group > 0 else { throw ModelError("attribute 'group' must be positive, got \(group)") }
         if let c = x[1].value, let wc = w?[1].value, c != (try DimMath.mul(wc, group)) {
             throw ModelError("input has \(c) channels but the weight \(w!) expects \(wc) × group \(group)")
@@ -124,7 +119,7 @@ extension NodeInference {
         guard x.rank >= 3 else { throw ModelError("input must have rank ≥ 3 (N, C, spatial…), got \(x)") }
         if let w, w.rank != x.rank { throw ModelError("weight \(w) and input \(x) have different ranks") }
         let k = x.rank - 2
-        let group = try int("group", 1)
+        let group = try checked(ConvAttributes(node), integers: "group").group
         guard group > 0 else { throw ModelError("attribute 'group' must be positive, got \(group)") }
         if let c = x[1].value, let wc = w?[0].value, c != wc {
             throw ModelError("input has \(c) channels but the weight \(w!) expects \(wc)")

@@ -1,23 +1,14 @@
 /// Shape rules for dense layers and normalisation: Gemm, MatMul, BatchNormalization,
 /// InstanceNormalization, LayerNormalization.
 extension NodeInference {
-    func inferDenseFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .gemm: return try inferGemm()
-        case .matMul: return try inferMatMul()
-        case .batchNormalization, .instanceNormalization: return try inferChannelNorm(kind)
-        case .layerNormalization: return try inferLayerNorm()
-        default: return []
-        }
-    }
-
     func inferGemm() throws -> [Inferred] {
         _ = try required(0)
         _ = try required(1)
         let type = elementType(0) ?? elementType(1)
         guard let a = shape(0), let b = shape(1) else { return [Inferred(type, nil)] }
         guard a.rank == 2, b.rank == 2 else { throw ModelError("inputs must be matrices, got \(a) and \(b)") }
-        let transA = try int("transA", 0) != 0, transB = try int("transB", 0) != 0
+        let attributes = try checked(GemmAttributes(node), integers: "transA", "transB")
+        let transA = attributes.transA, transB = attributes.transB
         let (m, ka) = transA ? (a[1], a[0]) : (a[0], a[1])
         let (kb, n) = transB ? (b[1], b[0]) : (b[0], b[1])
         guard DimMath.unify(ka, kb) != nil else {
@@ -79,7 +70,7 @@ extension NodeInference {
         _ = try required(0)
         _ = try required(1)
         guard let x = shape(0) else { return [passThrough] }
-        let axis = try self.axis(try int("axis", -1), rank: x.rank)
+        let axis = try self.axis(try axisAttribute(), rank: x.rank)
         if let scale = shape(1), scale.rank > x.rank - axis {
             throw ModelError("scale \(scale) has more axes than the normalised part of \(x)")
         }

@@ -1,39 +1,36 @@
 /// Shape rules for activations and element-wise arithmetic, plus the integer arithmetic exporters
 /// use to compute shapes (Add/Sub/Mul/Div of small int64 vectors are evaluated).
 extension NodeInference {
-    func inferElementwiseFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .relu, .leakyRelu, .thresholdedRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus, .softsign,
-             .gelu, .erf, .exp, .log, .sqrt, .neg, .abs, .reciprocal:
-            _ = try required(0)
-            return [passThrough]
-        case .softmax, .logSoftmax:
-            _ = try required(0)
-            if let x = shape(0) {
-                // The default axis moved from 1 (coerce to 2-D) to -1 (last axis) at opset 13.
-                _ = try axis(try int("axis", opset < 13 ? 1 : -1), rank: Swift.max(x.rank, 1))
-            }
-            return [passThrough]
-        case .pRelu:
-            _ = try required(0)
-            _ = try required(1)
-            if let x = shape(0), let slope = shape(1) {
-                // Before opset 7 a 1-D slope of C values applies along the channel axis (legacy
-                // broadcasting), as PyTorch's old exports rely on.
-                if opset < 7, slope.rank == 1, x.rank >= 2, DimMath.unify(slope[0], x[1]) != nil || slope[0] == .fixed(1) {
-                    return [passThrough]
-                }
-                guard slope.rank <= x.rank, let b = DimMath.broadcast(x, slope),
-                      zip(b.dims, x.dims).allSatisfy({ DimMath.unify($0, $1) != nil }) else {
-                    throw ModelError("slope \(slope) does not broadcast to the input \(x)")
-                }
-            }
-            return [passThrough]
-        case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean:
-            return try inferBroadcast(kind)
-        default:
-            return []
+    /// One input, one output of the same type and shape.
+    func inferUnary() throws -> [Inferred] {
+        _ = try required(0)
+        return [passThrough]
+    }
+
+    func inferSoftmax() throws -> [Inferred] {
+        _ = try required(0)
+        if let x = shape(0) {
+            // The default axis moved from 1 (coerce to 2-D) to -1 (last axis) at opset 13.
+            _ = try axis(try axisAttribute(), rank: Swift.max(x.rank, 1))
         }
+        return [passThrough]
+    }
+
+    func inferPRelu() throws -> [Inferred] {
+        _ = try required(0)
+        _ = try required(1)
+        if let x = shape(0), let slope = shape(1) {
+            // Before opset 7 a 1-D slope of C values applies along the channel axis (legacy
+            // broadcasting), as PyTorch's old exports rely on.
+            if opset < 7, slope.rank == 1, x.rank >= 2, DimMath.unify(slope[0], x[1]) != nil || slope[0] == .fixed(1) {
+                return [passThrough]
+            }
+            guard slope.rank <= x.rank, let b = DimMath.broadcast(x, slope),
+                  zip(b.dims, x.dims).allSatisfy({ DimMath.unify($0, $1) != nil }) else {
+                throw ModelError("slope \(slope) does not broadcast to the input \(x)")
+            }
+        }
+        return [passThrough]
     }
 
     /// Multidirectional broadcasting of every input, as for Add or Sum.

@@ -1,23 +1,13 @@
 /// Shape rules for Concat, Split, Slice and Gather, which also evaluate the 1-D integer vectors that
 /// shape computations pass through them.
 extension NodeInference {
-    func inferIndexingFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .concat: return try inferConcat()
-        case .split: return try inferSplit()
-        case .slice: return try inferSlice()
-        case .gather: return try inferGather()
-        default: return []
-        }
-    }
-
     func inferConcat() throws -> [Inferred] {
         guard !node.inputs.isEmpty else { throw ModelError("needs at least one input") }
         for i in node.inputs.indices { _ = try required(i) }
         let type = node.inputs.indices.lazy.compactMap(elementType).first
-        guard let axisValue = node[attribute: "axis"] != nil ? try int("axis", 0) : (opset < 4 ? 1 : nil) else {
-            throw ModelError("missing attribute 'axis'")
-        }
+        // Required from opset 4 on.
+        guard node[attribute: "axis"] != nil || opset < 4 else { throw ModelError("missing attribute 'axis'") }
+        let axisValue = try axisAttribute()
         let shapes = node.inputs.indices.map(shape)
         guard let first = shapes.compactMap({ $0 }).first else { return [Inferred(type, nil)] }
         let axis = try self.axis(axisValue, rank: first.rank)
@@ -51,7 +41,7 @@ extension NodeInference {
         _ = try required(0)
         let n = node.outputs.count
         guard let x = shape(0) else { return Array(repeating: passThrough, count: n) }
-        let axis = try self.axis(try int("axis", 0), rank: x.rank)
+        let axis = try self.axis(try axisAttribute(), rank: x.rank)
         let (sizes, known) = try movedInts("split", input: 1, since: 13)
         var parts: [Dim]
         if let sizes {
@@ -159,7 +149,7 @@ extension NodeInference {
         _ = try required(1)
         guard let x = shape(0), let indices = shape(1) else { return [Inferred(elementType(0), nil)] }
         guard x.rank >= 1 else { throw ModelError("data must have rank ≥ 1, got \(x)") }
-        let axis = try self.axis(try int("axis", 0), rank: x.rank)
+        let axis = try self.axis(try axisAttribute(), rank: x.rank)
         let y = Shape(Array(x.dims[..<axis]) + indices.dims + Array(x.dims[(axis + 1)...]))
         var folded: KnownValue? = nil
         if let picks = ints(1), let n = x[axis].value {

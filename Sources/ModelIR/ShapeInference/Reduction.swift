@@ -1,27 +1,21 @@
-/// Shape rules for reductions (ReduceMean, ReduceSum, ReduceMax) and resampling (Resize, Upsample).
+/// Shape rules for reductions (ReduceMean, ReduceSum, ReduceMax and the other Reduce operators) and
+/// resampling (Resize, Upsample).
 extension NodeInference {
-    func inferReductionFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .reduceMean, .reduceSum, .reduceMax: return try inferReduce(kind)
-        case .resize, .upsample: return try inferResize(kind)
-        default: return []
-        }
-    }
-
     func inferReduce(_ kind: OpKind) throws -> [Inferred] {
         _ = try required(0)
-        // Axes became an input at opset 13 for ReduceSum and at 18 for the others.
-        let since: Int64 = kind == .reduceSum ? 13 : 18
+        let since = ReduceAttributes.axesInputSince(kind)
         let (axesList, known) = try movedInts("axes", input: 1, since: since)
-        let keep = try int("keepdims", 1) != 0
+        let attributes = try checked(ReduceAttributes(node), integers: "keepdims")
+        let keep = attributes.keepDims
         guard let x = shape(0) else { return [passThrough] }
         guard known else { return [Inferred(elementType(0), keep ? .unknown(rank: x.rank) : nil)] }
         let reduced: Set<Int>
         if let axesList, !axesList.isEmpty {
             reduced = Set(try axes(axesList, rank: x.rank))
         } else {
-            let noop = try opset >= since && int("noop_with_empty_axes", 0) != 0
-            if noop { return [passThrough] }
+            if try opset >= since && checked(attributes.noopWithEmptyAxes, integers: "noop_with_empty_axes") {
+                return [passThrough]
+            }
             reduced = Set(0..<x.rank)
         }
         var dims: [Dim] = []

@@ -117,14 +117,57 @@ struct NodeInference {
     let context: ShapeContext
     var opset: Int64 { context.opset }
 
+    /// The rule for the node's operator. The switch is exhaustive with no `default:`, so a new
+    /// `OpKind` case does not compile until it has a rule here or is listed without one by name.
     func infer() throws -> [Inferred] {
         guard let kind = node.kind else { return [] }
-        switch kind.family {
-        case .convolutionAndPooling: return try inferConvolutionFamily(kind)
-        case .denseAndNormalization: return try inferDenseFamily(kind)
-        case .activation, .elementwise: return try inferElementwiseFamily(kind)
-        case .shapeAndDataMovement: return try inferShapeFamily(kind)
-        case .controlFlow: return [] // bodies are not inferred; value_info decides
+        switch kind {
+        // Convolution.swift
+        case .conv: return try inferConv()
+        case .convTranspose: return try inferConvTranspose()
+        case .maxPool, .averagePool: return try inferPool(kind)
+        case .globalAveragePool, .globalMaxPool: return try inferGlobalPool()
+        case .lrn: return try inferLRN()
+        // Dense.swift
+        case .gemm: return try inferGemm()
+        case .matMul: return try inferMatMul()
+        case .batchNormalization, .instanceNormalization: return try inferChannelNorm(kind)
+        case .layerNormalization: return try inferLayerNorm()
+        // Elementwise.swift
+        case .relu, .leakyRelu, .thresholdedRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
+             .softsign, .gelu, .erf, .shrink, .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign:
+            return try inferUnary()
+        case .softmax, .logSoftmax: return try inferSoftmax()
+        case .pRelu: return try inferPRelu()
+        case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean: return try inferBroadcast(kind)
+        // ShapeOps.swift
+        case .flatten: return try inferFlatten()
+        case .reshape: return try inferReshape()
+        case .transpose: return try inferTranspose()
+        case .squeeze: return try inferSqueeze()
+        case .unsqueeze: return try inferUnsqueeze()
+        case .expand: return try inferExpand()
+        case .tile: return try inferTile()
+        case .pad: return try inferPad()
+        case .identity: return try inferIdentity()
+        case .dropout: return try inferDropout()
+        case .cast: return try inferCast()
+        case .shape: return try inferShapeOp()
+        case .size: return try inferSize()
+        case .constant: return try inferConstant()
+        case .constantOfShape: return try inferConstantOfShape()
+        // Indexing.swift
+        case .concat: return try inferConcat()
+        case .split: return try inferSplit()
+        case .slice: return try inferSlice()
+        case .gather: return try inferGather()
+        // Reduction.swift
+        case .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
+             .reduceLogSum, .reduceLogSumExp:
+            return try inferReduce(kind)
+        case .resize, .upsample: return try inferResize(kind)
+        // No shape rule: their bodies are not inferred, so value_info decides.
+        case .ifThenElse, .loop, .scan: return []
         }
     }
 
@@ -163,6 +206,22 @@ struct NodeInference {
         guard let a = node[attribute: name] else { return defaultValue }
         guard case .int(let v) = a.value else { throw ModelError("attribute '\(name)' must be an integer") }
         return try DimMath.checked(Int(truncatingIfNeeded: v))
+    }
+
+    /// The `axis` attribute, checked to be an integer in range where given, or the
+    /// specification's default for the operator (`OpKind.defaultAxis`).
+    func axisAttribute() throws -> Int {
+        guard let axis = try checked(node.axis(opset: opset), integers: "axis") else {
+            throw ModelError("missing attribute 'axis'")
+        }
+        return axis
+    }
+
+    /// `decoded`, a typed attribute struct (which holds the spec's defaults), once the integer
+    /// attributes `names` it was decoded from are checked to be integers in range where given.
+    func checked<T>(_ decoded: T, integers names: String...) throws -> T {
+        for name in names { _ = try int(name, 0) }
+        return decoded
     }
 
     func ints(_ name: String) throws -> [Int]? {

@@ -1,37 +1,21 @@
 /// Shape rules for operators that reshape or relabel data without computing: Flatten, Reshape,
-/// Transpose, Squeeze, Unsqueeze, Expand, Tile, Pad, Identity, Dropout, Cast, Shape, Constant,
+/// Transpose, Squeeze, Unsqueeze, Expand, Tile, Pad, Identity, Dropout, Cast, Shape, Size, Constant,
 /// ConstantOfShape. Indexing operators are in Indexing.swift, reductions and resizing in Reduction.swift.
 extension NodeInference {
-    func inferShapeFamily(_ kind: OpKind) throws -> [Inferred] {
-        switch kind {
-        case .flatten: return try inferFlatten()
-        case .reshape: return try inferReshape()
-        case .transpose: return try inferTranspose()
-        case .squeeze: return try inferSqueeze()
-        case .unsqueeze: return try inferUnsqueeze()
-        case .expand: return try inferExpand()
-        case .tile: return try inferTile()
-        case .pad: return try inferPad()
-        case .identity:
-            _ = try required(0)
-            return [Inferred(elementType(0), shape(0), value: value(0))]
-        case .dropout:
-            _ = try required(0)
-            return [passThrough, Inferred(opset >= 10 ? .bool : elementType(0), shape(0))]
-        case .cast: return try inferCast()
-        case .shape: return try inferShapeOp()
-        case .constant: return try inferConstant()
-        case .constantOfShape: return try inferConstantOfShape()
-        case .concat, .split, .slice, .gather: return try inferIndexingFamily(kind)
-        case .reduceMean, .reduceSum, .reduceMax, .resize, .upsample: return try inferReductionFamily(kind)
-        default: return []
-        }
+    func inferIdentity() throws -> [Inferred] {
+        _ = try required(0)
+        return [Inferred(elementType(0), shape(0), value: value(0))]
+    }
+
+    func inferDropout() throws -> [Inferred] {
+        _ = try required(0)
+        return [passThrough, Inferred(opset >= 10 ? .bool : elementType(0), shape(0))]
     }
 
     func inferFlatten() throws -> [Inferred] {
         _ = try required(0)
         guard let x = shape(0) else { return [passThrough] }
-        let axis = try int("axis", 1)
+        let axis = try axisAttribute()
         guard axis >= -x.rank, axis <= x.rank else { throw ModelError("axis \(axis) is out of range for rank \(x.rank)") }
         let split = axis < 0 ? axis + x.rank : axis
         let y = Shape([try DimMath.product(x.dims[0..<split]), try DimMath.product(x.dims[split...])])
@@ -218,6 +202,13 @@ extension NodeInference {
         }
         let dims = start < end ? Array(x.dims[start..<end]) : []
         return [Inferred(.int64, Shape([.fixed(dims.count)]), value: .ints(dims))]
+    }
+
+    /// Size: the number of elements, an int64 scalar.
+    func inferSize() throws -> [Inferred] {
+        _ = try required(0)
+        guard let x = shape(0) else { return [Inferred(.int64, Shape([]))] }
+        return [Inferred(.int64, Shape([]), value: .ints([try DimMath.product(x.dims)]))]
     }
 
     func inferConstant() throws -> [Inferred] {

@@ -9,7 +9,7 @@ public enum ModelFingerprint {
     public static func of(_ model: Model) -> String {
         var h = Hasher256()
         for o in model.opsetImports.sorted(by: { ($0.domain, $0.version) < ($1.domain, $1.version) }) {
-            h.string(o.domain == "ai.onnx" ? "" : o.domain)
+            h.string(o.normalizedDomain)
             h.int(Int(o.version))
         }
         h.graph(model.graph)
@@ -45,7 +45,7 @@ private struct Hasher256 {
         for n in g.nodes {
             string(n.name)
             string(n.opType)
-            string(n.domain == "ai.onnx" ? "" : n.domain)
+            string(n.normalizedDomain)
             strings(n.inputs)
             strings(n.outputs)
             int(n.attributes.count)

@@ -10,24 +10,24 @@ struct Relu: UnaryFloatFunction {
     func vector(_ x: F8) -> F8 { x.replacing(with: 0, where: x .< 0) }
 }
 struct LeakyRelu: UnaryFloatFunction {
-    var alpha: Float = 0.01
+    var alpha: Float
     func scalar(_ x: Float) -> Float { x < 0 ? alpha * x : x }
     func vector(_ x: F8) -> F8 { x.replacing(with: x * alpha, where: x .< 0) }
 }
 /// x where x > alpha, else 0 (so 0 at x == alpha). NaN passes through, as in Relu, so APoZ does not
 /// count it as a zero (onnxruntime's `x > alpha ? x : 0` would give 0).
 struct ThresholdedRelu: UnaryFloatFunction {
-    var alpha: Float = 1
+    var alpha: Float
     func scalar(_ x: Float) -> Float { x <= alpha ? 0 : x }
     func vector(_ x: F8) -> F8 { x.replacing(with: 0, where: x .<= alpha) }
 }
 struct Elu: UnaryFloatFunction {
-    var alpha: Float = 1
+    var alpha: Float
     func scalar(_ x: Float) -> Float { x < 0 ? alpha * (expf(x) - 1) : x }
 }
 struct Selu: UnaryFloatFunction {
-    var alpha: Float = 1.67326319217681884765625
-    var gamma: Float = 1.05070102214813232421875
+    var alpha: Float
+    var gamma: Float
     func scalar(_ x: Float) -> Float { x <= 0 ? gamma * alpha * (expf(x) - 1) : gamma * x }
 }
 struct Clip: UnaryFloatFunction {
@@ -42,8 +42,8 @@ struct Sigmoid: UnaryFloatFunction {
     func scalar(_ x: Float) -> Float { x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)) }
 }
 struct HardSigmoid: UnaryFloatFunction {
-    var alpha: Float = 0.2
-    var beta: Float = 0.5
+    var alpha: Float
+    var beta: Float
     func scalar(_ x: Float) -> Float { Swift.max(0, Swift.min(1, alpha * x + beta)) }
     func vector(_ x: F8) -> F8 {
         let v = x * alpha + beta

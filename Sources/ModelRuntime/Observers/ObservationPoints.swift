@@ -85,12 +85,9 @@ public enum ObservationPoints {
     /// Relu outputs and Clip outputs whose lower bound is 0.
     static func defaultTensors(_ graph: Graph, opset: Int, constants: [String: Tensor]) -> [String] {
         graph.nodes.compactMap { node -> String? in
-            guard node.isDefaultDomain, let out = node.outputs.first, !out.isEmpty else { return nil }
-            switch node.kind {
-            case .relu: return out
-            case .clip: return clipLowerBound(node, opset: opset, constants) == 0 ? out : nil
-            default: return nil
-            }
+            guard let kind = node.kind, kind.isApozActivation, let out = node.outputs.first, !out.isEmpty else { return nil }
+            // Clip is a ReLU only when it floors at 0.
+            return kind != .clip || clipLowerBound(node, opset: opset, constants) == 0 ? out : nil
         }
     }
 

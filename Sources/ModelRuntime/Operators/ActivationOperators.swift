@@ -5,10 +5,10 @@ enum ActivationOperators {
     typealias E = ElementwiseOperators
 
     static let entries: [KernelEntry] = [
-        KernelEntry("Relu", since: 1) { _, _ in E.unary(Relu()) },
-        KernelEntry("LeakyRelu", since: 1) { n, _ in E.unary(LeakyRelu(alpha: n.float("alpha", default: 0.01))) },
-        KernelEntry("ThresholdedRelu", since: 10) { n, _ in E.unary(ThresholdedRelu(alpha: n.float("alpha", default: 1))) },
-        KernelEntry("PRelu", since: 1) { _, opset in
+        KernelEntry(.relu, since: 1) { _, _ in E.unary(Relu()) },
+        KernelEntry(.leakyRelu, since: 1) { n, _ in E.unary(LeakyRelu(alpha: LeakyReluAttributes(n).alpha)) },
+        KernelEntry(.thresholdedRelu, since: 10) { n, _ in E.unary(ThresholdedRelu(alpha: ThresholdedReluAttributes(n).alpha)) },
+        KernelEntry(.pRelu, since: 1) { _, opset in
             return { inputs, ctx in
                 let x = try inputs.required(0)
                 var slope = try inputs.required(1)
@@ -21,49 +21,50 @@ enum ActivationOperators {
                 return [y]
             }
         },
-        KernelEntry("Elu", since: 1) { n, _ in E.unary(Elu(alpha: n.float("alpha", default: 1))) },
-        KernelEntry("Selu", since: 1) { n, _ in
-            E.unary(Selu(alpha: n.float("alpha", default: 1.67326319217681884765625),
-                         gamma: n.float("gamma", default: 1.05070102214813232421875)))
+        KernelEntry(.elu, since: 1) { n, _ in E.unary(Elu(alpha: EluAttributes(n).alpha)) },
+        KernelEntry(.selu, since: 1) { n, _ in
+            let a = SeluAttributes(n)
+            return E.unary(Selu(alpha: a.alpha, gamma: a.gamma))
         },
-        KernelEntry("Clip", 1...10) { n, _ in
+        KernelEntry(.clip, 1...10) { n, _ in
             E.unary(Clip(low: n.float("min", default: -.greatestFiniteMagnitude),
                          high: n.float("max", default: .greatestFiniteMagnitude)))
         },
-        KernelEntry("Clip", since: 11) { _, _ in
+        KernelEntry(.clip, since: 11) { _, _ in
             return { inputs, ctx in
                 let f = Clip(low: try inputs.scalar(1) ?? -.greatestFiniteMagnitude,
                              high: try inputs.scalar(2) ?? .greatestFiniteMagnitude)
                 return try E.unary(f)(inputs, ctx)
             }
         },
-        KernelEntry("Sigmoid", since: 1) { _, _ in E.unary(Sigmoid()) },
-        KernelEntry("HardSigmoid", since: 1) { n, _ in
-            E.unary(HardSigmoid(alpha: n.float("alpha", default: 0.2), beta: n.float("beta", default: 0.5)))
+        KernelEntry(.sigmoid, since: 1) { _, _ in E.unary(Sigmoid()) },
+        KernelEntry(.hardSigmoid, since: 1) { n, _ in
+            let a = HardSigmoidAttributes(n)
+            return E.unary(HardSigmoid(alpha: a.alpha, beta: a.beta))
         },
-        KernelEntry("HardSwish", since: 14) { _, _ in E.unary(HardSwish()) },
-        KernelEntry("Shrink", since: 9) { n, _ in
+        KernelEntry(.hardSwish, since: 14) { _, _ in E.unary(HardSwish()) },
+        KernelEntry(.shrink, since: 9) { n, _ in
             E.unary(Shrink(lambda: n.float("lambd", default: 0.5), bias: n.float("bias", default: 0)))
         },
-        KernelEntry("Tanh", since: 1) { _, _ in E.unary(Tanh()) },
-        KernelEntry("Softplus", since: 1) { _, _ in E.unary(Softplus()) },
-        KernelEntry("Softsign", since: 1) { _, _ in E.unary(Softsign()) },
-        KernelEntry("Gelu", since: 20) { n, _ in
+        KernelEntry(.tanh, since: 1) { _, _ in E.unary(Tanh()) },
+        KernelEntry(.softplus, since: 1) { _, _ in E.unary(Softplus()) },
+        KernelEntry(.softsign, since: 1) { _, _ in E.unary(Softsign()) },
+        KernelEntry(.gelu, since: 20) { n, _ in
             let mode = n.string("approximate", default: "none")
             guard mode == "none" || mode == "tanh" else { throw ModelError("unknown approximate '\(mode)'") }
             return E.unary(Gelu(tanhApproximation: mode == "tanh"))
         },
-        KernelEntry("Softmax", 1...12) { n, v in softmaxOperator(n, v, log: false) },
-        KernelEntry("Softmax", since: 13) { n, v in softmaxOperator(n, v, log: false) },
-        KernelEntry("LogSoftmax", 1...12) { n, v in softmaxOperator(n, v, log: true) },
-        KernelEntry("LogSoftmax", since: 13) { n, v in softmaxOperator(n, v, log: true) },
+        KernelEntry(.softmax, 1...12) { n, v in try softmaxOperator(n, v, log: false) },
+        KernelEntry(.softmax, since: 13) { n, v in try softmaxOperator(n, v, log: false) },
+        KernelEntry(.logSoftmax, 1...12) { n, v in try softmaxOperator(n, v, log: true) },
+        KernelEntry(.logSoftmax, since: 13) { n, v in try softmaxOperator(n, v, log: true) },
     ]
 
     /// Before opset 13 the input is coerced to 2-D at `axis` (default 1) and normalized over the
     /// second dimension; from 13 it is normalized along `axis` alone (default -1).
-    static func softmaxOperator(_ node: Node, _ opset: Int, log: Bool) -> OperatorFunction {
+    static func softmaxOperator(_ node: Node, _ opset: Int, log: Bool) throws -> OperatorFunction {
         let coerce = opset < 13
-        let axis = node.intValue("axis", default: coerce ? 1 : -1)
+        let axis = try node.axisValue(opset: opset)
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let a = x.rank == 0 ? 0 : try normalizeAxis(axis, rank: x.rank)

@@ -9,8 +9,8 @@ import Darwin
 /// Conv and ConvTranspose.
 enum ConvolutionOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Conv", since: 1) { n, _ in try conv(n) },
-        KernelEntry("ConvTranspose", since: 1) { n, _ in try convTranspose(n) },
+        KernelEntry(.conv, since: 1) { n, _ in try conv(n) },
+        KernelEntry(.convTranspose, since: 1) { n, _ in try convTranspose(n) },
     ]
 
     /// Borrows `count` floats of scratch from the arena for the duration of `body`.
@@ -52,7 +52,7 @@ enum ConvolutionOperators {
         -> (_ inputs: [RuntimeTensor?], _ ctx: ExecContext, _ epilogue: (Int, RuntimeTensor?) throws -> ConvEpilogue) throws
         -> [RuntimeTensor] {
         let params = try WindowParams(node)
-        let groups = node.intValue("group", default: 1)
+        let groups = ConvAttributes(node).group
         let packedWeights = PackedWeights(), blockedWeights = PackedWeights()
         return { inputs, ctx, makeEpilogue in
             let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
@@ -137,7 +137,7 @@ enum ConvolutionOperators {
 
     static func convTranspose(_ node: Node) throws -> OperatorFunction {
         let params = try WindowParams(node)
-        let groups = node.intValue("group", default: 1)
+        let groups = ConvAttributes(node).group
         let outputPadding = node.intList("output_padding")
         let outputShape = node.intList("output_shape")
         return { inputs, ctx in

@@ -3,7 +3,7 @@ import ModelIR
 /// Operators that move elements: Transpose, Concat, Split, Slice, Gather, Expand, Tile, Pad.
 enum DataMovementOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Transpose", since: 1) { n, _ in
+        KernelEntry(.transpose, since: 1) { n, _ in
             let perm = n.intList("perm")
             return { inputs, ctx in
                 let x = try inputs.required(0)
@@ -13,8 +13,8 @@ enum DataMovementOperators {
                 return [try strided(x, base: 0, strides: p.map { s[$0] }, shape: p.map { x.shape[$0] }, ctx)]
             }
         },
-        KernelEntry("Concat", since: 1) { n, _ in
-            let axis = n.intValue("axis", default: 1)
+        KernelEntry(.concat, since: 1) { n, v in
+            let axis = try n.axisValue(opset: v)
             return { inputs, ctx in
                 let parts = inputs.compactMap { $0 }
                 // The interpreter hands over blocked inputs only when all of them are.
@@ -24,20 +24,20 @@ enum DataMovementOperators {
                 return [try concat(parts, axis: axis, ctx)]
             }
         },
-        KernelEntry("Split", 1...12) { n, _ in let s = n.intList("split"); return split(n, sizes: { _ in s }) },
-        KernelEntry("Split", since: 13) { n, _ in split(n, sizes: { $0.ints(1) }) },
-        KernelEntry("Slice", 1...9) { n, _ in
+        KernelEntry(.split, 1...12) { n, v in let s = n.intList("split"); return try split(n, v, sizes: { _ in s }) },
+        KernelEntry(.split, since: 13) { n, v in try split(n, v, sizes: { $0.ints(1) }) },
+        KernelEntry(.slice, 1...9) { n, _ in
             let starts = n.intList("starts") ?? [], ends = n.intList("ends") ?? [], axes = n.intList("axes")
             return { inputs, ctx in [try slice(try inputs.required(0), starts, ends, axes, nil, ctx)] }
         },
-        KernelEntry("Slice", since: 10) { _, _ in
+        KernelEntry(.slice, since: 10) { _, _ in
             { inputs, ctx in
                 guard let starts = inputs.ints(1), let ends = inputs.ints(2) else { throw ModelError("starts and ends are required") }
                 return [try slice(try inputs.required(0), starts, ends, inputs.ints(3), inputs.ints(4), ctx)]
             }
         },
-        KernelEntry("Gather", since: 1) { n, _ in
-            let axis = n.intValue("axis", default: 0)
+        KernelEntry(.gather, since: 1) { n, v in
+            let axis = try n.axisValue(opset: v)
             return { inputs, ctx in
                 let x = try inputs.required(0), idx = try inputs.required(1)
                 let a = try normalizeAxis(axis, rank: x.rank)
@@ -54,7 +54,7 @@ enum DataMovementOperators {
                 return [y]
             }
         },
-        KernelEntry("Expand", since: 8) { _, _ in
+        KernelEntry(.expand, since: 8) { _, _ in
             { inputs, ctx in
                 let x = try inputs.required(0)
                 guard let shape = inputs.ints(1) else { throw ModelError("required input 1 (shape) is missing") }
@@ -62,7 +62,7 @@ enum DataMovementOperators {
                 return [try strided(x, base: 0, strides: broadcastStrides(x.shape, to: out), shape: out, ctx)]
             }
         },
-        KernelEntry("Tile", since: 6) { _, _ in
+        KernelEntry(.tile, since: 6) { _, _ in
             { inputs, ctx in
                 let x = try inputs.required(0)
                 guard let repeats = inputs.ints(1), repeats.count == x.rank, repeats.allSatisfy({ $0 >= 0 }) else {
@@ -74,13 +74,13 @@ enum DataMovementOperators {
                 return [y]
             }
         },
-        KernelEntry("Pad", 1...10) { n, v in
+        KernelEntry(.pad, 1...10) { n, v in
             let pads = n.intList(v < 2 ? "paddings" : "pads") ?? []
             let value = n.float("value", default: 0)
             let mode = try padMode(n)
             return { inputs, ctx in [try padOperator(try inputs.required(0), pads, nil, value, mode, ctx)] }
         },
-        KernelEntry("Pad", since: 11) { n, _ in
+        KernelEntry(.pad, since: 11) { n, _ in
             let mode = try padMode(n)
             return { inputs, ctx in
                 guard let pads = inputs.ints(1) else { throw ModelError("required input 1 (pads) is missing") }
@@ -119,8 +119,8 @@ enum DataMovementOperators {
         return y
     }
 
-    static func split(_ node: Node, sizes: @escaping ([RuntimeTensor?]) -> [Int]?) -> OperatorFunction {
-        let axis = node.intValue("axis", default: 0)
+    static func split(_ node: Node, _ opset: Int, sizes: @escaping ([RuntimeTensor?]) -> [Int]?) throws -> OperatorFunction {
+        let axis = try node.axisValue(opset: opset)
         let numOutputs = node.ints("num_outputs").map { Int($0[0]) }
         let outputs = node.outputs.count
         return { inputs, ctx in

@@ -42,16 +42,17 @@ enum Fusion {
         }
 
         var chains: [Chain] = []
-        for (k, step) in steps.enumerated() where step.node.opType == "Conv" && step.node.isDefaultDomain {
+        for (k, step) in steps.enumerated() where step.node.kind == .conv {
             var members = [k]
             var affine: (scale: [Float], shift: [Float])?
             var bounds: (low: Float, high: Float)?
-            if let j = next(k), steps[j].node.opType == "BatchNormalization",
+            if let j = next(k), steps[j].node.kind?.convEpilogueRole == .affine,
                let a = batchNormAffine(steps[j], constant) {
                 affine = a
                 members.append(j)
             }
-            if let j = next(members.last!), let b = activationBounds(steps[j], constant) {
+            if let j = next(members.last!), steps[j].node.kind?.convEpilogueRole == .clamp,
+               let b = activationBounds(steps[j], constant) {
                 bounds = b
                 members.append(j)
             }
@@ -79,14 +80,13 @@ enum Fusion {
 
     /// Inference batch norm with constant parameters as y = x·a + b, as the unfused kernel computes it.
     static func batchNormAffine(_ step: StepInfo, _ constant: (Int) -> RuntimeTensor?) -> (scale: [Float], shift: [Float])? {
-        let node = step.node
-        guard node.isDefaultDomain, step.inputs.count == 5, step.outputs.count == 1,
-              node.int("training_mode", default: 0) == 0,
-              step.opset >= 9 || node.int("spatial", default: 1) != 0 else { return nil }
+        let attributes = BatchNormalizationAttributes(step.node)
+        guard step.node.isDefaultDomain, step.inputs.count == 5, step.outputs.count == 1, !attributes.trainingMode,
+              step.opset >= 9 || attributes.spatial else { return nil }
         let params = step.inputs[1...].map { $0.flatMap(constant)?.floats }
         guard let scale = params[0], let bias = params[1], let mean = params[2], let variance = params[3],
               Set([scale.count, bias.count, mean.count, variance.count]).count == 1 else { return nil }
-        let epsilon = node.float("epsilon", default: 1e-5)
+        let epsilon = attributes.epsilon
         var a = [Float](repeating: 0, count: scale.count), b = a
         for k in 0..<scale.count {
             a[k] = scale[k] / (variance[k] + epsilon).squareRoot()
@@ -98,13 +98,13 @@ enum Fusion {
     /// Relu, or Clip with constant bounds, as the range its output is clamped to.
     static func activationBounds(_ step: StepInfo, _ constant: (Int) -> RuntimeTensor?) -> (Float, Float)? {
         let node = step.node
-        guard node.isDefaultDomain, step.outputs.count == 1 else { return nil }
-        switch node.opType {
-        case "Relu":
+        guard let kind = node.kind, step.outputs.count == 1 else { return nil }
+        switch kind {
+        case .relu:
             return (0, .infinity)
-        case "Clip" where step.opset < 11:
+        case .clip where step.opset < 11:
             return (node.float("min", default: -.greatestFiniteMagnitude), node.float("max", default: .greatestFiniteMagnitude))
-        case "Clip":
+        case .clip:
             var low = -Float.greatestFiniteMagnitude, high = Float.greatestFiniteMagnitude
             for i in 1..<min(3, step.inputs.count) {
                 guard let s = step.inputs[i] else { continue }
@@ -113,6 +113,7 @@ enum Fusion {
             }
             return (low, high)
         default:
+            // Not a clamp (`OpKind.ConvEpilogueRole.clamp`).
             return nil
         }
     }

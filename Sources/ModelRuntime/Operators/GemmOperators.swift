@@ -3,23 +3,12 @@ import ModelIR
 /// Matrix products: Gemm and MatMul.
 enum GemmOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Gemm", since: 1) { n, v in gemm(n, v) },
-        KernelEntry("MatMul", since: 1) { _, _ in matMul },
+        KernelEntry(.gemm, since: 1) { n, v in gemm(n, v) },
+        KernelEntry(.matMul, since: 1) { _, _ in matMul },
     ]
 
-    struct GemmParams {
-        var alpha: Float = 1, beta: Float = 1, transA = false, transB = false
-
-        init(_ node: Node) {
-            alpha = node.float("alpha", default: 1)
-            beta = node.float("beta", default: 1)
-            transA = node.int("transA", default: 0) != 0
-            transB = node.int("transB", default: 0) != 0
-        }
-    }
-
     static func gemm(_ node: Node, _ opset: Int) -> OperatorFunction {
-        let p = GemmParams(node)
+        let p = GemmAttributes(node)
         return { inputs, ctx in
             let a = try ctx.asFloat(try inputs.required(0)), b = try ctx.asFloat(try inputs.required(1))
             guard a.rank == 2, b.rank == 2 else { throw ModelError("A \(a.shape) and B \(b.shape) must be 2-D") }

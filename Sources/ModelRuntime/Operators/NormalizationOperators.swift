@@ -3,10 +3,10 @@ import ModelIR
 /// BatchNormalization (inference), InstanceNormalization, LayerNormalization, LRN.
 enum NormalizationOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("BatchNormalization", since: 1) { n, v in try batchNorm(n, v) },
-        KernelEntry("InstanceNormalization", since: 1) { n, _ in instanceNormalization(n) },
-        KernelEntry("LayerNormalization", since: 17) { n, _ in layerNormalization(n) },
-        KernelEntry("LRN", since: 1) { n, _ in try lrn(n) },
+        KernelEntry(.batchNormalization, since: 1) { n, v in try batchNorm(n, v) },
+        KernelEntry(.instanceNormalization, since: 1) { n, _ in instanceNormalization(n) },
+        KernelEntry(.layerNormalization, since: 17) { n, v in try layerNormalization(n, v) },
+        KernelEntry(.lrn, since: 1) { n, _ in try lrn(n) },
     ]
 
     /// A per-channel parameter input of `channels` values.
@@ -17,13 +17,14 @@ enum NormalizationOperators {
     }
 
     static func batchNorm(_ node: Node, _ opset: Int) throws -> OperatorFunction {
-        if node.int("training_mode", default: 0) != 0 || node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
+        let attributes = BatchNormalizationAttributes(node)
+        if attributes.trainingMode || node.outputs.dropFirst().contains(where: { !$0.isEmpty }) {
             throw ModelError("training-mode batch normalization is not supported (inference only)")
         }
-        if opset < 9 && node.int("spatial", default: 1) == 0 {
+        if opset < 9 && !attributes.spatial {
             throw ModelError("spatial=0 batch normalization is not supported")
         }
-        let epsilon = node.float("epsilon", default: 1e-5)
+        let epsilon = attributes.epsilon
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             guard x.rank >= 2 else { throw ModelError("X has shape \(x.shape), expected rank ≥ 2") }
@@ -43,7 +44,7 @@ enum NormalizationOperators {
     }
 
     static func instanceNormalization(_ node: Node) -> OperatorFunction {
-        let epsilon = node.float("epsilon", default: 1e-5)
+        let epsilon = NormalizationAttributes(node).epsilon
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             guard x.rank >= 2 else { throw ModelError("input has shape \(x.shape), expected rank ≥ 2") }
@@ -56,8 +57,8 @@ enum NormalizationOperators {
         }
     }
 
-    static func layerNormalization(_ node: Node) -> OperatorFunction {
-        let axis = node.intValue("axis", default: -1), epsilon = node.float("epsilon", default: 1e-5)
+    static func layerNormalization(_ node: Node, _ opset: Int) throws -> OperatorFunction {
+        let axis = try node.axisValue(opset: opset), epsilon = NormalizationAttributes(node).epsilon
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             let a = try normalizeAxis(axis, rank: x.rank)

@@ -30,6 +30,12 @@ extension Node {
     /// An integer-list attribute as Ints.
     func intList(_ name: String) -> [Int]? { ints(name).map { $0.map { Int(clamping: $0) } } }
     func intValue(_ name: String, default value: Int) -> Int { Int(clamping: int(name, default: Int64(value))) }
+
+    /// `axis`, or the specification's default for the operator at `opset` (`OpKind.defaultAxis`).
+    func axisValue(opset: Int) throws -> Int {
+        guard let a = axis(opset: Int64(opset)) else { throw ModelError("missing attribute 'axis'") }
+        return a
+    }
 }
 
 /// `axis` made non-negative for a tensor of `rank` dimensions, or an error naming the bad axis.

@@ -3,10 +3,10 @@ import ModelIR
 /// MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.
 enum PoolingOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("MaxPool", since: 1) { n, _ in try pool(n, max: true) },
-        KernelEntry("AveragePool", since: 1) { n, _ in try pool(n, max: false) },
-        KernelEntry("GlobalAveragePool", since: 1) { _, _ in global(max: false) },
-        KernelEntry("GlobalMaxPool", since: 1) { _, _ in global(max: true) },
+        KernelEntry(.maxPool, since: 1) { n, _ in try pool(n, max: true) },
+        KernelEntry(.averagePool, since: 1) { n, _ in try pool(n, max: false) },
+        KernelEntry(.globalAveragePool, since: 1) { _, _ in global(max: false) },
+        KernelEntry(.globalMaxPool, since: 1) { _, _ in global(max: true) },
     ]
 
     static func pool(_ node: Node, max: Bool) throws -> OperatorFunction {

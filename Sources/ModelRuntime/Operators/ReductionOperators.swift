@@ -3,26 +3,26 @@ import ModelIR
 /// Reduce* operators. Axes are an attribute until ReduceSum-13 and the others' opset 18, then an
 /// input.
 enum ReductionOperators {
-    static let kinds: [(String, ReductionKind)] = [
-        ("ReduceSum", .sum), ("ReduceMean", .mean), ("ReduceMax", .max), ("ReduceMin", .min), ("ReduceProd", .prod),
-        ("ReduceSumSquare", .sumSquare), ("ReduceL1", .l1), ("ReduceL2", .l2), ("ReduceLogSum", .logSum),
-        ("ReduceLogSumExp", .logSumExp),
+    static let kinds: [(OpKind, ReductionKind)] = [
+        (.reduceSum, .sum), (.reduceMean, .mean), (.reduceMax, .max), (.reduceMin, .min), (.reduceProd, .prod),
+        (.reduceSumSquare, .sumSquare), (.reduceL1, .l1), (.reduceL2, .l2), (.reduceLogSum, .logSum),
+        (.reduceLogSumExp, .logSumExp),
     ]
 
-    static let entries: [KernelEntry] = kinds.flatMap { name, kind -> [KernelEntry] in
-        let moved = name == "ReduceSum" ? 13 : 18
+    static let entries: [KernelEntry] = kinds.flatMap { op, kind -> [KernelEntry] in
+        let moved = Int(ReduceAttributes.axesInputSince(op))
         return [
-            KernelEntry(name, 1...(moved - 1)) { n, _ in
+            KernelEntry(op, 1...(moved - 1)) { n, _ in
                 let axes = n.intList("axes")
                 return reduction(n, kind) { _ in axes }
             },
-            KernelEntry(name, since: moved) { n, _ in reduction(n, kind) { $0.ints(1) } },
+            KernelEntry(op, since: moved) { n, _ in reduction(n, kind) { $0.ints(1) } },
         ]
     }
 
     static func reduction(_ node: Node, _ kind: ReductionKind, axes: @escaping ([RuntimeTensor?]) -> [Int]?) -> OperatorFunction {
-        let keepDims = node.int("keepdims", default: 1) != 0
-        let noop = node.int("noop_with_empty_axes", default: 0) != 0
+        let attributes = ReduceAttributes(node)
+        let keepDims = attributes.keepDims, noop = attributes.noopWithEmptyAxes
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             var list = axes(inputs) ?? []

@@ -3,13 +3,13 @@ import ModelIR
 /// Resize (opset 10+) and Upsample (opset 7–9): nearest and linear modes, separable per axis.
 enum ResizeOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Upsample", 7...8) { n, _ in
+        KernelEntry(.upsample, 7...8) { n, _ in
             let scales = n[attribute: "scales"]?.floats
             return try resize(n, legacy: true) { _ in (scales, nil) }
         },
-        KernelEntry("Upsample", 9...9) { n, _ in try resize(n, legacy: true) { ($0.optional(1)?.floats, nil) } },
-        KernelEntry("Resize", 10...10) { n, _ in try resize(n, legacy: true) { ($0.optional(1)?.floats, nil) } },
-        KernelEntry("Resize", since: 11) { n, _ in
+        KernelEntry(.upsample, 9...9) { n, _ in try resize(n, legacy: true) { ($0.optional(1)?.floats, nil) } },
+        KernelEntry(.resize, 10...10) { n, _ in try resize(n, legacy: true) { ($0.optional(1)?.floats, nil) } },
+        KernelEntry(.resize, since: 11) { n, _ in
             try resize(n, legacy: false) { inputs in
                 let scales = inputs.optional(2).flatMap { $0.count > 0 ? $0.floats : nil }
                 let sizes = inputs.optional(3).flatMap { $0.count > 0 ? $0.int64s.map { Int(clamping: $0) } : nil }

@@ -4,31 +4,31 @@ import ModelIR
 /// Reshape, Squeeze, Unsqueeze, Shape, Size, Identity, Dropout, Constant, ConstantOfShape, Cast.
 enum ShapeOperators {
     static let entries: [KernelEntry] = [
-        KernelEntry("Flatten", since: 1) { n, _ in flatten(n) },
-        KernelEntry("Reshape", 1...4) { n, _ in
+        KernelEntry(.flatten, since: 1) { n, v in try flatten(n, v) },
+        KernelEntry(.reshape, 1...4) { n, _ in
             let shape = n.intList("shape") ?? []
             return { inputs, _ in [try reshape(try inputs.required(0), shape, allowZero: false)] }
         },
-        KernelEntry("Reshape", since: 5) { n, _ in
+        KernelEntry(.reshape, since: 5) { n, _ in
             let allowZero = n.int("allowzero", default: 0) != 0
             return { inputs, _ in
                 guard let shape = inputs.ints(1) else { throw ModelError("required input 1 (shape) is missing") }
                 return [try reshape(try inputs.required(0), shape, allowZero: allowZero)]
             }
         },
-        KernelEntry("Squeeze", 1...12) { n, _ in let axes = n.intList("axes"); return { i, _ in [try squeeze(try i.required(0), axes)] } },
-        KernelEntry("Squeeze", since: 13) { _, _ in { i, _ in [try squeeze(try i.required(0), i.ints(1))] } },
-        KernelEntry("Unsqueeze", 1...12) { n, _ in
+        KernelEntry(.squeeze, 1...12) { n, _ in let axes = n.intList("axes"); return { i, _ in [try squeeze(try i.required(0), axes)] } },
+        KernelEntry(.squeeze, since: 13) { _, _ in { i, _ in [try squeeze(try i.required(0), i.ints(1))] } },
+        KernelEntry(.unsqueeze, 1...12) { n, _ in
             let axes = n.intList("axes") ?? []
             return { i, _ in [try unsqueeze(try i.required(0), axes)] }
         },
-        KernelEntry("Unsqueeze", since: 13) { _, _ in
+        KernelEntry(.unsqueeze, since: 13) { _, _ in
             { i, _ in
                 guard let axes = i.ints(1) else { throw ModelError("required input 1 (axes) is missing") }
                 return [try unsqueeze(try i.required(0), axes)]
             }
         },
-        KernelEntry("Shape", since: 1) { n, _ in
+        KernelEntry(.shape, since: 1) { n, _ in
             let start = n.intValue("start", default: 0), end = n.ints("end").map { Int(clamping: $0[0]) }
             return { inputs, ctx in
                 let dims = try inputs.required(0).shape
@@ -38,9 +38,9 @@ enum ShapeOperators {
                 return [try ctx.int64s([slice.count], slice.map { Int64($0) })]
             }
         },
-        KernelEntry("Size", since: 1) { _, _ in { i, ctx in [try ctx.int64s([], [Int64(try i.required(0).count)])] } },
-        KernelEntry("Identity", since: 1) { _, _ in { i, _ in [try i.required(0)] } },
-        KernelEntry("Dropout", since: 1) { _, _ in
+        KernelEntry(.size, since: 1) { _, _ in { i, ctx in [try ctx.int64s([], [Int64(try i.required(0).count)])] } },
+        KernelEntry(.identity, since: 1) { _, _ in { i, _ in [try i.required(0)] } },
+        KernelEntry(.dropout, since: 1) { _, _ in
             // Inference: the output is the input and the mask is all true.
             { inputs, ctx in
                 let x = try inputs.required(0)
@@ -49,11 +49,11 @@ enum ShapeOperators {
                 return [x, mask]
             }
         },
-        KernelEntry("Constant", since: 1) { n, _ in
+        KernelEntry(.constant, since: 1) { n, _ in
             let value = try constantValue(n)
             return { _, _ in [value] }
         },
-        KernelEntry("ConstantOfShape", since: 9) { n, _ in
+        KernelEntry(.constantOfShape, since: 9) { n, _ in
             let value = try n[attribute: "value"]?.tensor.map { try RuntimeTensor($0) }
             if let value, value.count != 1 { throw ModelError("value must hold one element, has shape \(value.shape)") }
             return { inputs, ctx in
@@ -64,11 +64,11 @@ enum ShapeOperators {
                 return [y]
             }
         },
-        KernelEntry("Cast", since: 1) { n, _ in try cast(n) },
+        KernelEntry(.cast, since: 1) { n, _ in try cast(n) },
     ]
 
-    static func flatten(_ node: Node) -> OperatorFunction {
-        let axis = node.intValue("axis", default: 1)
+    static func flatten(_ node: Node, _ opset: Int) throws -> OperatorFunction {
+        let axis = try node.axisValue(opset: opset)
         return { inputs, _ in
             let x = try inputs.required(0)
             let a = axis < 0 ? axis + x.rank : axis

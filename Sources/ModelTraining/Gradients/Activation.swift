@@ -31,28 +31,27 @@ enum ActivationGradients {
     }
 
     static func leakyRelu(_ node: Node) -> GradientRule {
-        let alpha = node.float("alpha", default: 0.01)
+        let alpha = LeakyReluAttributes(node).alpha
         return unary { x, _ in x > 0 ? 1 : alpha }
     }
 
     static func thresholdedRelu(_ node: Node) -> GradientRule {
-        let alpha = node.float("alpha", default: 1)
+        let alpha = ThresholdedReluAttributes(node).alpha
         return unary { x, _ in x > alpha ? 1 : 0 }
     }
 
     static func elu(_ node: Node) -> GradientRule {
-        let alpha = node.float("alpha", default: 1)
+        let alpha = EluAttributes(node).alpha
         return unary { x, y in x > 0 ? 1 : y + alpha }
     }
 
     static func selu(_ node: Node) -> GradientRule {
-        let alpha = node.float("alpha", default: 1.67326319217681884765625)
-        let gamma = node.float("gamma", default: 1.05070102214813232421875)
+        let attributes = SeluAttributes(node), alpha = attributes.alpha, gamma = attributes.gamma
         return unary { x, y in x > 0 ? gamma : y + gamma * alpha }
     }
 
     static func hardSigmoid(_ node: Node) -> GradientRule {
-        let alpha = node.float("alpha", default: 0.2), beta = node.float("beta", default: 0.5)
+        let attributes = HardSigmoidAttributes(node), alpha = attributes.alpha, beta = attributes.beta
         return unary { x, _ in
             let v = alpha * x + beta
             return v > 0 && v < 1 ? alpha : 0
@@ -154,7 +153,7 @@ enum ActivationGradients {
             guard g.wants(0) else { return [nil] }
             let y = g.outputs[0], dy = try g.grad()
             let rank = y.rank
-            var axis = Int(node.int("axis", default: opset < 13 ? 1 : -1))
+            guard var axis = node.axis(opset: Int64(opset)) else { throw ModelError("missing attribute 'axis'") }
             if axis < 0 { axis += rank }
             guard axis >= 0 && axis < max(rank, 1) else { throw ModelError("axis out of range for rank \(rank)") }
             let outer: Int, n: Int, inner: Int

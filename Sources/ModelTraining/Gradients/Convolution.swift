@@ -10,7 +10,7 @@ enum ConvolutionGradients {
         guard x.rank == 3 || x.rank == 4, w.rank == x.rank else {
             throw ModelError("only 1-D and 2-D convolutions can be trained (X \(x.shape), W \(w.shape))")
         }
-        let groups = Int(g.node.int("group", default: 1))
+        let groups = ConvAttributes(g.node).group
         let n = x.shape[0], c = x.shape[1], m = w.shape[0]
         guard groups > 0, c % groups == 0, m % groups == 0, w.shape[1] == c / groups else {
             throw ModelError("W \(w.shape) does not fit X \(x.shape) with \(groups) groups")
@@ -55,7 +55,7 @@ enum ConvolutionGradients {
         guard x.rank == 3 || x.rank == 4, w.rank == x.rank else {
             throw ModelError("only 1-D and 2-D transposed convolutions can be trained (X \(x.shape), W \(w.shape))")
         }
-        let groups = Int(g.node.int("group", default: 1))
+        let groups = ConvAttributes(g.node).group
         let n = x.shape[0], c = x.shape[1], m = y.shape[1]
         guard groups > 0, c % groups == 0, w.shape[0] == c, w.shape[1] * groups == m else {
             throw ModelError("W \(w.shape) does not fit X \(x.shape) with \(groups) groups")

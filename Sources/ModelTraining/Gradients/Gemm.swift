@@ -6,8 +6,8 @@ import ModelRuntime
 enum GemmGradients {
     static let gemm = GradientRule.differentiable { g in
         let a = try g.input(0), b = try g.input(1), dy = try g.grad()
-        let transA = g.node.int("transA", default: 0) != 0, transB = g.node.int("transB", default: 0) != 0
-        let alpha = g.node.float("alpha", default: 1), beta = g.node.float("beta", default: 1)
+        let attributes = GemmAttributes(g.node)
+        let transA = attributes.transA, transB = attributes.transB, alpha = attributes.alpha, beta = attributes.beta
         guard a.rank == 2, b.rank == 2 else { throw ModelError("Gemm needs 2-D A and B, got \(a.shape) and \(b.shape)") }
         let m = dy.shape[0], n = dy.shape[1], k = transA ? a.shape[0] : a.shape[1]
         let lda = a.shape[1], ldb = b.shape[1]

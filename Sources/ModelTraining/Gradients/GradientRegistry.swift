@@ -50,10 +50,11 @@ enum GradientRegistry {
             return DataMovementGradients.routed
         case .resize, .upsample:
             return DataMovementGradients.resize(node)
-        case .shape, .constant, .constantOfShape:
+        case .shape, .size, .constant, .constantOfShape:
             return .constant
-        case .lrn, .instanceNormalization, .layerNormalization, .pow, .max, .min,
-             .reduceMean, .reduceSum, .reduceMax, .ifThenElse, .loop, .scan:
+        case .lrn, .instanceNormalization, .layerNormalization, .pow, .max, .min, .shrink, .floor, .ceil, .sign,
+             .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
+             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
             return .unsupported
         }
     }

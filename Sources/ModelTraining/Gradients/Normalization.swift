@@ -14,7 +14,7 @@ enum NormalizationGradients {
     }
 
     static func batchNormForward(_ node: Node, unbiasedRunningVariance: Bool = true) -> TrainingForward {
-        let epsilon = node.float("epsilon", default: 1e-5), momentum = node.float("momentum", default: 0.9)
+        let attributes = BatchNormalizationAttributes(node), epsilon = attributes.epsilon, momentum = attributes.momentum
         return { inputs, state in
             guard let x = inputs[0], x.rank >= 2, inputs.count >= 5, let scale = inputs[1], let bias = inputs[2],
                   let runningMean = inputs[3], let runningVar = inputs[4] else {

@@ -16,7 +16,7 @@ extension ChannelAnalyzer {
 
     mutating func softmax(_ node: Node) {
         guard let x = node.input(0), let m = maps[x], let r = rank(x) else { return }
-        let axis = Int(node.int("axis", default: opset < 13 ? 1 : -1))
+        guard let axis = node.axis(opset: opset) else { return stop(node, "\(node.opType) has no axis") }
         let a = axis < 0 ? axis + r : axis
         // Before opset 13 the input is coerced to 2-D at `axis`, so every later axis is mixed too.
         let mixes = opset < 13 ? a <= m.axis(rank: r) : a == m.axis(rank: r)

@@ -28,13 +28,13 @@ extension ChannelAnalyzer {
         case .layerNormalization: layerNormalization(node)
         // Activation.swift
         case .relu, .leakyRelu, .thresholdedRelu, .elu, .selu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .softplus,
-             .softsign, .gelu, .erf:
+             .softsign, .gelu, .erf, .shrink:
             unaryElementwise(node)
         case .pRelu: pRelu(node)
         case .softmax, .logSoftmax: softmax(node)
         // Elementwise.swift
         case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean: tiedElementwise(node)
-        case .exp, .log, .sqrt, .neg, .abs, .reciprocal: unaryElementwise(node)
+        case .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign: unaryElementwise(node)
         // DataMovement.swift
         case .identity, .dropout, .cast: unaryElementwise(node)
         case .flatten: flatten(node)
@@ -46,8 +46,10 @@ extension ChannelAnalyzer {
         case .slice: slice(node)
         case .pad: pad(node)
         case .resize, .upsample: resize(node)
-        case .reduceMean, .reduceSum, .reduceMax: reduce(node)
-        case .shape, .constant, .constantOfShape:
+        case .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
+             .reduceLogSum, .reduceLogSumExp:
+            reduce(node)
+        case .shape, .size, .constant, .constantOfShape:
             return  // shapes and constants carry no channels
         case .gather: stop(node, "Gather on data is not followed")
         case .expand: stop(node, "Expand is not followed")

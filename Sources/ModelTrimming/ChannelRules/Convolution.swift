@@ -8,7 +8,7 @@ extension ChannelAnalyzer {
               let weight = constants[w], weight.dims.count >= 3 else {
             return stop(node, "weight is not a constant")
         }
-        let group = Int(node.int("group", default: 1))
+        let group = ConvAttributes(node).group
         let cout = weight.dims[0]
         let cin = weight.dims[1] * group
         if group == 1 {
@@ -37,7 +37,7 @@ extension ChannelAnalyzer {
               let weight = constants[w], weight.dims.count >= 3 else {
             return stop(node, "weight is not a constant")
         }
-        guard node.int("group", default: 1) == 1 else { return stop(node, "grouped ConvTranspose") }
+        guard ConvAttributes(node).group == 1 else { return stop(node, "grouped ConvTranspose") }
         if maps[x] != nil {
             edit(.slice(input: 1, axis: 0, by: x))
             edit(.compensate(.convTranspose))

@@ -6,7 +6,7 @@ import ModelIR
 extension ChannelAnalyzer {
     mutating func flatten(_ node: Node) {
         guard let x = node.input(0), let m = maps[x], let out = node.outputs.first, let r = rank(x) else { return }
-        let a = Int(node.int("axis", default: 1))
+        guard let a = node.axis(opset: opset) else { return stop(node, "Flatten has no axis") }
         guard (a < 0 ? a + r : a) == 1 else { return stop(node, "Flatten at axis \(a) mixes channels with other axes") }
         guard let flat = flattened(m, x) else { return stop(node, "spatial size is unknown") }
         maps[out] = flat

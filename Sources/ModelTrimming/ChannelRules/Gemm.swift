@@ -8,9 +8,9 @@ extension ChannelAnalyzer {
               let weight = constants[b], weight.dims.count == 2 else {
             return stop(node, "weight is not a constant matrix")
         }
-        let transB = node.int("transB", default: 0) != 0
+        let attributes = GemmAttributes(node), transB = attributes.transB
         if maps[a] != nil {
-            guard node.int("transA", default: 0) == 0 else { return stop(node, "transA reads features along axis 0") }
+            guard !attributes.transA else { return stop(node, "transA reads features along axis 0") }
             edit(.slice(input: 1, axis: transB ? 1 : 0, by: a))
             edit(.compensate(.gemm))
         }

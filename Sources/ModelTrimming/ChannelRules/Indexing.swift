@@ -5,7 +5,7 @@ import ModelIR
 extension ChannelAnalyzer {
     mutating func concat(_ node: Node) {
         guard let out = node.outputs.first, let r = rank(out) else { return stop(node, "output rank is unknown") }
-        let axis = Int(node.int("axis", default: 1))
+        guard let axis = node.axis(opset: opset) else { return stop(node, "Concat has no axis") }
         let a = axis < 0 ? axis + r : axis
         var parts: [ChannelMap] = []
         for input in node.inputs where !input.isEmpty {
@@ -23,7 +23,7 @@ extension ChannelAnalyzer {
 
     mutating func split(_ node: Node) {
         guard let x = node.input(0), let m = maps[x], let r = rank(x) else { return }
-        let axis = Int(node.int("axis", default: 0))
+        guard let axis = node.axis(opset: opset) else { return stop(node, "Split has no axis") }
         let a = axis < 0 ? axis + r : axis
         guard a == m.axis(rank: r) else {
             for o in node.outputs where !o.isEmpty { maps[o] = m }
@@ -110,11 +110,12 @@ extension ChannelAnalyzer {
     mutating func reduce(_ node: Node) {
         guard let x = node.input(0), let m = maps[x], let r = rank(x) else { return }
         if case .channelsLast = m.kind { return stop(node, "reducing a channels-last tensor") }
-        let version: Int64 = node.kind == .reduceSum ? 13 : 18
+        guard let kind = node.kind else { return }
+        let version = ReduceAttributes.axesInputSince(kind)
         guard let given = axesOperand(node, inputFrom: version), let axes = given, let norm = normalized(axes, rank: r) else {
             return stop(node, "\(node.opType) over every axis (or axes not constant)")
         }
-        let keep = node.int("keepdims", default: 1) != 0
+        let keep = ReduceAttributes(node).keepDims
         guard !norm.contains(1), keep || !norm.contains(0) else { return stop(node, "\(node.opType) over the channel axis") }
         pass(node)
     }

@@ -16,7 +16,7 @@ extension ChannelAnalyzer {
 
     mutating func layerNormalization(_ node: Node) {
         guard let x = node.input(0), maps[x] != nil, let r = rank(x) else { return }
-        let axis = Int(node.int("axis", default: -1))
+        guard let axis = node.axis(opset: opset) else { return stop(node, "LayerNormalization has no axis") }
         let a = axis < 0 ? axis + r : axis
         guard a > 1, maps[x]?.kind == .channels else { return stop(node, "LayerNormalization over the channel axis") }
         pass(node)

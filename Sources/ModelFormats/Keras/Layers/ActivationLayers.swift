@@ -144,7 +144,7 @@ extension ActivationLayers {
     /// ThresholdedRelu(α) → ReLU(threshold α): both Keras versions keep x where x > threshold, as ONNX does.
     static func exportThresholdedRelu(_ call: KerasExportCall) throws {
         let x = try call.input(0)
-        let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 1))
+        let alpha = KerasModelPlan.decimal(ThresholdedReluAttributes(call.node).alpha)
         call.bind(call.exporter.addLayer("ReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
                                          config: ["max_value": NSNull(), "negative_slope": 0.0, "threshold": alpha]))
     }
@@ -153,8 +153,8 @@ extension ActivationLayers {
     /// the `hard_sigmoid` activation different slopes, so the name alone would not load alike in both.
     static func exportHardSigmoid(_ call: KerasExportCall) throws {
         let x = try call.input(0)
-        let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 0.2))
-        let beta = KerasModelPlan.decimal(call.node.float("beta", default: 0.5))
+        let attributes = HardSigmoidAttributes(call.node)
+        let alpha = KerasModelPlan.decimal(attributes.alpha), beta = KerasModelPlan.decimal(attributes.beta)
         let scaled = call.exporter.addLayer("Rescaling", name: "\(call.name)_scale", inputs: [x], outputShape: x.shape, layout: x.layout,
                                             config: ["scale": alpha, "offset": beta])
         call.bind(call.exporter.addLayer("ReLU", name: call.name, inputs: [scaled], outputShape: x.shape, layout: x.layout,
@@ -196,7 +196,7 @@ extension ActivationLayers {
         case .softplus: return "softplus"
         case .softsign: return "softsign"
         case .exp: return "exponential"
-        case .elu where node.float("alpha", default: 1) == 1: return "elu"
+        case .elu where EluAttributes(node).alpha == 1: return "elu"
         case .gelu where node.string("approximate", default: "none") == "none": return "gelu"
         case .clip:
             let (lo, hi) = clipBounds(node, exporter: exporter)
@@ -238,7 +238,7 @@ extension ActivationLayers {
             call.bind(call.exporter.addLayer("ReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
                                              config: ["max_value": Double(hi), "negative_slope": 0.0, "threshold": 0.0]))
         case .elu:
-            let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 1))
+            let alpha = KerasModelPlan.decimal(EluAttributes(call.node).alpha)
             call.bind(call.exporter.addLayer("ELU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
                                              config: ["alpha": alpha]))
         default:
@@ -255,7 +255,7 @@ extension ActivationLayers {
 
     static func exportLeakyRelu(_ call: KerasExportCall) throws {
         let x = try call.input(0)
-        let alpha = KerasModelPlan.decimal(call.node.float("alpha", default: 0.01))
+        let alpha = KerasModelPlan.decimal(LeakyReluAttributes(call.node).alpha)
         call.bind(call.exporter.addLayer("LeakyReLU", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
                                          config: ["alpha": alpha], keras3: ["negative_slope": alpha]))
     }
@@ -264,7 +264,7 @@ extension ActivationLayers {
     /// tensor's order does not matter to a softmax over all its features.
     static func exportSoftmax(_ call: KerasExportCall) throws {
         let x = try call.input(0)
-        let axis = Int(call.node.int("axis", default: -1))
+        guard let axis = call.node.axis(opset: call.exporter.opset) else { throw ModelError("Softmax has no axis") }
         let a = axis < 0 ? axis + x.rank : axis
         let kerasAxis: Int
         switch x.layout {

@@ -152,7 +152,7 @@ extension ConvolutionLayers {
         let kernel = w.dims.suffix(rank).map { $0 }
         let strides = (node.ints("strides") ?? [Int64](repeating: 1, count: rank)).map { Int($0) }
         let dilations = (node.ints("dilations") ?? [Int64](repeating: 1, count: rank)).map { Int($0) }
-        let group = Int(node.int("group", default: 1)), cout = w.dims[0]
+        let group = ConvAttributes(node).group, cout = w.dims[0]
         let bias = try call.constant(2).map { try $0.floats() }
         if let bias, bias.count != cout { throw ModelError("bias has \(bias.count) values for \(cout) channels") }
         var pads = try KerasLayoutMath.pads(node, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
@@ -214,9 +214,9 @@ extension ConvolutionLayers {
     private static func exportSeparable(_ call: KerasExportCall, x: KerasValue, depthwise w: Tensor, config: [String: Any],
                                         spatial: [Int?]) throws -> (value: KerasValue, fused: (name: String, output: String)?)? {
         guard call.name.hasSuffix("/depthwise"), w.dims.count == 4, let cin = x.channels,
-              call.node.int("group", default: 1) == Int64(cin), call.node.input(2) == nil, w.dims[0] % cin == 0,
+              ConvAttributes(call.node).group == cin, call.node.input(2) == nil, w.dims[0] % cin == 0,
               let (pointIndex, point) = call.soleConsumer(), point.kind == .conv,
-              point.name == String(call.name.dropLast("/depthwise".count)), point.int("group", default: 1) == 1,
+              point.name == String(call.name.dropLast("/depthwise".count)), ConvAttributes(point).group == 1,
               let pw = point.input(1).flatMap({ call.exporter.constant($0) }), pw.dims.count == 4, pw.dims[2] == 1, pw.dims[3] == 1,
               (point.ints("strides") ?? [1, 1]) == [1, 1], (point.ints("pads") ?? [0, 0, 0, 0]).allSatisfy({ $0 == 0 })
         else { return nil }

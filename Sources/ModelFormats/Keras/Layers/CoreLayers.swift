@@ -208,12 +208,13 @@ extension CoreLayers {
     /// Gemm (alpha = beta = 1, no transA, constant B and C) → Dense.
     static func exportGemm(_ call: KerasExportCall) throws {
         let node = call.node
-        guard node.int("transA", default: 0) == 0, node.float("alpha", default: 1) == 1, node.float("beta", default: 1) == 1 else {
+        let attributes = GemmAttributes(node)
+        guard !attributes.transA, attributes.alpha == 1, attributes.beta == 1 else {
             throw ModelError("only alpha = beta = 1 without transA maps to Dense")
         }
         let w = try call.requireConstant(1, "B")
         guard w.dims.count == 2 else { throw ModelError("B must be 2-D") }
-        let transB = node.int("transB", default: 0) != 0
+        let transB = attributes.transB
         let units = transB ? w.dims[0] : w.dims[1]
         let kernel = transB ? permuted(try w.floats(), dims: w.dims, perm: [1, 0]) : try w.floats()
         var bias: [Float]?
@@ -280,7 +281,7 @@ extension CoreLayers {
     /// Flatten(axis 1): a Keras Flatten, whose feature order differs from the IR's after a
     /// channels-first tensor with more than one position (recorded in the layout for Dense).
     static func exportFlatten(_ call: KerasExportCall) throws {
-        guard call.node.int("axis", default: 1) == 1 else { throw ModelError("only axis 1 maps to Flatten") }
+        guard call.node.axis(opset: call.exporter.opset) == 1 else { throw ModelError("only axis 1 maps to Flatten") }
         try flatten(call)
     }
 

@@ -128,7 +128,7 @@ extension MergingLayers {
         guard let first = inputs.first, inputs.allSatisfy({ $0.layout == first.layout && $0.rank == first.rank }) else {
             throw ModelError("inputs of different layouts")
         }
-        let axis = Int(call.node.int("axis", default: 1))
+        guard let axis = call.node.axis(opset: call.exporter.opset) else { throw ModelError("Concat has no axis") }
         let a = axis < 0 ? axis + first.rank : axis
         var k: Int  // index into the Keras shape (no batch)
         switch first.layout {

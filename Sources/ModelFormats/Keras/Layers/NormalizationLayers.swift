@@ -51,8 +51,8 @@ extension NormalizationLayers {
             guard t.elementCount == channels else { throw ModelError("\(names[i - 1]) has \(t.elementCount) values for \(channels) channels") }
             return KerasWeight(name: names[i - 1], dims: [channels], values: try t.floats())
         }
-        let epsilon = KerasModelPlan.decimal(call.node.float("epsilon", default: 1e-5))
-        let momentum = KerasModelPlan.decimal(call.node.float("momentum", default: 0.9))
+        let attributes = BatchNormalizationAttributes(call.node)
+        let epsilon = KerasModelPlan.decimal(attributes.epsilon), momentum = KerasModelPlan.decimal(attributes.momentum)
         let y = call.exporter.addLayer("BatchNormalization", name: call.name, inputs: [x], outputShape: x.shape, layout: x.layout,
                                        config: ["axis": -1, "epsilon": epsilon, "momentum": momentum, "center": true, "scale": true],
                                        weights: weights)

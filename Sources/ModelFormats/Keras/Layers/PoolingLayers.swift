@@ -95,7 +95,8 @@ extension PoolingLayers {
         guard n == 1 || n == 2 else { throw ModelError("expects a 3-D or 4-D input") }
         var flatten: (index: Int, node: Node)?
         if let next = call.soleConsumer(), next.node.kind == .flatten || next.node.kind == .reshape,
-           let out = call.irShape(next.node.outputs[0]), out.count == 2, next.node.int("axis", default: 1) == 1 {
+           let out = call.irShape(next.node.outputs[0]), out.count == 2,
+           next.node.kind == .reshape || next.node.axis(opset: call.exporter.opset) == 1 {
             flatten = next
         }
         let keep = flatten == nil

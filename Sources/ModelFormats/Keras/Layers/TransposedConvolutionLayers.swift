@@ -67,7 +67,7 @@ enum TransposedConvolutionLayers {
         guard w.dims.count == 4, x.rank == 4, let cin = x.channels, w.dims[0] == cin else {
             throw ModelError("only 2-D transposed convolutions with known input channels are supported")
         }
-        guard node.int("group", default: 1) == 1, (node.ints("dilations") ?? [1, 1]) == [1, 1], node[attribute: "output_shape"] == nil,
+        guard ConvAttributes(node).group == 1, (node.ints("dilations") ?? [1, 1]) == [1, 1], node[attribute: "output_shape"] == nil,
               node.string("auto_pad", default: "NOTSET") == "NOTSET" else {
             throw ModelError("groups, dilations, output_shape and auto_pad have no Conv2DTranspose equivalent")
         }
