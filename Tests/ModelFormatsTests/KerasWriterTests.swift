@@ -316,6 +316,106 @@ final class KerasWriterTests: XCTestCase {
         XCTAssertEqual(layer("logits")?.config["activation"] as? String, "softmax")
     }
 
+    /// A shared layer (one Keras layer called several times) is written back as one layer with one
+    /// inbound node per call and its weights once, in both containers, and reads back the same.
+    func testSharedLayersWriteBackShared() throws {
+        let dir = try temporaryDirectory(self)
+        let names = ["img", "stem", "shared_conv", "branch", "sum", "gap", "shared_dense", "cat", "head"]
+        let calls = ["img": 0, "shared_conv": 3, "shared_dense": 2]
+        for source in ["k2_shared.h5", "k3_shared.keras"] {
+            let first = try KerasReader.read(path: kerasFixture(source))
+            for (ext, container) in [("h5", KerasWriter.Container.legacyH5), ("keras", .kerasZip)] {
+                let path = dir.appendingPathComponent("\(source).\(ext)").path
+                try KerasWriter.write(first, to: path, as: container)
+                let label = "\(source) → .\(ext)"
+                let layers: [[String: Any]]
+                var stored: [String: [[Int]]] = [:]
+                if container == .legacyH5 {
+                    layers = try configLayers(try jsonAttribute(path, "model_config"))
+                    let weights = try H5Group.open(file: path).group("model_weights")
+                    XCTAssertEqual(try weights.strings(attribute: "layer_names"), names, label)
+                    for name in names {
+                        let group = try weights.group(name)
+                        stored[name] = try (group.strings(attribute: "weight_names") ?? []).map { try group.floats(dataset: $0).dims }
+                    }
+                } else {
+                    let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+                    var config = Data(), weights = Data()
+                    _ = try archive.extract(try XCTUnwrap(archive["config.json"])) { config.append($0) }
+                    _ = try archive.extract(try XCTUnwrap(archive["model.weights.h5"])) { weights.append($0) }
+                    let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: config) as? [String: Any])
+                    layers = try configLayers(root)
+                    let file = dir.appendingPathComponent("\(source).weights.h5")
+                    try weights.write(to: file)
+                    let groups = try H5Group.open(file: file.path).group("layers")
+                    for child in try groups.childNames() {
+                        let vars = try groups.group(child + "/vars")
+                        let name = try XCTUnwrap(try vars.string(attribute: "name"), label)
+                        stored[name] = try (0..<vars.childNames().count).map { try vars.floats(dataset: String($0)).dims }
+                    }
+                    // Keras 3 names weight groups by class in model.layers order.
+                    XCTAssertEqual(Set(try groups.childNames()), ["input_layer", "conv2d", "conv2d_1", "activation", "add",
+                                                                 "global_average_pooling2d", "dense", "dense_1", "concatenate"], label)
+                }
+                XCTAssertEqual(layers.map { $0["name"] as! String }, names, label)
+                for layer in layers {
+                    let name = layer["name"] as! String
+                    XCTAssertEqual((layer["inbound_nodes"] as? [Any])?.count, calls[name] ?? 1, "\(label) \(name)")
+                }
+                XCTAssertEqual(stored["shared_conv"], [[3, 3, 4, 4], [4]], label)
+                XCTAssertEqual(stored["shared_dense"], [[4, 4], [4]], label)
+                // Keras's count_params() of the source: stem, shared conv, shared dense and head, each once.
+                XCTAssertEqual(stored.values.joined().map { $0.reduce(1, *) }.reduce(0, +), 16 + 148 + 20 + 18, label)
+
+                // Read back: the same nodes (one per call), the same weights once, the same function.
+                let back = try KerasReader.read(path: path)
+                XCTAssertEqual(back.graph.nodes.map(\.name), first.graph.nodes.map(\.name), label)
+                XCTAssertEqual(back.graph.initializers.reduce(0) { $0 + $1.elementCount }, 16 + 148 + 20 + 18, label)
+                let x = sampleInput(2 * 8 * 8 * 3)
+                XCTAssertLessThanOrEqual(maxDifference(try evaluate(back, shape: [2, 8, 8, 3], x),
+                                                       try evaluate(first, shape: [2, 8, 8, 3], x)), 1e-5, label)
+            }
+        }
+    }
+
+    /// Layers are one when their nodes read the very same initializers (tied weights), not when the
+    /// values merely agree (two fresh BatchNorms), nor when the attributes differ.
+    func testSharingGoesByInitializerNotByValue() throws {
+        let w = Tensor(name: "w", floats: sampleInput(3 * 3 * 3 * 3, seed: 5), dims: [3, 3, 3, 3])
+        var bn: [Tensor] = []
+        for i in 0..<2 {
+            for (role, v) in [("scale", Float(1)), ("bias", 0), ("mean", 0), ("var", 1)] {
+                bn.append(Tensor(name: "bn\(i).\(role)", floats: [v, v, v], dims: [3]))
+            }
+        }
+        func conv(_ name: String, _ x: String, _ y: String, stride: Int64 = 1) -> Node {
+            let pad: Int64 = stride == 1 ? 1 : 0  // 'same' and 'valid', so no ZeroPadding2D
+            return Node(name: name, opType: "Conv", inputs: [x, "w"], outputs: [y],
+                        attributes: [Attribute("pads", .ints([pad, pad, pad, pad])), Attribute("strides", .ints([stride, stride]))])
+        }
+        func norm(_ i: Int, _ x: String, _ y: String) -> Node {
+            Node(name: "bn\(i)", opType: "BatchNormalization", inputs: [x] + ["scale", "bias", "mean", "var"].map { "bn\(i).\($0)" },
+                 outputs: [y])
+        }
+        let t = TensorType(.float, Shape([.symbol("N"), .fixed(3), .fixed(8), .fixed(8)]))
+        let graph = Graph(name: "g", nodes: [conv("c", "x", "a"), norm(0, "a", "b"), conv("c_1", "b", "d"), norm(1, "d", "e"),
+                                             conv("strided", "e", "y", stride: 2)],
+                          inputs: [ValueInfo(name: "x", tensor: t)], outputs: [ValueInfo(name: "y")], initializers: [w] + bn)
+        let model = Model(graph: graph)
+        let plan = try KerasExporter(model).plan()
+        XCTAssertEqual(plan.layers.map(\.name), ["x", "c", "bn0", "bn1", "strided"])
+        XCTAssertEqual(plan.layers.map(\.calls.count), [1, 2, 1, 1, 1])
+        XCTAssertEqual(plan.layers[1].calls[1].inputs, [KerasTensorRef(layer: "bn0", node: 0)])
+        XCTAssertEqual(plan.layers[3].calls[0].inputs, [KerasTensorRef(layer: "c", node: 1)])
+
+        let path = try temporaryDirectory(self).appendingPathComponent("tied.h5").path
+        try KerasWriter.write(model, to: path, as: .legacyH5)
+        let back = try KerasReader.read(path: path, nchwInput: true)
+        let x = sampleInput(192)
+        let ref = try evaluate(model, shape: [1, 3, 8, 8], x)
+        XCTAssertLessThanOrEqual(maxDifference(try evaluate(back, shape: [1, 3, 8, 8], x), toNHWC(ref, [1, 3, 3, 3])), 1e-5)
+    }
+
     func testNameSanitising() {
         XCTAssertEqual(KerasExporter.sanitize("/features/features.0/Conv"), "features_features_0_Conv")
         XCTAssertEqual(KerasExporter.sanitize("conv_a"), "conv_a")

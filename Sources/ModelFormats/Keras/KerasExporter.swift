@@ -8,12 +8,12 @@ enum KerasLayout: Equatable {
     case channelsFirst
     /// The IR value is the channels-first flatten of Keras tensor `source` (its IR dims `from`, c first),
     /// while the Keras tensor is Keras's own (spatial…, c) flatten of it.
-    case flattened(source: String, sourceShape: [Int?], from: [Int])
+    case flattened(source: KerasTensorRef, sourceShape: [Int?], from: [Int])
 }
 
 /// The Keras tensor (a layer's output) standing for an IR value.
 struct KerasValue {
-    var layer: String
+    var layer: KerasTensorRef
     /// Keras's shape, without the batch.
     var shape: [Int?]
     var layout: KerasLayout
@@ -23,7 +23,9 @@ struct KerasValue {
 
 /// Maps a channels-first IR graph onto Keras layers, node by node in graph order. Nodes whose
 /// outputs only feed shape computations (PyTorch's Shape→Gather→…→Reshape chain) are skipped;
-/// every node that has no Keras equivalent is collected and reported in one error.
+/// every node that has no Keras equivalent is collected and reported in one error. Nodes that read
+/// the very same weight initializers (a Keras shared layer as the reader maps it, or weights tied
+/// in ONNX) become calls of one layer, so the weights stay one set.
 final class KerasExporter {
     let graph: Graph
     let types: [String: TensorType]
@@ -38,6 +40,12 @@ final class KerasExporter {
     /// Nodes already handled as part of another node's pattern (fused activations, biases…).
     var absorbed = Set<Int>()
     private var failures: [String] = []
+    /// The constants (by IR name) the node being exported has read so far: what identifies its weights.
+    private var readConstants = Set<String>()
+    /// Layers with weights by class and the constants their first node read, to find shared ones.
+    private var weightedLayers: [String: Int] = [:]
+    /// The IR node names behind each layer's calls (for the name a shared layer keeps).
+    private var callNames: [[String]] = []
 
     init(_ model: Model) throws {
         graph = model.graph
@@ -50,7 +58,7 @@ final class KerasExporter {
 
     /// Builds the layer plan, or throws one error naming every node that could not be mapped.
     func plan() throws -> KerasModelPlan {
-        var inputs: [String] = []
+        var inputs: [KerasTensorRef] = []
         for input in graph.runtimeInputs {
             do { inputs.append(try addInput(input)) } catch let e as ModelError { failures.append("input '\(input.name)': \(e.message)") }
         }
@@ -68,11 +76,12 @@ final class KerasExporter {
                 failures.append("\(node.displayName) (\(node.opType)): no Keras layer for this operator")
                 continue
             }
+            readConstants = []
             do { try exporter(KerasExportCall(node: node, index: index, exporter: self)) } catch let e as ModelError {
                 failures.append("\(node.displayName) (\(node.opType)): \(e.message)")
             }
         }
-        var outputs: [String] = []
+        var outputs: [KerasTensorRef] = []
         for output in graph.outputs {
             guard let v = values[output.name] else {
                 if failures.isEmpty { failures.append("output '\(output.name)': not computed by any mapped layer") }
@@ -86,13 +95,14 @@ final class KerasExporter {
         if !failures.isEmpty {
             throw ModelError("no Keras equivalent for \(failures.count) node(s): " + failures.joined(separator: "; "))
         }
-        return KerasModelPlan(name: KerasExporter.sanitize(graph.name.isEmpty ? "model" : graph.name),
-                              layers: layers, inputs: inputs, outputs: outputs).inKerasOrder()
+        let plan = KerasModelPlan(name: KerasExporter.sanitize(graph.name.isEmpty ? "model" : graph.name),
+                                  layers: layers, inputs: inputs, outputs: outputs)
+        return sharedLayersNamed(plan).inKerasOrder()
     }
 
     /// A graph input becomes an InputLayer. A 4-D input read only by Transposes to channels-first is
     /// already channels-last (the reader's NHWC signature); other inputs of rank ≥ 3 are channels-first.
-    private func addInput(_ input: ValueInfo) throws -> String {
+    private func addInput(_ input: ValueInfo) throws -> KerasTensorRef {
         guard let shape = input.tensorType?.shape, shape.rank >= 2 else { throw ModelError("needs a known rank of at least 2") }
         let dims = shape.dims.dropFirst().map(\.value)
         var layout = KerasLayout.same
@@ -108,11 +118,13 @@ final class KerasExporter {
                 kerasShape = Array(dims.dropFirst()) + [dims[0]]
             }
         }
-        let spec = KerasLayerSpec(className: "InputLayer", name: claim(input.name), config: [:], inputs: [], inputShapes: [],
-                                  outputShape: kerasShape)
+        let spec = KerasLayerSpec(className: "InputLayer", name: claim(input.name), config: [:],
+                                  calls: [KerasLayerCall(inputs: [], inputShapes: [], outputShape: kerasShape)])
         layers.append(spec)
-        values[input.name] = KerasValue(layer: spec.name, shape: kerasShape, layout: layout)
-        return spec.name
+        callNames.append([input.name])
+        let ref = KerasTensorRef(layer: spec.name)
+        values[input.name] = KerasValue(layer: ref, shape: kerasShape, layout: layout)
+        return ref
     }
 
     /// Constant nodes and Identity/Cast of constants become constants; returns true when handled.
@@ -182,20 +194,76 @@ final class KerasExporter {
         return trimmed.isEmpty ? "layer" : trimmed
     }
 
-    /// Appends a layer reading `inputs` and returns the Keras value of its output.
+    /// Appends a layer reading `inputs` and returns the Keras value of its output. A layer with
+    /// weights whose node read the same constants as an earlier layer of its class (same config,
+    /// same weights) is instead a further call of that layer.
     @discardableResult
     func addLayer(_ className: String, name: String, inputs: [KerasValue], outputShape: [Int?], layout: KerasLayout,
                   config: [String: Any] = [:], keras3: [String: Any] = [:], weights: [KerasWeight] = []) -> KerasValue {
-        let spec = KerasLayerSpec(className: className, name: claim(name), config: config, keras3Config: keras3,
-                                  inputs: inputs.map(\.layer), inputShapes: inputs.map(\.shape), outputShape: outputShape,
+        let call = KerasLayerCall(inputs: inputs.map(\.layer), inputShapes: inputs.map(\.shape), outputShape: outputShape)
+        // Constants are told apart by name: equal values (fresh BatchNorms) are not one layer.
+        let key = weights.isEmpty ? nil : ([className] + readConstants.sorted()).joined(separator: "\u{0}")
+        if let key, let i = weightedLayers[key], Self.sameLayer(layers[i], config: config, keras3: keras3, weights: weights) {
+            layers[i].calls.append(call)
+            callNames[i].append(name)
+            return KerasValue(layer: KerasTensorRef(layer: layers[i].name, node: layers[i].calls.count - 1), shape: outputShape,
+                              layout: layout)
+        }
+        let spec = KerasLayerSpec(className: className, name: claim(name), config: config, keras3Config: keras3, calls: [call],
                                   weights: weights)
+        if let key, weightedLayers[key] == nil { weightedLayers[key] = layers.count }
         layers.append(spec)
-        return KerasValue(layer: spec.name, shape: outputShape, layout: layout)
+        callNames.append([name])
+        return KerasValue(layer: KerasTensorRef(layer: spec.name), shape: outputShape, layout: layout)
+    }
+
+    /// Whether a layer would be written exactly as `layer` (its config and weights), so a call of it can stand for it.
+    private static func sameLayer(_ layer: KerasLayerSpec, config: [String: Any], keras3: [String: Any], weights: [KerasWeight]) -> Bool {
+        func text(_ object: [String: Any]) -> String? { try? KerasModelPlan.text(object) }
+        guard text(layer.config) == text(config), text(layer.keras3Config) == text(keras3), layer.weights.count == weights.count else {
+            return false
+        }
+        return zip(layer.weights, weights).allSatisfy { a, b in
+            a.name == b.name && a.dims == b.dims && a.values.elementsEqual(b.values) { $0.bitPattern == $1.bitPattern }
+        }
+    }
+
+    /// A shared layer keeps the name its calls' nodes share: the reader names calls `conv`,
+    /// `conv_1`, `conv_2`…, and the first node met in graph order need not be the first call.
+    private func sharedLayersNamed(_ plan: KerasModelPlan) -> KerasModelPlan {
+        var renamed: [String: String] = [:]
+        var plan = plan
+        for (i, names) in callNames.enumerated() where names.count > 1 {
+            let clean = names.map(KerasExporter.sanitize)
+            let base = clean.min { $0.count < $1.count }!
+            let isBase = clean.allSatisfy { n in
+                n == base || (n.hasPrefix(base + "_") && !n.dropFirst(base.count + 1).isEmpty && n.dropFirst(base.count + 1).allSatisfy(\.isNumber))
+            }
+            guard isBase, base != plan.layers[i].name, !layerNames.contains(base) else { continue }
+            layerNames.insert(base)
+            renamed[plan.layers[i].name] = base
+            plan.layers[i].name = base
+        }
+        guard !renamed.isEmpty else { return plan }
+        func rename(_ ref: KerasTensorRef) -> KerasTensorRef { KerasTensorRef(layer: renamed[ref.layer] ?? ref.layer, node: ref.node) }
+        for i in plan.layers.indices {
+            for c in plan.layers[i].calls.indices { plan.layers[i].calls[c].inputs = plan.layers[i].calls[c].inputs.map(rename) }
+        }
+        plan.inputs = plan.inputs.map(rename)
+        plan.outputs = plan.outputs.map(rename)
+        return plan
     }
 
     func bind(_ irValue: String, _ value: KerasValue) { values[irValue] = value }
     func value(_ irValue: String) -> KerasValue? { values[irValue] }
-    func constant(_ irValue: String) -> Tensor? { constants[irValue] }
+
+    /// A constant (initializer or folded Constant) by IR name; the read is remembered as what
+    /// identifies the current node's weights.
+    func constant(_ irValue: String) -> Tensor? {
+        let c = constants[irValue]
+        if c != nil { readConstants.insert(irValue) }
+        return c
+    }
 }
 
 extension String {

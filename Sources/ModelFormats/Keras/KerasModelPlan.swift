@@ -9,7 +9,22 @@ struct KerasWeight {
     let values: [Float]
 }
 
-/// One layer of the Keras model being written (every layer is called once: nothing is shared).
+/// A Keras tensor: output 0 of call `node` of layer `layer` (Keras's `[layer, node_index, 0]`).
+struct KerasTensorRef: Hashable {
+    var layer: String
+    var node: Int = 0
+}
+
+/// One call of a layer (a Keras "inbound node"): the tensors it reads and the shapes involved.
+struct KerasLayerCall {
+    var inputs: [KerasTensorRef]
+    /// Keras shapes (without the batch) of the inputs and of the output.
+    var inputShapes: [[Int?]]
+    var outputShape: [Int?]
+}
+
+/// One layer of the Keras model being written. A layer whose weights several IR nodes read is
+/// called once per node (a shared layer): one set of weights, several calls.
 struct KerasLayerSpec {
     var className: String
     var name: String
@@ -17,23 +32,22 @@ struct KerasLayerSpec {
     var config: [String: Any]
     /// Entries whose spelling differs in Keras 3 (they replace `config`'s entries there).
     var keras3Config: [String: Any] = [:]
-    /// The layers whose outputs this layer reads, in order.
-    var inputs: [String]
-    /// Keras shapes (without the batch) of those inputs and of the output.
-    var inputShapes: [[Int?]]
-    var outputShape: [Int?]
+    /// The calls in node-index order; an InputLayer has one call without inputs.
+    var calls: [KerasLayerCall]
     /// Stored weights, trainable ones first, in Keras's order.
     var weights: [KerasWeight] = []
     /// Merging layers take their inputs as one list argument.
-    var takesList: Bool { inputs.count > 1 || ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"].contains(className) }
+    var takesList: Bool {
+        calls.contains { $0.inputs.count > 1 } || ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"].contains(className)
+    }
 }
 
 /// A whole functional Keras model: layers in `model.layers` order, with inputs and outputs.
 struct KerasModelPlan {
     var name: String
     var layers: [KerasLayerSpec]
-    var inputs: [String]
-    var outputs: [String]
+    var inputs: [KerasTensorRef]
+    var outputs: [KerasTensorRef]
 
     /// The schema versions the configs follow (those of the Keras releases the fixtures come from).
     static let keras2Version = "2.21.0"
@@ -45,7 +59,7 @@ struct KerasModelPlan {
             var config = l.config
             config["name"] = l.name
             if l.className == "InputLayer" {
-                config["batch_input_shape"] = [NSNull()] + l.outputShape.map(json)
+                config["batch_input_shape"] = [NSNull()] + l.calls[0].outputShape.map(json)
                 config["dtype"] = "float32"
                 config["sparse"] = false
                 config["ragged"] = false
@@ -53,13 +67,15 @@ struct KerasModelPlan {
                 config["trainable"] = true
                 config["dtype"] = "float32"
             }
-            let inbound: [Any] = l.inputs.isEmpty ? [] : [l.inputs.map { [$0, 0, 0, [String: Any]()] as [Any] }]
+            let inbound: [Any] = l.className == "InputLayer" ? [] : l.calls.map { call in
+                call.inputs.map { [$0.layer, $0.node, 0, [String: Any]()] as [Any] }
+            }
             return ["class_name": l.className, "config": config, "name": l.name, "inbound_nodes": inbound]
         }
         let root: [String: Any] = [
             "class_name": "Functional",
             "config": ["name": name, "trainable": true, "layers": layers,
-                       "input_layers": inputs.map { [$0, 0, 0] as [Any] }, "output_layers": outputs.map { [$0, 0, 0] as [Any] }],
+                       "input_layers": inputs.map(Self.history), "output_layers": outputs.map(Self.history)],
             "keras_version": Self.keras2Version, "backend": "tensorflow",
         ]
         return try Self.text(root)
@@ -67,12 +83,15 @@ struct KerasModelPlan {
 
     /// `config.json` of a Keras 3 `.keras` zip.
     func keras3Config() throws -> String {
-        let shapes = Dictionary(layers.map { ($0.name, $0.outputShape) }, uniquingKeysWith: { a, _ in a })
+        var shapes: [KerasTensorRef: [Int?]] = [:]
+        for l in layers {
+            for (i, call) in l.calls.enumerated() { shapes[KerasTensorRef(layer: l.name, node: i)] = call.outputShape }
+        }
         let dtype: [String: Any] = ["module": "keras", "class_name": "DTypePolicy", "config": ["name": "float32"],
                                     "registered_name": NSNull()]
-        func tensor(_ layer: String) -> [String: Any] {
+        func tensor(_ ref: KerasTensorRef) -> [String: Any] {
             ["class_name": "__keras_tensor__",
-             "config": ["shape": [NSNull()] + (shapes[layer] ?? []).map(json), "dtype": "float32", "keras_history": [layer, 0, 0] as [Any]]]
+             "config": ["shape": [NSNull()] + (shapes[ref] ?? []).map(json), "dtype": "float32", "keras_history": Self.history(ref)]]
         }
         let layers: [[String: Any]] = self.layers.map { l in
             var config = l.config.merging(l.keras3Config) { _, new in new }
@@ -80,7 +99,7 @@ struct KerasModelPlan {
             var entry: [String: Any] = ["module": "keras.layers", "class_name": l.className, "registered_name": NSNull(),
                                         "name": l.name]
             if l.className == "InputLayer" {
-                config["batch_shape"] = [NSNull()] + l.outputShape.map(json)
+                config["batch_shape"] = [NSNull()] + l.calls[0].outputShape.map(json)
                 config["dtype"] = "float32"
                 config["sparse"] = false
                 config["ragged"] = false
@@ -88,17 +107,20 @@ struct KerasModelPlan {
             } else {
                 config["trainable"] = true
                 config["dtype"] = dtype
-                let args: Any = l.takesList ? [l.inputs.map(tensor)] : l.inputs.map(tensor)
-                entry["inbound_nodes"] = [["args": args, "kwargs": [String: Any]()]]
-                let batched = l.inputShapes.map { [NSNull()] + $0.map(json) }
+                entry["inbound_nodes"] = l.calls.map { call -> [String: Any] in
+                    let args: Any = l.takesList ? [call.inputs.map(tensor)] : call.inputs.map(tensor)
+                    return ["args": args, "kwargs": [String: Any]()]
+                }
+                // Keras builds a layer once, from its first call.
+                let batched = l.calls[0].inputShapes.map { [NSNull()] + $0.map(json) }
                 entry["build_config"] = ["input_shape": l.takesList ? batched as Any : batched[0] as Any]
             }
             entry["config"] = config
             return entry
         }
-        func refs(_ names: [String]) -> Any {
-            if names.count == 1 { return [names[0], 0, 0] as [Any] }
-            return names.map { [$0, 0, 0] as [Any] }
+        func refs(_ tensors: [KerasTensorRef]) -> Any {
+            if tensors.count == 1 { return Self.history(tensors[0]) }
+            return tensors.map(Self.history)
         }
         let root: [String: Any] = [
             "module": "keras.src.models.functional", "class_name": "Functional", "registered_name": "Functional",
@@ -109,6 +131,9 @@ struct KerasModelPlan {
     }
 
     private func json(_ d: Int?) -> Any { d.map { $0 as Any } ?? NSNull() }
+
+    /// `[layer, node_index, tensor_index]`, as both config formats refer to a tensor.
+    private static func history(_ ref: KerasTensorRef) -> [Any] { [ref.layer, ref.node, 0] }
 
     static func text(_ object: Any) throws -> String {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else {
@@ -122,29 +147,39 @@ struct KerasModelPlan {
 }
 
 extension KerasModelPlan {
-    /// The layers in the order Keras's functional API lists `model.layers` (deepest first, ties by
-    /// pre-order position in a depth-first walk from the outputs). Legacy `.h5` weights are matched
-    /// to layers by that order and `.keras` group names count in it, so files must follow it.
+    /// The layers in the order Keras's functional API lists `model.layers`: Keras walks the calls
+    /// depth-first from the outputs, gives each call a depth (a shared layer's calls take the
+    /// largest depth seen so far for that layer), and sorts layers deepest first, ties by the
+    /// position of the layer's first call in the walk. Legacy `.h5` weights are matched to layers
+    /// by that order and `.keras` group names count in it, so files must follow it.
     func inKerasOrder() -> KerasModelPlan {
         let byName = Dictionary(layers.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var traversal: [Int: Int] = [:]
-        var finished = Set<Int>()
-        var postorder: [Int] = []
-        func visit(_ i: Int) {
-            guard !finished.contains(i) else { return }
-            if traversal[i] == nil { traversal[i] = traversal.count }
-            for input in layers[i].inputs { if let j = byName[input] { visit(j) } }
-            finished.insert(i)
-            postorder.append(i)
-        }
-        for output in outputs { if let i = byName[output] { visit(i) } }
-        var depth: [Int: Int] = [:]
-        for i in postorder.reversed() {
-            let d = depth[i, default: 0]
-            depth[i] = d
-            for input in layers[i].inputs {
-                if let j = byName[input] { depth[j] = Swift.max(depth[j, default: 0], d + 1) }
+        struct Call: Hashable { var layer: Int, node: Int }
+        func parents(_ c: Call) -> [Call] {
+            layers[c.layer].calls[c.node].inputs.compactMap { ref in
+                byName[ref.layer].flatMap { i in ref.node < layers[i].calls.count ? Call(layer: i, node: ref.node) : nil }
             }
+        }
+        var traversal: [Int: Int] = [:]
+        var finished = Set<Call>()
+        var postorder: [Call] = []
+        func visit(_ c: Call) {
+            guard !finished.contains(c) else { return }
+            if traversal[c.layer] == nil { traversal[c.layer] = traversal.count }
+            for p in parents(c) { visit(p) }
+            finished.insert(c)
+            postorder.append(c)
+        }
+        for output in outputs {
+            if let i = byName[output.layer], output.node < layers[i].calls.count { visit(Call(layer: i, node: output.node)) }
+        }
+        var callDepth: [Call: Int] = [:]
+        var depth: [Int: Int] = [:]
+        for c in postorder.reversed() {
+            let d = Swift.max(callDepth[c, default: 0], depth[c.layer, default: 0])
+            depth[c.layer] = d
+            callDepth[c] = d
+            for p in parents(c) { callDepth[p] = Swift.max(callDepth[p, default: 0], d + 1) }
         }
         for (i, layer) in layers.enumerated() where layer.className == "InputLayer" && traversal[i] == nil {
             traversal[i] = -1
