@@ -10,7 +10,7 @@ enum ActivationGradients {
         .differentiable { g in
             guard g.wants(0) else { return [nil] }
             let x = try g.input(0), y = g.outputs[0], dy = try g.grad()
-            let dx = try RuntimeTensor.uninitialized(x.shape)
+            let dx = try g.floats(x.shape, zeroed: false)
             let xp = x.floatPointer, yp = y.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
             RuntimeParallel.chunks(x.count, threads: g.threads, cost: 4) { r in
                 for i in r { dxp[i] = dyp[i] * derivative(xp[i], yp[i]) }
@@ -22,7 +22,7 @@ enum ActivationGradients {
     static let relu = GradientRule.differentiable { g in
         guard g.wants(0) else { return [nil] }
         let y = g.outputs[0], dy = try g.grad()
-        let dx = try RuntimeTensor.uninitialized(y.shape)
+        let dx = try g.floats(y.shape, zeroed: false)
         let yp = y.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
         RuntimeParallel.chunks(y.count, threads: g.threads) { r in
             for i in r { dxp[i] = yp[i] > 0 ? dyp[i] : 0 }
@@ -103,7 +103,15 @@ enum ActivationGradients {
                 hi = try scalar(g, 2) ?? .infinity
             }
             var result = [RuntimeTensor?](repeating: nil, count: g.inputs.count)
-            result[0] = try unaryResult(g) { x, _ in x > lo && x < hi ? 1 : 0 }
+            guard g.wants(0) else { return result }
+            // A loop of its own, not `unaryResult`'s closure per element: MobileNet's ReLU6.
+            let x = try g.input(0), dy = try g.grad()
+            let dx = try g.floats(x.shape, zeroed: false)
+            let xp = x.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
+            RuntimeParallel.chunks(x.count, threads: g.threads) { r in
+                for i in r { dxp[i] = xp[i] > lo && xp[i] < hi ? dyp[i] : 0 }
+            }
+            result[0] = dx
             return result
         }
     }
@@ -118,7 +126,7 @@ enum ActivationGradients {
     static func unaryResult(_ g: GradientInputs, _ derivative: (Float, Float) -> Float) throws -> RuntimeTensor? {
         guard g.wants(0) else { return nil }
         let x = try g.input(0), y = g.outputs[0], dy = try g.grad()
-        let dx = try RuntimeTensor.uninitialized(x.shape)
+        let dx = try g.floats(x.shape, zeroed: false)
         let xp = x.floatPointer, yp = y.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
         for i in 0..<x.count { dxp[i] = dyp[i] * derivative(xp[i], yp[i]) }
         return dx
@@ -163,7 +171,7 @@ enum ActivationGradients {
             } else {
                 (outer, n, inner) = (y.shape[..<axis].reduce(1, *), y.shape[axis], y.shape[(axis + 1)...].reduce(1, *))
             }
-            let dx = try RuntimeTensor.uninitialized(y.shape)
+            let dx = try g.floats(y.shape, zeroed: false)
             let yp = y.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
             for o in 0..<outer {
                 for i in 0..<inner {
