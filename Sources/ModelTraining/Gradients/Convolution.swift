@@ -26,13 +26,17 @@ enum ConvolutionGradients {
                                                  output: Array(y.shape[2...]), channels: cg)
         let k = geo.columnRows, p = geo.outPositions, plane = geo.height * geo.width
         let wantX = g.wants(0), wantW = g.wants(1)
-        let dx = wantX ? try g.floats(x.shape) : nil
         let db = g.wants(2) ? try biasGradient(dy, channels: m, threads: g.threads) : nil
         if cg == 1 && mg == 1 {
+            let dx = wantX ? try g.floats(x.shape) : nil
             let dw = wantW ? try g.floats(w.shape, zeroed: false) : nil
             depthwise(geo, x: x, w: w, dy: dy, dx: dx, dw: dw, threads: g.threads)
             return [dx, dw, db]
         }
+        var dx = wantX ? try dataGradientByConvolution(g, x: x, w: w, dy: dy, geo: geo, groups: groups) : nil
+        // Otherwise dX comes from the column matrices: Wᵀ · dY, added back by col2im.
+        let dxColumns = wantX && dx == nil ? try g.floats(x.shape) : nil
+        if let dxColumns { dx = dxColumns }
         let workers = max(1, min(g.threads, n))
         // Each worker sums its images' dW on its own; the sums are added at the end.
         let partial = wantW ? try (0..<workers).map { _ in try RuntimeTensor.filled(w.shape) } : []
@@ -59,7 +63,7 @@ enum ConvolutionGradients {
                         RuntimeParallel.sgemm(transB: true, m: mg, n: k, k: ld, dyg, lda: ld, cols, ldb: ld, beta: 1,
                                               partial[worker].floatPointer + group * mg * k, ldc: k, threads: 1)
                     }
-                    if let dx {
+                    if let dx = dxColumns {
                         RuntimeParallel.sgemm(transA: true, m: k, n: ld, k: mg, wp + group * mg * k, lda: k, dyg, ldb: ld,
                                               cols, ldc: ld, threads: 1)
                         for i in 0..<count {
@@ -72,6 +76,47 @@ enum ConvolutionGradients {
         }
         let dw = wantW ? sum(partial) : nil
         return [dx, dw, db]
+    }
+
+    /// dX of a stride-1 2-D convolution as a convolution of dY, by the runtime's forward kernel
+    /// (several times faster than Wᵀ · dY and col2im): with W' the weights flipped in both axes
+    /// and each group's input and output channels swapped, and pads of dilation · (kernel − 1)
+    /// minus the forward's, conv(dY, W') sums exactly the products col2im(Wᵀ · dY) does. Nil
+    /// where that does not apply (strides, 1-D, pads wider than the window's reach).
+    static func dataGradientByConvolution(_ g: GradientInputs, x: RuntimeTensor, w: RuntimeTensor, dy: RuntimeTensor,
+                                          geo: ConvolutionGeometry, groups: Int) throws -> RuntimeTensor? {
+        guard x.rank == 4, geo.strideH == 1, geo.strideW == 1 else { return nil }
+        let (kh, kw) = (geo.kernelH, geo.kernelW)
+        let reachH = geo.dilationH * (kh - 1), reachW = geo.dilationW * (kw - 1)
+        let pads = [reachH - geo.padTop, reachW - geo.padLeft, reachH - geo.padBottom, reachW - geo.padRight]
+        guard pads.allSatisfy({ $0 >= 0 }) else { return nil }
+        let m = w.shape[0], cg = w.shape[1], mg = m / groups, taps = kh * kw
+        let flipped = try g.floats([cg * groups, mg, kh, kw], zeroed: false)
+        let from = w.floatPointer, to = flipped.floatPointer
+        for group in 0..<groups {
+            for o in 0..<mg {
+                for i in 0..<cg {
+                    let source = from + ((group * mg + o) * cg + i) * taps, target = to + ((group * cg + i) * mg + o) * taps
+                    for t in 0..<taps { target[t] = source[taps - 1 - t] }
+                }
+            }
+        }
+        let kernel: NodeKernel
+        if let known = g.cache.dataConvolutions[pads] {
+            kernel = known
+        } else {
+            let node = Node(name: g.node.name + "/dX", opType: "Conv", inputs: ["dY", "W"], outputs: ["dX"], attributes: [
+                Attribute("kernel_shape", .ints([Int64(kh), Int64(kw)])),
+                Attribute("pads", .ints(pads.map { Int64($0) })),
+                Attribute("dilations", .ints([Int64(geo.dilationH), Int64(geo.dilationW)])),
+                Attribute("group", .int(Int64(groups))),
+            ])
+            kernel = try NodeKernel(node: node, opset: g.opset)
+            g.cache.dataConvolutions[pads] = kernel
+        }
+        let out = try kernel([dy, flipped], arena: g.arena ?? Arena(), threads: g.threads)
+        guard let dx = out.first, dx.shape == x.shape, dx.elementType == .float32 else { return nil }
+        return dx
     }
 
     /// Depthwise convolution (groups = channels = outputs): per plane and tap,

@@ -52,6 +52,9 @@ struct GradientInputs {
 /// operator, which depend only on the shapes.
 final class GradientCache {
     var routes: [[[Int]]: [[Int]]] = [:]
+    /// A Conv's dX as a convolution of dY (see `ConvolutionGradients.dataGradientByConvolution`),
+    /// planned once per padding.
+    var dataConvolutions: [[Int]: NodeKernel] = [:]
 }
 
 /// Computes dLoss/dInput for each input of a node (nil for inputs that want none).
