@@ -2,7 +2,7 @@
 """Training throughput of `modeltool finetune` against PyTorch on the same ONNX models (issue 12, item 8).
 
     Tools/training-benchmark.py MODELTOOL [--images 2048] [--models lenet,vgg_style,...]
-                                          [--batches 64,128] [--threads 1,2]
+                                          [--batches 64,128] [--threads 1,2] [--before OLD]
     Tools/training-benchmark.py --torch-only ...     (PyTorch's side alone)
 
 Not part of CI (it refuses to run when CI is set): it takes minutes and wants a quiet machine.
@@ -20,7 +20,8 @@ file order with SGD lr 0.01, momentum 0.9, weight decay 5e-4, on mean softmax cr
     --epochs 1 --batch B --no-shuffle --optimizer sgd --lr 0.01 --momentum 0.9 --weight-decay 5e-4
     --threads T -o OUT.onnx --json`; images/s from the JSON's top-level `images_per_second` (or
     `imagesPerSecond`), or, when that is missing, N / the process's wall time (marked *, loading
-    included). Peak RSS of the process from wait4.
+    included). Peak RSS of the process, as GNU time reports it (wait4 would count the memory of
+    this torch-loaded script, which the child has until its exec).
 Each case runs once, PyTorch first, one process at a time. Prints a markdown table.
 """
 
@@ -110,9 +111,18 @@ def torch_child(model: str, batch: int, threads: int, x_path: str, y_path: str) 
     print(json.dumps({"images_per_second": len(images) / seconds, "seconds": seconds}))
 
 
-def run_measured(cmd: list[str], env: dict | None = None) -> tuple[dict | None, float, float, str]:
-    """(JSON from stdout or None, wall seconds, peak RSS in MiB, last stderr line) of one process."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+def run_measured(cmd: list[str], env: dict | None = None, own_rss: bool = False) -> tuple[dict | None, float, float, str]:
+    """(JSON from stdout or None, wall seconds, peak RSS in MiB, last stderr line) of one process.
+
+    Linux counts a child's memory before its exec in its peak RSS, and this process has torch
+    loaded (~300 MiB): with `own_rss`, the command runs under GNU time, a small process, and the
+    peak RSS is the one it reports for the command alone."""
+    gnu_time = Path("/usr/bin/time")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("w+", suffix=".rss") as rss_file:
+        wrapped = own_rss and gnu_time.exists()
+        if wrapped:
+            cmd = [str(gnu_time), "-q", "-f", "%M", "-o", rss_file.name, *cmd]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
@@ -121,13 +131,19 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[dict | None, 
         out.seek(0)
         err.seek(0)
         text, lines = out.read(), err.read().strip().splitlines()
+        peak_kib = usage.ru_maxrss
+        if wrapped:
+            try:
+                peak_kib = int(Path(rss_file.name).read_text().split()[-1])
+            except (OSError, ValueError, IndexError):
+                pass
     if proc.returncode != 0:
         raise RuntimeError(f"{Path(cmd[0]).name} exited {proc.returncode}: {lines[-1] if lines else ''}")
     try:
         result = json.loads(text)
     except json.JSONDecodeError:
         result = None
-    return result, wall, usage.ru_maxrss / 1024.0, lines[-1] if lines else ""
+    return result, wall, peak_kib / 1024.0, lines[-1] if lines else ""
 
 
 # ---- the benchmark ------------------------------------------------------------------------------
@@ -154,6 +170,9 @@ def main() -> int:
     parser.add_argument("--models", default="lenet,vgg_style,resnet_style,mobilenet_style")
     parser.add_argument("--batches", default="64,128")
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--before", metavar="MODELTOOL",
+                        help="another build, run right after MODELTOOL in each case (before/after ratios "
+                             "on a busy machine)")
     parser.add_argument("--child", nargs=5, metavar=("MODEL", "BATCH", "THREADS", "X", "Y"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -194,33 +213,39 @@ def main() -> int:
                     except Exception as e:
                         print(f"PyTorch {model.stem} batch {batch} threads {t}: {e}", file=sys.stderr)
                         torch_rate = torch_rss = float("nan")
-                    ours = ours_rss = float("nan")
-                    mark = ""
-                    if args.modeltool:
-                        cmd = [args.modeltool, "finetune", str(model), "--data", str(x_path),
+                    def modeltool(binary: str) -> tuple[float, float, str]:
+                        """images/s, peak RSS and a mark for one modeltool build."""
+                        cmd = [binary, "finetune", str(model), "--data", str(x_path),
                                "--labels", str(y_path), "--scale", SCALE_TEXT, "--epochs", "1",
                                "--batch", str(batch), "--no-shuffle", *SGD_CLI, "--threads", str(t),
                                "-o", str(Path(tmp) / "out.onnx"), "--json"]
                         try:
-                            res, wall, ours_rss, _ = run_measured(cmd)
+                            res, wall, rss, _ = run_measured(cmd, own_rss=True)
                             key = next((k for k in ("images_per_second", "imagesPerSecond") if k in (res or {})), None)
-                            if key:
-                                ours = float(res[key])
-                            else:
-                                ours, mark = n / wall, "*"
+                            return (float(res[key]), rss, "") if key else (n / wall, rss, "*")
                         except Exception as e:
-                            print(f"modeltool {model.stem} batch {batch} threads {t}: {e}", file=sys.stderr)
-                    rows.append(cell + [number(torch_rate), number(ours) + mark,
-                                        f"{ours / torch_rate:.2f}x" if args.modeltool else "-",
-                                        number(torch_rss), number(ours_rss)])
+                            print(f"{binary} {model.stem} batch {batch} threads {t}: {e}", file=sys.stderr)
+                            return float("nan"), float("nan"), ""
+
+                    ours, ours_rss, mark = modeltool(args.modeltool) if args.modeltool else (float("nan"),) * 2 + ("",)
+                    row = cell + [number(torch_rate), number(ours) + mark,
+                                  f"{ours / torch_rate:.2f}x" if args.modeltool else "-",
+                                  number(torch_rss), number(ours_rss)]
+                    if args.before:
+                        old, old_rss, old_mark = modeltool(args.before)
+                        row += [number(old) + old_mark, f"{old / torch_rate:.2f}x", number(old_rss)]
+                    rows.append(row)
                     print(f"  {' '.join(cell)}: PyTorch {number(torch_rate)} img/s, "
-                          f"modeltool {number(ours)}{mark} img/s", file=sys.stderr, flush=True)
+                          f"modeltool {number(ours)}{mark} img/s"
+                          + (f", before {row[-3]} img/s" if args.before else ""), file=sys.stderr, flush=True)
     print(f"Data: {source}. Machine: {cpu_name()}, {os.cpu_count()} CPUs; torch {torch.__version__}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; 1-minute load average "
           f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after. SGD, one epoch, file order.\n")
+    before = (" before img/s | before / PyTorch | before peak RSS (MiB) |", " ---: | ---: | ---: |") \
+        if args.before else ("", "")
     print("| model | batch | threads | PyTorch img/s | modeltool img/s | modeltool / PyTorch "
-          "| PyTorch peak RSS (MiB) | modeltool peak RSS (MiB) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| PyTorch peak RSS (MiB) | modeltool peak RSS (MiB) |" + before[0])
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |" + before[1])
     for row in rows:
         print("| " + " | ".join(row) + " |")
     if any(r[4].endswith("*") for r in rows):

@@ -1,3 +1,4 @@
+import CBLAS
 import ModelIR
 
 /// One node's planned operator, run on its own: the training pass runs a graph node by node with
@@ -67,6 +68,14 @@ extension Arena {
 
 /// The runtime's threaded building blocks, for the training pass's own kernels.
 public enum RuntimeParallel {
+    /// Limits OpenBLAS to the calling thread and stops its helper threads, as the interpreter
+    /// does: the training pass splits its GEMMs over the runtime's threads itself, and OpenBLAS's
+    /// own pool would spin (sched_yield) beside them, a third of a LeNet step's time.
+    public static func singleThreadedBLAS() {
+        _ = Interpreter.singleThreadedBLAS
+        openblas_set_num_threads(1)
+    }
+
     /// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major, split over `threads`.
     public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                              _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,

@@ -32,6 +32,7 @@ public final class Trainer {
     /// Prepares `model` for training; throws one error listing every node on the way from a
     /// trained tensor to the loss that has no gradient.
     public init(model: Model, threads: Int = 1, seed: UInt64 = 0, loss: CrossEntropyLoss = CrossEntropyLoss()) throws {
+        RuntimeParallel.singleThreadedBLAS()
         graph = try TrainingGraph(model: model)
         self.threads = max(1, threads)
         self.loss = loss
@@ -53,12 +54,14 @@ public final class Trainer {
     /// One forward pass in training mode on `input` ([N, ...] as the model's input) and the
     /// backward pass from the loss against `labels`. BN running statistics are updated.
     public func gradients(input: RuntimeTensor, labels: [Int]) throws -> StepResult {
+        // Anything run in between (another library, a validation pass) may have changed it.
+        RuntimeParallel.singleThreadedBLAS()
         var values = [RuntimeTensor?](repeating: nil, count: graph.slotOf.count)
         for (s, t) in graph.constants { values[s] = t }
         for (s, t) in state { values[s] = t }
         values[graph.inputSlot] = input
         var saved = [AnyObject?](repeating: nil, count: graph.steps.count)
-        var trainingState = TrainingState(random: random, threads: threads)
+        var trainingState = TrainingState(random: random, threads: threads, arena: arena)
         for (k, step) in graph.steps.enumerated() {
             let inputs = step.inputs.map { $0.flatMap { values[$0] } }
             let outputs: [RuntimeTensor]
@@ -85,7 +88,7 @@ public final class Trainer {
 
         var grads: [Int: RuntimeTensor] = [graph.logitsSlot: dLogits]
         for (k, step) in graph.steps.enumerated().reversed() where step.wanted.contains(true) {
-            let outputGrads = step.outputs.map { $0.flatMap { grads.removeValue(forKey: $0) } }
+            var outputGrads = step.outputs.map { $0.flatMap { grads.removeValue(forKey: $0) } }
             guard outputGrads.contains(where: { $0 != nil }) else { continue }
             guard case .differentiable(let rule) = step.rule else { continue }
             let inputs = step.inputs.map { $0.flatMap { values[$0] } }
@@ -95,16 +98,25 @@ public final class Trainer {
             do {
                 result = try rule(GradientInputs(node: step.node, opset: graph.opset, inputs: inputs, outputs: outputs,
                                                  saved: saved[k], outputGrads: outputGrads, wanted: step.wanted,
-                                                 threads: threads, kernel: step.kernel, cache: step.cache))
+                                                 threads: threads, kernel: step.kernel, cache: step.cache,
+                                                 arena: arena))
             } catch let e as ModelError {
                 throw e.at("gradient of node '\(step.node.displayName)' (\(step.node.opType))")
             }
+            // The output gradients are spent: their buffers serve the next gradients (a buffer
+            // the result still shares, as a view's, stays where it is).
+            for o in outputGrads.indices { if let t = outputGrads[o] { outputGrads[o] = nil; arena.reclaim(t) } }
             for (i, g) in result.enumerated() where i < step.inputs.count && step.wanted[i] {
                 guard let g, let slot = step.inputs[i], let x = inputs[i] else { continue }
                 guard g.shape == x.shape else {
                     throw ModelError("gradient of node '\(step.node.displayName)' (\(step.node.opType)): input \(i) has shape \(x.shape) but its gradient \(g.shape)")
                 }
-                grads[slot] = try grads[slot].map { try Trainer.add($0, g) } ?? g
+                if let earlier = grads.removeValue(forKey: slot) {
+                    grads[slot] = try Trainer.add(earlier, g, arena: arena)
+                    arena.reclaim(earlier)
+                } else {
+                    grads[slot] = g
+                }
             }
         }
         let result = try graph.trained.map { name, slot in
@@ -119,8 +131,8 @@ public final class Trainer {
         return StepResult(loss: lossValue, correct: correct, gradients: result)
     }
 
-    static func add(_ a: RuntimeTensor, _ b: RuntimeTensor) throws -> RuntimeTensor {
-        let out = try RuntimeTensor.uninitialized(a.shape)
+    static func add(_ a: RuntimeTensor, _ b: RuntimeTensor, arena: Arena? = nil) throws -> RuntimeTensor {
+        let out = try RuntimeTensor.uninitialized(a.shape, arena: arena)
         let ap = a.floatPointer, bp = b.floatPointer, op = out.floatPointer
         for i in 0..<a.count { op[i] = ap[i] + bp[i] }
         return out

@@ -17,6 +17,12 @@ final class ConvolutionGradientTests: XCTestCase {
             ([1, 3, 5, 6], [2, 3, 2, 2], [string("auto_pad", "SAME_LOWER"), ints("strides", [2, 2])]),
             ([1, 2, 5, 5], [3, 2, 2, 2], [string("auto_pad", "VALID"), ints("strides", [2, 2])]),
             ([2, 3, 4, 4], [5, 3, 1, 1], []),
+            // Several images per column matrix (and per worker), a strided 1×1 shortcut, and
+            // depthwise ones (the direct path) over several images, padded and strided.
+            ([5, 4, 6, 6], [6, 4, 3, 3], [ints("pads", [1, 1, 1, 1])]),
+            ([3, 4, 7, 7], [6, 4, 1, 1], [ints("strides", [2, 2])]),
+            ([3, 5, 6, 7], [5, 1, 3, 3], [int("group", 5), ints("pads", [1, 1, 1, 1])]),
+            ([2, 3, 7, 7], [3, 1, 3, 3], [int("group", 3), ints("strides", [2, 2]), ints("pads", [1, 1, 1, 1])]),
         ]
         for (xs, ws, attrs) in cases {
             let n = node("Conv", 3, attrs + [ints("kernel_shape", Array(ws[2...]))])

@@ -62,45 +62,71 @@ struct ConvolutionGeometry {
                                    padBottom: e[0], padRight: e[1])
     }
 
-    /// Columns of one image's `channels` planes: row (c, ky, kx), column (oy, ox) holds the input
-    /// element the tap reads at that output position (0 in the padding).
-    func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>) {
-        transfer(UnsafeMutablePointer(mutating: x), cols, toColumns: true)
-    }
-
-    /// The adjoint of `im2col`: adds each column entry back onto the input element it was read
-    /// from. `x` is not cleared first.
-    func col2im(_ cols: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
-        transfer(x, UnsafeMutablePointer(mutating: cols), toColumns: false)
-    }
-
-    /// One walk over every (tap, output position) pair for both directions; `toColumns` is the
-    /// same for a whole call, so the branch costs nothing in the inner loop.
+    /// The output columns `lo..<hi` at which tap `kx` reads inside a row (0 ≤ ix < width), and
+    /// the input column `ox · strideW + offset` it reads there: rows are then copied without a
+    /// bounds check per element, and contiguously when the stride is 1.
     @inline(__always)
-    private func transfer(_ x: UnsafeMutablePointer<Float>, _ cols: UnsafeMutablePointer<Float>, toColumns: Bool) {
-        let plane = height * width, p = outPositions
+    func validColumns(_ kx: Int) -> (lo: Int, hi: Int, offset: Int) {
+        let offset = kx * dilationW - padLeft
+        let lo = min(outWidth, offset >= 0 ? 0 : (strideW - 1 - offset) / strideW)
+        let last = width - 1 - offset
+        let hi = last < 0 ? lo : max(lo, min(outWidth, last / strideW + 1))
+        return (lo, hi, offset)
+    }
+
+    /// Columns of one image's `channels` planes: row (c, ky, kx), column (oy, ox) holds the input
+    /// element the tap reads at that output position (0 in the padding). Rows are `rowStride`
+    /// apart (default `outPositions`), so that several images' columns can sit side by side.
+    func im2col(_ x: UnsafePointer<Float>, _ cols: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let plane = height * width, ld = rowStride ?? outPositions
         var row = 0
         for c in 0..<channels {
             let xc = x + c * plane
             for ky in 0..<kernelH {
                 for kx in 0..<kernelW {
-                    let col = cols + row * p
+                    let out = cols + row * ld
+                    let (lo, hi, offset) = validColumns(kx)
                     for oy in 0..<outHeight {
                         let iy = oy * strideH - padTop + ky * dilationH
-                        let line = col + oy * outWidth
-                        guard iy >= 0 && iy < height else {
-                            if toColumns { line.initialize(repeating: 0, count: outWidth) }
+                        let line = out + oy * outWidth
+                        guard iy >= 0 && iy < height && lo < hi else {
+                            line.initialize(repeating: 0, count: outWidth)
                             continue
                         }
-                        let xr = xc + iy * width
-                        for ox in 0..<outWidth {
-                            let ix = ox * strideW - padLeft + kx * dilationW
-                            let inside = ix >= 0 && ix < width
-                            if toColumns {
-                                line[ox] = inside ? xr[ix] : 0
-                            } else if inside {
-                                xr[ix] += line[ox]
-                            }
+                        if lo > 0 { line.initialize(repeating: 0, count: lo) }
+                        if hi < outWidth { (line + hi).initialize(repeating: 0, count: outWidth - hi) }
+                        let xr = xc + iy * width + offset
+                        if strideW == 1 {
+                            (line + lo).update(from: xr + lo, count: hi - lo)
+                        } else {
+                            for ox in lo..<hi { line[ox] = xr[ox * strideW] }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// The adjoint of `im2col`: adds each column entry back onto the input element it was read
+    /// from. `x` is not cleared first.
+    func col2im(_ cols: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let plane = height * width, ld = rowStride ?? outPositions
+        var row = 0
+        for c in 0..<channels {
+            let xc = x + c * plane
+            for ky in 0..<kernelH {
+                for kx in 0..<kernelW {
+                    let col = cols + row * ld
+                    let (lo, hi, offset) = validColumns(kx)
+                    for oy in 0..<outHeight where lo < hi {
+                        let iy = oy * strideH - padTop + ky * dilationH
+                        guard iy >= 0 && iy < height else { continue }
+                        let xr = xc + iy * width + offset, line = col + oy * outWidth
+                        if strideW == 1 {
+                            for ox in lo..<hi { xr[ox] += line[ox] }
+                        } else {
+                            for ox in lo..<hi { xr[ox * strideW] += line[ox] }
                         }
                     }
                     row += 1

@@ -21,11 +21,21 @@ struct GradientInputs {
     let kernel: NodeKernel?
     /// What the node's gradient keeps from one step to the next.
     let cache: GradientCache
+    /// Where gradient buffers come from: the trainer's arena, which gets them back once the
+    /// gradient has been passed on, so that steps after the first allocate (and fault in) almost
+    /// nothing. Only the calling thread may take from it.
+    var arena: Arena? = nil
+
+    /// A float32 tensor for a gradient, from the arena: zeros, or undefined contents when
+    /// `zeroed` is false (the caller writes every element).
+    func floats(_ shape: [Int], zeroed: Bool = true) throws -> RuntimeTensor {
+        zeroed ? try RuntimeTensor.filled(shape, arena: arena) : try RuntimeTensor.uninitialized(shape, arena: arena)
+    }
 
     /// The gradient of output `k`, or zeros of its shape when nothing reached it.
     func grad(_ k: Int = 0) throws -> RuntimeTensor {
         if let g = outputGrads[k] { return g }
-        return try RuntimeTensor.filled(outputs[k].shape)
+        return try floats(outputs[k].shape)
     }
 
     /// Input `i`, which the operator requires.
@@ -42,6 +52,9 @@ struct GradientInputs {
 /// operator, which depend only on the shapes.
 final class GradientCache {
     var routes: [[[Int]]: [[Int]]] = [:]
+    /// A Conv's dX as a convolution of dY (see `ConvolutionGradients.dataGradientByConvolution`),
+    /// planned once per padding.
+    var dataConvolutions: [[Int]: NodeKernel] = [:]
 }
 
 /// Computes dLoss/dInput for each input of a node (nil for inputs that want none).
@@ -69,6 +82,8 @@ struct TrainingState {
     let threads: Int
     /// New values of non-trained tensors (BN running mean and variance), by input index.
     var updatedInputs: [Int: RuntimeTensor] = [:]
+    /// Where outputs come from (the trainer's arena, which gets them back after the step).
+    var arena: Arena? = nil
 }
 
 /// A small seeded generator (SplitMix64): the same seed gives the same dropout masks and orders.

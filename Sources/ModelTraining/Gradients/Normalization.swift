@@ -26,24 +26,21 @@ enum NormalizationGradients {
             }
             let xp = x.floatPointer, sp = scale.floatPointer, bp = bias.floatPointer
             var mean = [Float](repeating: 0, count: c), inverseStd = mean
-            let y = try RuntimeTensor.uninitialized(x.shape)
+            let y = try RuntimeTensor.uninitialized(x.shape, arena: state.arena)
             let yp = y.floatPointer
             let newMean = try RuntimeTensor.uninitialized([c]), newVar = try RuntimeTensor.uninitialized([c])
             mean.withUnsafeMutableBufferPointer { meanp in
                 inverseStd.withUnsafeMutableBufferPointer { isp in
                     RuntimeParallel.chunks(c, threads: state.threads, cost: count * 3) { r in
                         for ch in r {
-                            // Two passes in Double: the mean, then the centred squares.
+                            // Two passes, the mean, then the centred squares: each plane summed in
+                            // float lanes, the planes in Double.
                             var s = 0.0
-                            for image in 0..<n {
-                                let p = xp + (image * c + ch) * size
-                                for i in 0..<size { s += Double(p[i]) }
-                            }
+                            for image in 0..<n { s += Double(Lanes.sum(xp + (image * c + ch) * size, size)) }
                             let mu = s / Double(max(count, 1))
                             var q = 0.0
                             for image in 0..<n {
-                                let p = xp + (image * c + ch) * size
-                                for i in 0..<size { let d = Double(p[i]) - mu; q += d * d }
+                                q += Double(Lanes.centredSquares(xp + (image * c + ch) * size, size, Float(mu)))
                             }
                             let variance = q / Double(max(count, 1))
                             let inv = Float(1 / (variance + Double(epsilon)).squareRoot())
@@ -74,7 +71,7 @@ enum NormalizationGradients {
         }
         let x = try g.input(0), scale = try g.input(1), dy = try g.grad()
         let n = x.shape[0], c = x.shape[1], size = x.shape[2...].reduce(1, *), count = Float(n * size)
-        let dx = g.wants(0) ? try RuntimeTensor.uninitialized(x.shape) : nil
+        let dx = g.wants(0) ? try g.floats(x.shape, zeroed: false) : nil
         let dScale = try RuntimeTensor.uninitialized([c]), dBias = try RuntimeTensor.uninitialized([c])
         let xp = x.floatPointer, dyp = dy.floatPointer, sp = scale.floatPointer
         RuntimeParallel.chunks(c, threads: g.threads, cost: n * size * 3) { r in
@@ -83,10 +80,8 @@ enum NormalizationGradients {
                 var sumDy: Float = 0, sumDyX: Float = 0
                 for image in 0..<n {
                     let p = xp + (image * c + ch) * size, d = dyp + (image * c + ch) * size
-                    for i in 0..<size {
-                        sumDy += d[i]
-                        sumDyX += d[i] * (p[i] - mu) * inv
-                    }
+                    sumDy += Lanes.sum(d, size)
+                    sumDyX += Lanes.centredDot(d, p, size, mu) * inv
                 }
                 dScale.floatPointer[ch] = sumDyX
                 dBias.floatPointer[ch] = sumDy
@@ -134,9 +129,53 @@ enum NormalizationGradients {
         guard g.wants(0) else { return [nil] }
         guard let mask = g.saved as? DropoutMask else { throw ModelError("Dropout's training forward kept no mask") }
         let dy = try g.grad()
-        let dx = try RuntimeTensor.uninitialized(dy.shape)
+        let dx = try g.floats(dy.shape, zeroed: false)
         let dyp = dy.floatPointer, dxp = dx.floatPointer
         for i in 0..<dy.count { dxp[i] = dyp[i] * mask.scale[i] }
         return [dx]
+    }
+}
+
+/// Sums over a run of floats in eight lanes (vectorised; Swift does not reorder a scalar sum).
+enum Lanes {
+    /// Σ p[i].
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ count: Int) -> Float {
+        var acc = SIMD8<Float>(), tail: Float = 0, i = 0
+        while i + 8 <= count {
+            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { tail += p[i]; i += 1 }
+        return acc.sum() + tail
+    }
+
+    /// Σ (p[i] − mean)².
+    @inline(__always)
+    static func centredSquares(_ p: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Float {
+        var acc = SIMD8<Float>(), tail: Float = 0, i = 0
+        let m = SIMD8<Float>(repeating: mean)
+        while i + 8 <= count {
+            let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) - m
+            acc.addProduct(d, d)
+            i += 8
+        }
+        while i < count { let d = p[i] - mean; tail += d * d; i += 1 }
+        return acc.sum() + tail
+    }
+
+    /// Σ d[i] · (p[i] − mean).
+    @inline(__always)
+    static func centredDot(_ d: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Float {
+        var acc = SIMD8<Float>(), tail: Float = 0, i = 0
+        let m = SIMD8<Float>(repeating: mean)
+        while i + 8 <= count {
+            let vd = UnsafeRawPointer(d + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vp = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc.addProduct(vd, vp - m)
+            i += 8
+        }
+        while i < count { tail += d[i] * (p[i] - mean); i += 1 }
+        return acc.sum() + tail
     }
 }

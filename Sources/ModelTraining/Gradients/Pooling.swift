@@ -8,23 +8,41 @@ enum PoolingGradients {
         guard g.wants(0) else { return [nil] }
         let x = try g.input(0), y = g.outputs[0], dy = try g.grad()
         let geo = try geometry(g.node, x, y)
-        let dx = try RuntimeTensor.filled(x.shape)
+        let dx = try g.floats(x.shape)
         let planes = x.shape[0] * x.shape[1], inPlane = geo.height * geo.width, outPlane = geo.outPositions
         let xp = x.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
-        RuntimeParallel.chunks(planes, threads: g.threads, cost: outPlane * geo.kernelH * geo.kernelW) { r in
+        let (kh, kw, width, height) = (geo.kernelH, geo.kernelW, geo.width, geo.height)
+        let (sh, sw, dh, dw) = (geo.strideH, geo.strideW, geo.dilationH, geo.dilationW)
+        RuntimeParallel.chunks(planes, threads: g.threads, cost: outPlane * kh * kw) { r in
             for plane in r {
                 let xs = xp + plane * inPlane, dxs = dxp + plane * inPlane, dys = dyp + plane * outPlane
                 for oy in 0..<geo.outHeight {
+                    let y0 = oy * sh - geo.padTop
+                    let rowsInside = y0 >= 0 && y0 + (kh - 1) * dh < height
                     for ox in 0..<geo.outWidth {
-                        var best = -Float.infinity, at = -1
-                        for ky in 0..<geo.kernelH {
-                            let iy = oy * geo.strideH - geo.padTop + ky * geo.dilationH
-                            guard iy >= 0 && iy < geo.height else { continue }
-                            for kx in 0..<geo.kernelW {
-                                let ix = ox * geo.strideW - geo.padLeft + kx * geo.dilationW
-                                guard ix >= 0 && ix < geo.width else { continue }
-                                let v = xs[iy * geo.width + ix]
-                                if v > best || at < 0 { (best, at) = (v, iy * geo.width + ix) }
+                        let x0 = ox * sw - geo.padLeft
+                        var at = -1
+                        if rowsInside && x0 >= 0 && x0 + (kw - 1) * dw < width {
+                            // The whole window is inside: no bounds checks (most windows).
+                            at = y0 * width + x0
+                            var best = xs[at]
+                            for ky in 0..<kh {
+                                let line = (y0 + ky * dh) * width + x0
+                                for kx in 0..<kw where xs[line + kx * dw] > best {
+                                    (best, at) = (xs[line + kx * dw], line + kx * dw)
+                                }
+                            }
+                        } else {
+                            var best = -Float.infinity
+                            for ky in 0..<kh {
+                                let iy = y0 + ky * dh
+                                guard iy >= 0 && iy < height else { continue }
+                                for kx in 0..<kw {
+                                    let ix = x0 + kx * dw
+                                    guard ix >= 0 && ix < width else { continue }
+                                    let v = xs[iy * width + ix]
+                                    if v > best || at < 0 { (best, at) = (v, iy * width + ix) }
+                                }
                             }
                         }
                         if at >= 0 { dxs[at] += dys[oy * geo.outWidth + ox] }
@@ -40,7 +58,7 @@ enum PoolingGradients {
         let x = try g.input(0), y = g.outputs[0], dy = try g.grad()
         let geo = try geometry(g.node, x, y)
         let includePad = g.node.int("count_include_pad", default: 0) != 0
-        let dx = try RuntimeTensor.filled(x.shape)
+        let dx = try g.floats(x.shape)
         let planes = x.shape[0] * x.shape[1], inPlane = geo.height * geo.width, outPlane = geo.outPositions
         let dyp = dy.floatPointer, dxp = dx.floatPointer
         // Taps inside the padded input count toward the divisor when count_include_pad is set;
@@ -90,7 +108,7 @@ enum PoolingGradients {
         guard g.wants(0) else { return [nil] }
         let x = try g.input(0), dy = try g.grad()
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
-        let dx = try RuntimeTensor.uninitialized(x.shape)
+        let dx = try g.floats(x.shape, zeroed: false)
         let dyp = dy.floatPointer, dxp = dx.floatPointer
         for plane in 0..<planes {
             (dxp + plane * size).initialize(repeating: dyp[plane] / Float(size), count: size)
@@ -102,7 +120,7 @@ enum PoolingGradients {
         guard g.wants(0) else { return [nil] }
         let x = try g.input(0), dy = try g.grad()
         let planes = x.shape[0] * x.shape[1], size = x.shape[2...].reduce(1, *)
-        let dx = try RuntimeTensor.filled(x.shape)
+        let dx = try g.floats(x.shape)
         let xp = x.floatPointer, dyp = dy.floatPointer, dxp = dx.floatPointer
         for plane in 0..<planes where size > 0 {
             let xs = xp + plane * size
