@@ -139,7 +139,7 @@ public final class FineTuner {
 
     /// Runs every epoch over `train` (with `labels`), measuring top-1 accuracy on `validation`
     /// (files read with `train`'s preprocessing) after each.
-    public func run(train: BatchReader, labels: SampleSource, validation: (data: String, labels: String)? = nil,
+    public func run(train: BatchReader, labels: SampleSource, validation: (data: String, labels: String?)? = nil,
                     progress: ((TrainingProgress) -> Void)? = nil,
                     epochDone: ((EpochReport) -> Void)? = nil) throws -> FineTuneResult {
         let total = min(settings.limit ?? train.source.count, train.source.count)
@@ -225,7 +225,8 @@ extension FineTuner {
             throw ModelError("the model has \(fed.count) inputs; training feeds models with exactly one")
         }
         guard let shape = input.tensorType?.shape else { throw ModelError("the model's input '\(input.name)' has no declared shape") }
-        return try BatchReader(source: try openSource(path: path), modelInput: shape.dims.map(\.value), inputName: input.name,
+        return try BatchReader(source: try openSource(path: path, images: preprocessing.images),
+                               modelInput: shape.dims.map(\.value), inputName: input.name,
                                preprocessing: preprocessing)
     }
 

@@ -1,0 +1,205 @@
+import Foundation
+
+/// How a folder of class subfolders is read; ignored for array files.
+public struct ImageFolderOptions: Equatable, Sendable {
+    /// Resize, crop and colour of each image.
+    public var transform: ImageTransform
+    /// A text file with one class name per line: line i (from 0) is class i. Without it the
+    /// class folders, sorted, are the classes.
+    public var classesFile: String?
+    /// Threads decoding the images of a batch (nil: the number of cores).
+    public var threads: Int?
+
+    public init(transform: ImageTransform = ImageTransform(), classesFile: String? = nil, threads: Int? = nil) {
+        self.transform = transform
+        self.classesFile = classesFile
+        self.threads = threads
+    }
+}
+
+/// The image files of a folder with one subfolder per class, as torchvision's `ImageFolder`
+/// lists them: classes in sorted order, files (searched recursively) sorted within each class.
+/// Each sample is decoded and transformed on read into `[channels, height, width]` with values in
+/// 0...255; the class of each sample comes from its folder (see `labels`).
+public final class ImageFolderSource: SampleSource {
+    public let name: String
+    /// The class names; a sample's label is the index of its class here.
+    public let classes: [String]
+    /// Every image file, in sample order.
+    public let files: [String]
+    /// The class index of every sample.
+    public let labels: [Int]
+    public let transform: ImageTransform
+    public let sampleShape: [Int]
+    private let threads: Int
+
+    public var count: Int { files.count }
+    public var elementDescription: String { "JPEG/PNG images in \(Set(labels).count) class folders" }
+
+    /// Lists `path`'s class folders and reads the first image's header to fix the sample shape.
+    public init(path: String, options: ImageFolderOptions = ImageFolderOptions()) throws {
+        name = path
+        transform = options.transform
+        threads = max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let folders = try subfolders(of: path).sorted(by: codePointOrder)
+        guard !folders.isEmpty else {
+            throw DatasetError(path, "has no class folders (expected one subfolder of .jpg/.jpeg/.png images per class)")
+        }
+        let classes: [String]
+        if let classesFile = options.classesFile {
+            classes = try readClasses(classesFile)
+            let known = Set(classes)
+            if let unknown = folders.first(where: { !known.contains($0) }) {
+                throw DatasetError(path, "class folder '\(unknown)' is not listed in \(classesFile)")
+            }
+        } else {
+            classes = folders
+        }
+        var files: [String] = [], labels: [Int] = []
+        for (index, name) in classes.enumerated() where folders.contains(name) {
+            let images = try imageFiles(under: path + "/" + name)
+            guard !images.isEmpty else {
+                throw DatasetError(path + "/" + name, "class folder has no .jpg, .jpeg or .png images")
+            }
+            files += images
+            labels += Array(repeating: index, count: images.count)
+        }
+        self.classes = classes
+        self.files = files
+        self.labels = labels
+        let first = try imageDimensions(path: files[0])
+        let size = transform.outputSize(height: first.height, width: first.width)
+        sampleShape = [transform.color.channels, size.height, size.width]
+    }
+
+    /// Decodes samples `start ..< start + count`, spreading the images over the decoding threads.
+    public func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        try checkRange(start: start, count: count)
+        let size = sampleElementCount
+        let workers = min(threads, count)
+        var failures = [DatasetError?](repeating: nil, count: count)
+        let address = UInt(bitPattern: destination)
+        failures.withUnsafeMutableBufferPointer { errors in
+            let errorsAddress = errors.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var i = worker
+                while i < count {
+                    do {
+                        let target = UnsafeMutablePointer<Float>(bitPattern: address)! + i * size
+                        try decodeSample(start + i, into: target)
+                    } catch let error as DatasetError {
+                        errorsAddress[i] = error
+                    } catch {
+                        errorsAddress[i] = DatasetError(files[start + i], "\(error)")
+                    }
+                    i += workers
+                }
+            }
+        }
+        if let failure = failures.first(where: { $0 != nil }) { throw failure! }
+    }
+
+    private func decodeSample(_ index: Int, into target: UnsafeMutablePointer<Float>) throws {
+        let path = files[index]
+        let image = try decodeImage(path: path)
+        let size = transform.outputSize(height: image.height, width: image.width)
+        guard [transform.color.channels, size.height, size.width] == sampleShape else {
+            let resized = transform.resize == nil ? "" : " after resizing"
+            throw DatasetError(path, "is \(size.width)x\(size.height)\(resized) but \(files[0]) is \(sampleShape[2])x\(sampleShape[1]); use --resize HxW or --crop N to give every image one size")
+        }
+        transform.apply(image, into: target)
+    }
+
+    /// The class labels of the samples as a source of one value each, for batch iterators.
+    public var labelSource: SampleSource { ImageFolderLabels(name: name + " (class folders)", labels: labels) }
+}
+
+/// The labels of an image folder's samples, one integer per sample.
+final class ImageFolderLabels: SampleSource {
+    let name: String
+    let labels: [Int]
+    var count: Int { labels.count }
+    var sampleShape: [Int] { [] }
+    var elementDescription: String { "class indices from folder names" }
+
+    init(name: String, labels: [Int]) {
+        self.name = name
+        self.labels = labels
+    }
+
+    func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        try checkRange(start: start, count: count)
+        for i in 0..<count { destination[i] = Float(labels[start + i]) }
+    }
+}
+
+/// True when `path` is a folder, which `openSource` reads as an image folder.
+public func isImageFolder(_ path: String) -> Bool { isDirectory(path) }
+
+/// Python's `sorted` order for strings: by code point, which UTF-8 byte order preserves.
+private func codePointOrder(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
+private func isDirectory(_ path: String) -> Bool {
+    var flag: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
+}
+
+/// The names of the folders directly inside `path` (symbolic links followed, as torchvision does).
+private func subfolders(of path: String) throws -> [String] {
+    guard isDirectory(path) else { throw DatasetError(path, "is not a folder") }
+    let names: [String]
+    do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+        throw DatasetError(path, "cannot list the folder (\(error.localizedDescription))")
+    }
+    return names.filter { isDirectory(path + "/" + $0) }
+}
+
+private let imageExtensions: Set<String> = ["jpg", "jpeg", "png"]
+
+/// The images in `folder` and its subfolders, in torchvision's order: folders by sorted path
+/// (`sorted(os.walk(folder))`), files sorted within a folder.
+private func imageFiles(under folder: String) throws -> [String] {
+    var listing: [(folder: String, files: [String])] = []
+    var visited = Set<String>()
+    func walk(_ directory: String) throws {
+        // A symbolic link loop would otherwise recurse forever.
+        let real = (directory as NSString).resolvingSymlinksInPath
+        guard visited.insert(real).inserted else { return }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw DatasetError(directory, "cannot list the folder (\(error.localizedDescription))")
+        }
+        var files: [String] = []
+        for name in names.sorted(by: codePointOrder) {
+            let full = directory + "/" + name
+            if isDirectory(full) {
+                try walk(full)
+            } else if let dot = name.lastIndex(of: "."), imageExtensions.contains(name[name.index(after: dot)...].lowercased()) {
+                files.append(full)
+            }
+        }
+        listing.append((directory, files))
+    }
+    try walk(folder)
+    return listing.sorted { codePointOrder($0.folder, $1.folder) }.flatMap(\.files)
+}
+
+/// Class names, one per line; blank lines at the end are ignored, duplicates refused.
+private func readClasses(_ path: String) throws -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw DatasetError(path, "cannot read the class list (expected UTF-8 text, one class name per line)")
+    }
+    var names = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+        $0.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    while names.last == "" { names.removeLast() }
+    guard !names.isEmpty else { throw DatasetError(path, "lists no classes") }
+    var seen = Set<String>()
+    for (line, name) in names.enumerated() {
+        guard !name.isEmpty else { throw DatasetError(path, "line \(line + 1) is empty") }
+        guard seen.insert(name).inserted else { throw DatasetError(path, "lists class '\(name)' twice") }
+    }
+    return names
+}

@@ -1,0 +1,114 @@
+/// Image resampling written to give Pillow's `Image.resize` results for 8-bit images: separable
+/// filters whose support widens by the scale when shrinking (antialiasing), weights in 22-bit
+/// fixed point, a horizontal pass then a vertical pass, each rounded and clipped to 8 bits.
+/// Nearest neighbour takes the source pixel under each output pixel's centre.
+func resample(_ pixels: [UInt8], channels: Int, width: Int, height: Int, newWidth: Int, newHeight: Int,
+              filter: ImageTransform.Interpolation) -> [UInt8] {
+    if filter == .nearest {
+        return nearest(pixels, channels: channels, width: width, height: height, newWidth: newWidth, newHeight: newHeight)
+    }
+    var result = pixels
+    var currentWidth = width
+    if newWidth != width {
+        let taps = Taps(inSize: width, outSize: newWidth, filter: filter)
+        result = pass(result, taps: taps, lines: height, channels: channels, horizontal: true, inWidth: width)
+        currentWidth = newWidth
+    }
+    if newHeight != height {
+        let taps = Taps(inSize: height, outSize: newHeight, filter: filter)
+        result = pass(result, taps: taps, lines: currentWidth, channels: channels, horizontal: false, inWidth: currentWidth)
+    }
+    return result
+}
+
+private let precisionBits = 32 - 8 - 2
+
+/// For each output position: the first input position and the fixed-point weights.
+private struct Taps {
+    var first: [Int] = []
+    var weights: [[Int32]] = []
+
+    init(inSize: Int, outSize: Int, filter: ImageTransform.Interpolation) {
+        let scale = Double(inSize) / Double(outSize)
+        let filterScale = max(scale, 1)
+        let support = (filter == .bicubic ? 2.0 : 1.0) * filterScale
+        for out in 0..<outSize {
+            let center = (Double(out) + 0.5) * scale
+            // Pillow truncates toward zero here (a C cast), then clamps.
+            let low = max(0, Int(center - support + 0.5))
+            let high = min(inSize, Int(center + support + 0.5))
+            var raw = [Double]()
+            var total = 0.0
+            if high > low {
+                for x in low..<high {
+                    let w = kernel((Double(x) - center + 0.5) / filterScale, filter)
+                    raw.append(w)
+                    total += w
+                }
+            }
+            if total != 0 { raw = raw.map { $0 / total } }
+            let unit = Double(1 << precisionBits)
+            first.append(low)
+            weights.append(raw.map { Int32($0 < 0 ? (-0.5 + $0 * unit) : (0.5 + $0 * unit)) })
+        }
+    }
+}
+
+private func kernel(_ x: Double, _ filter: ImageTransform.Interpolation) -> Double {
+    let x = abs(x)
+    switch filter {
+    case .bilinear:
+        return x < 1 ? 1 - x : 0
+    case .bicubic:
+        let a = -0.5
+        if x < 1 { return ((a + 2) * x - (a + 3)) * x * x + 1 }
+        if x < 2 { return (((x - 5) * x + 8) * x - 4) * a }
+        return 0
+    case .nearest:
+        return x < 0.5 ? 1 : 0
+    }
+}
+
+/// One separable pass. `lines` is the number of rows (horizontal) or columns (vertical) of the
+/// input; `inWidth` the input row length in pixels.
+private func pass(_ input: [UInt8], taps: Taps, lines: Int, channels: Int, horizontal: Bool, inWidth: Int) -> [UInt8] {
+    let outSize = taps.first.count
+    let outWidth = horizontal ? outSize : inWidth
+    let outHeight = horizontal ? lines : outSize
+    var output = [UInt8](repeating: 0, count: outWidth * outHeight * channels)
+    let half = Int64(1) << (precisionBits - 1)
+    input.withUnsafeBufferPointer { src in
+        output.withUnsafeMutableBufferPointer { dst in
+            for line in 0..<lines {
+                for out in 0..<outSize {
+                    let start = taps.first[out]
+                    let weights = taps.weights[out]
+                    for c in 0..<channels {
+                        var sum = half
+                        for (k, w) in weights.enumerated() {
+                            let index = horizontal ? (line * inWidth + start + k) : ((start + k) * inWidth + line)
+                            sum += Int64(src[index * channels + c]) * Int64(w)
+                        }
+                        let value = min(255, max(0, sum >> Int64(precisionBits)))
+                        let target = horizontal ? (line * outWidth + out) : (out * outWidth + line)
+                        dst[target * channels + c] = UInt8(value)
+                    }
+                }
+            }
+        }
+    }
+    return output
+}
+
+/// Pillow's NEAREST resize: the source pixel at floor((x + 0.5) × in / out).
+private func nearest(_ pixels: [UInt8], channels: Int, width: Int, height: Int, newWidth: Int, newHeight: Int) -> [UInt8] {
+    var output = [UInt8](repeating: 0, count: newWidth * newHeight * channels)
+    let xs = (0..<newWidth).map { min(width - 1, Int((Double($0) + 0.5) * Double(width) / Double(newWidth))) }
+    for y in 0..<newHeight {
+        let sy = min(height - 1, Int((Double(y) + 0.5) * Double(height) / Double(newHeight)))
+        for (x, sx) in xs.enumerated() {
+            for c in 0..<channels { output[(y * newWidth + x) * channels + c] = pixels[(sy * width + sx) * channels + c] }
+        }
+    }
+    return output
+}

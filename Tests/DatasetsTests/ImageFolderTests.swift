@@ -1,0 +1,114 @@
+import Foundation
+import XCTest
+@testable import Datasets
+
+/// `ImageFolderSource`: torchvision's ImageFolder order and labels, the transform, and the
+/// errors for folders that cannot be read as a data set.
+final class ImageFolderTests: DatasetTestCase {
+    /// Writes `files` (relative paths) as PNGs of `width × height`; returns the folder's path.
+    @discardableResult
+    func folder(_ files: [String], width: Int = 4, height: Int = 3) throws -> String {
+        for (index, file) in files.enumerated() {
+            let url = directory.appendingPathComponent("data/" + file)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(rgbPNG(width: width, height: height, patternPixels(width: width, height: height, seed: index))).write(to: url)
+        }
+        return directory.appendingPathComponent("data").path
+    }
+
+    func testClassesSortedFilesSortedRecursiveAndCaseInsensitiveExtensions() throws {
+        let path = try folder(["dog/b.PNG", "cat/z.png", "cat/a.png", "dog/sub/c.png", "dog/a b.jpeg.png", "Zebra/x.png"])
+        try Data("not an image".utf8).write(to: URL(fileURLWithPath: path + "/cat/notes.txt"))
+        let source = try XCTUnwrap(try openSource(path: path) as? ImageFolderSource)
+        XCTAssertEqual(source.classes, ["Zebra", "cat", "dog"])  // code-point order, as Python's sorted()
+        XCTAssertEqual(source.files.map { String($0.dropFirst(path.count + 1)) },
+                       ["Zebra/x.png", "cat/a.png", "cat/z.png", "dog/a b.jpeg.png", "dog/b.PNG", "dog/sub/c.png"])
+        XCTAssertEqual(source.labels, [0, 1, 1, 2, 2, 2])
+        XCTAssertEqual(source.sampleShape, [3, 3, 4])
+        XCTAssertEqual(try source.labelSource.readLabels(start: 0, count: 6), [0, 1, 1, 2, 2, 2])
+    }
+
+    /// PNG pixels arrive bit-exact, channels first, in 0...255; bgr reverses the channels and gray
+    /// is Pillow's convert("L").
+    func testSamplesAreExactPixelsChannelsFirst() throws {
+        let path = try folder(["a/0.png", "b/1.png"])
+        let source = try openSource(path: path)
+        let pixels = patternPixels(width: 4, height: 3, seed: 1)
+        let sample = Array(try values(source, start: 1, count: 1))
+        for c in 0..<3 {
+            XCTAssertEqual(Array(sample[(c * 12)..<((c + 1) * 12)]), stride(from: c, to: 36, by: 3).map { Float(pixels[$0]) })
+        }
+        var options = ImageFolderOptions(transform: ImageTransform(color: .bgr))
+        XCTAssertEqual(Array(try values(try openSource(path: path, images: options), start: 1, count: 1)[0..<12]),
+                       stride(from: 2, to: 36, by: 3).map { Float(pixels[$0]) })
+        options.transform.color = .gray
+        let gray = try values(try openSource(path: path, images: options), start: 1, count: 1)
+        XCTAssertEqual(gray.count, 12)
+        XCTAssertEqual(gray[0], Float((UInt32(pixels[0]) * 19595 + UInt32(pixels[1]) * 38470 + UInt32(pixels[2]) * 7471 + 0x8000) >> 16))
+    }
+
+    func testClassesFileFixesTheMapping() throws {
+        let path = try folder(["b/1.png", "d/2.png"])
+        let list = try write("classes.txt", Array("a\nb\nc\nd\n\n".utf8))
+        let source = try XCTUnwrap(try openSource(path: path, images: ImageFolderOptions(classesFile: list)) as? ImageFolderSource)
+        XCTAssertEqual(source.labels, [1, 3])
+        let short = try write("short.txt", Array("b\n".utf8))
+        assertError("class folder 'd' is not listed in \(short)") { _ = try openSource(path: path, images: ImageFolderOptions(classesFile: short)) }
+        let twice = try write("twice.txt", Array("b\nd\nb\n".utf8))
+        assertError("lists class 'b' twice") { _ = try openSource(path: path, images: ImageFolderOptions(classesFile: twice)) }
+    }
+
+    func testFolderErrors() throws {
+        let empty = directory.appendingPathComponent("empty").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        assertError("\(empty): has no class folders") { _ = try openSource(path: empty) }
+        let path = try folder(["a/0.png"])
+        try FileManager.default.createDirectory(atPath: path + "/b", withIntermediateDirectories: true)
+        assertError("\(path)/b: class folder has no .jpg, .jpeg or .png images", exact: true) { _ = try openSource(path: path) }
+    }
+
+    func testDifferingSizesNeedAResize() throws {
+        try folder(["a/0.png"], width: 4, height: 3)
+        let path = try folder(["b/1.png"], width: 6, height: 3)
+        let source = try openSource(path: path)
+        assertError("\(path)/b/1.png: is 6x3 but \(path)/a/0.png is 4x3; use --resize HxW or --crop N") { _ = try values(source) }
+        let resized = try openSource(path: path, images: ImageFolderOptions(transform: ImageTransform(resize: .exact(height: 2, width: 2))))
+        XCTAssertEqual(resized.sampleShape, [3, 2, 2])
+        XCTAssertEqual(try values(resized).count, 24)
+    }
+
+    /// torchvision's sizes: the shorter side to N, the other int(N * long / short); the centre
+    /// crop's offset rounds half to even; a crop larger than the image pads with zeros.
+    func testResizeAndCropGeometry() {
+        let t = ImageTransform(resize: .shorterSide(256))
+        XCTAssertTrue(t.resizedSize(height: 375, width: 500) == (256, 341))
+        XCTAssertTrue(t.resizedSize(height: 500, width: 333) == (384, 256))
+        var image = DecodedImage(width: 3, height: 1, pixels: [10, 10, 10, 20, 20, 20, 30, 30, 30])
+        var out = [Float](repeating: -1, count: 9)
+        ImageTransform(crop: 3, color: .gray).apply(image, into: &out)
+        XCTAssertEqual(Array(out[0..<9]), [0, 0, 0, 10, 20, 30, 0, 0, 0])  // padded rows above and below
+        image = DecodedImage(width: 4, height: 1, pixels: [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4])
+        out = [Float](repeating: -1, count: 1)
+        ImageTransform(crop: 1, color: .gray).apply(image, into: &out)
+        XCTAssertEqual(out, [3])  // offset round(1.5) = 2, half to even
+    }
+
+    /// Bilinear shrinking averages over the widened support (antialiasing); enlarging
+    /// interpolates; nearest picks the pixel under each centre. Expected values are Pillow 12's.
+    func testResamplingValues() {
+        // 4 → 2 bilinear: support 2 around centre 1 covers pixels 0...2 with weights 0.75, 0.75, 0.25
+        // (normalised): (0·3 + 80·3 + 160) / 7 = 57.1.
+        let row: [UInt8] = [0, 80, 160, 240]
+        XCTAssertEqual(resample(row, channels: 1, width: 4, height: 1, newWidth: 2, newHeight: 1, filter: .bilinear), [57, 183])
+        // 2 → 4 bilinear: centres at 0.25, 0.75, 1.25, 1.75 in input pixel units, clamped at the edges.
+        XCTAssertEqual(resample([0, 200], channels: 1, width: 2, height: 1, newWidth: 4, newHeight: 1, filter: .bilinear),
+                       [0, 50, 150, 200])
+        XCTAssertEqual(resample(row, channels: 1, width: 4, height: 1, newWidth: 2, newHeight: 1, filter: .nearest), [80, 240])
+        // A constant image stays constant under every filter (weights sum to one).
+        let flat = [UInt8](repeating: 77, count: 5 * 7)
+        for filter in ImageTransform.Interpolation.allCases {
+            XCTAssertEqual(resample(flat, channels: 1, width: 7, height: 5, newWidth: 3, newHeight: 9, filter: filter),
+                           [UInt8](repeating: 77, count: 27), filter.rawValue)
+        }
+    }
+}
