@@ -100,12 +100,20 @@ private func pass(_ input: [UInt8], taps: Taps, lines: Int, channels: Int, horiz
     return output
 }
 
-/// Pillow's NEAREST resize: the source pixel at floor((x + 0.5) × in / out).
+/// Pillow's NEAREST resize (an affine scale): the source pixel at (x + 0.5) × in / out, with the
+/// position accumulated step by step in double precision as Pillow does, so that ties land alike.
 private func nearest(_ pixels: [UInt8], channels: Int, width: Int, height: Int, newWidth: Int, newHeight: Int) -> [UInt8] {
+    func positions(_ inSize: Int, _ outSize: Int) -> [Int] {
+        let step = Double(inSize) / Double(outSize)
+        var position = step * 0.5
+        return (0..<outSize).map { _ in
+            defer { position += step }
+            return min(inSize - 1, Int(position))
+        }
+    }
     var output = [UInt8](repeating: 0, count: newWidth * newHeight * channels)
-    let xs = (0..<newWidth).map { min(width - 1, Int((Double($0) + 0.5) * Double(width) / Double(newWidth))) }
-    for y in 0..<newHeight {
-        let sy = min(height - 1, Int((Double(y) + 0.5) * Double(height) / Double(newHeight)))
+    let xs = positions(width, newWidth)
+    for (y, sy) in positions(height, newHeight).enumerated() {
         for (x, sx) in xs.enumerated() {
             for c in 0..<channels { output[(y * newWidth + x) * channels + c] = pixels[(sy * width + sx) * channels + c] }
         }

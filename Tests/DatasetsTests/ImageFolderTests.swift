@@ -112,3 +112,24 @@ final class ImageFolderTests: DatasetTestCase {
         }
     }
 }
+
+/// The presets hold their libraries' constants.
+final class PreprocessingPresetTests: XCTestCase {
+    func testPresets() {
+        let torchvision = PreprocessingPreset.torchvision.preprocessing
+        XCTAssertEqual(torchvision.images.transform, ImageTransform(resize: .shorterSide(256), crop: 224, interpolation: .bilinear, color: .rgb))
+        XCTAssertEqual(torchvision.scale, 1 / 255)
+        XCTAssertEqual(torchvision.mean, [0.485, 0.456, 0.406])
+        XCTAssertEqual(torchvision.std, [0.229, 0.224, 0.225])
+        let caffe = PreprocessingPreset.kerasCaffe.preprocessing
+        XCTAssertEqual(caffe.images.transform.color, .bgr)
+        XCTAssertNil(caffe.scale)
+        XCTAssertEqual(caffe.mean, [103.939, 116.779, 123.68])
+        // keras-tf: 0 → -1, 255 → 1.
+        let tf = try! PreprocessingPreset.kerasTF.preprocessing.affine(channels: 3, name: "x")
+        XCTAssertEqual(0 * tf[0].0 + tf[0].1, -1)
+        XCTAssertEqual(255 * tf[2].0 + tf[2].1, 1, accuracy: 1e-6)
+        XCTAssertEqual(PreprocessingPreset.kerasTorch.preprocessing.std, [0.229, 0.224, 0.225])
+        XCTAssertNil(PreprocessingPreset.kerasTorch.preprocessing.images.transform.resize)
+    }
+}
