@@ -73,8 +73,69 @@ public final class ImageFolderSource: SampleSource {
     }
 
     /// Decodes samples `start ..< start + count`, spreading the images over the decoding threads.
+    /// Reads in sequence (each starting where the last ended) get the next batch decoded in the
+    /// background meanwhile, so decoding overlaps the model; at most one batch is held ahead.
     public func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         try checkRange(start: start, count: count)
+        let sequential = start == lastEnd
+        lastEnd = start + count
+        if let ahead = pending {
+            pending = nil
+            ahead.done.wait()
+            defer { ahead.buffer.deallocate() }
+            if ahead.start == start, ahead.count == count {
+                if let error = ahead.error { throw error }
+                destination.update(from: ahead.buffer, count: count * sampleElementCount)
+                prefetch(start: start + count, count: count)
+                return
+            }
+        }
+        try decode(start: start, count: count, into: destination)
+        if sequential { prefetch(start: start + count, count: count) }
+    }
+
+    deinit {
+        // The background decode writes into its own buffer; let it finish before freeing it.
+        if let ahead = pending {
+            ahead.done.wait()
+            ahead.buffer.deallocate()
+        }
+    }
+
+    /// A batch being decoded ahead of its read.
+    private final class Ahead {
+        let start: Int, count: Int
+        let buffer: UnsafeMutablePointer<Float>
+        let done = DispatchGroup()
+        var error: Error?
+
+        init(start: Int, count: Int, elements: Int) {
+            self.start = start
+            self.count = count
+            buffer = .allocate(capacity: max(1, count * elements))
+        }
+    }
+
+    private var pending: Ahead?
+    private var lastEnd = 0
+    private let background = DispatchQueue(label: "modeltool.images.ahead")
+
+    /// Starts decoding `start ..< start + count` (clipped to the source) in the background.
+    private func prefetch(start: Int, count: Int) {
+        let count = min(count, self.count - start)
+        guard count > 0 else { return }
+        let ahead = Ahead(start: start, count: count, elements: sampleElementCount)
+        pending = ahead
+        ahead.done.enter()
+        background.async { [self] in
+            do { try decode(start: start, count: count, into: ahead.buffer) } catch { ahead.error = error }
+            ahead.done.leave()
+        }
+    }
+
+    /// Decodes `start ..< start + count` into `destination` on the decoding threads; the first
+    /// failure (in sample order) is thrown.
+    private func decode(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
         let size = sampleElementCount
         let workers = min(threads, count)
         var failures = [DatasetError?](repeating: nil, count: count)

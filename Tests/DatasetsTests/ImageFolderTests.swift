@@ -77,6 +77,38 @@ final class ImageFolderTests: DatasetTestCase {
         XCTAssertEqual(try values(resized).count, 24)
     }
 
+    /// Sequential reads are served from the batch decoded ahead; other reads decode afresh; a
+    /// broken file in a batch decoded ahead fails the read of that batch, not an earlier one.
+    func testReadAheadGivesTheSameSamplesAndErrorsInPlace() throws {
+        let path = try folder((0..<7).map { "c\($0 % 2)/\($0).png" })
+        let reference = try values(try openSource(path: path, images: ImageFolderOptions(threads: 1)))
+        let source = try openSource(path: path, images: ImageFolderOptions(threads: 2))
+        let per = source.sampleElementCount
+        for (start, count) in [(0, 2), (2, 2), (4, 2), (6, 1), (1, 3), (4, 3), (0, 7)] {
+            XCTAssertEqual(try values(source, start: start, count: count), Array(reference[(start * per)..<((start + count) * per)]),
+                           "\(start)..<\(start + count)")
+        }
+        let broken = (source as! ImageFolderSource).files[3]
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: broken))
+        let fresh = try openSource(path: path)
+        XCTAssertEqual(try values(fresh, start: 0, count: 2).count, 2 * per)
+        assertError("\(broken): is neither a JPEG nor a PNG file") { _ = try values(fresh, start: 2, count: 2) }
+        XCTAssertEqual(try values(fresh, start: 4, count: 3).count, 3 * per)
+    }
+
+    /// A channels-last model input (Keras) gets the decoded channels-first samples transposed,
+    /// with the per-channel steps applied to the right channel.
+    func testChannelsLastModelInput() throws {
+        let path = try folder(["a/0.png"], width: 4, height: 3)
+        let pixels = patternPixels(width: 4, height: 3)
+        let reader = try BatchReader(source: try openSource(path: path), modelInput: [nil, 3, 4, 3], inputName: "x",
+                                     preprocessing: Preprocessing(mean: [0, 100, 200]))
+        XCTAssertEqual(reader.sampleShape, [3, 4, 3])
+        var out = [Float](repeating: 0, count: 36)
+        try out.withUnsafeMutableBufferPointer { try reader.read(start: 0, count: 1, into: $0.baseAddress!) }
+        XCTAssertEqual(out, pixels.enumerated().map { Float($0.element) - [0, 100, 200][$0.offset % 3] })
+    }
+
     /// torchvision's sizes: the shorter side to N, the other int(N * long / short); the centre
     /// crop's offset rounds half to even; a crop larger than the image pads with zeros.
     func testResizeAndCropGeometry() {
