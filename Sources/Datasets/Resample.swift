@@ -21,17 +21,22 @@ func resample(_ pixels: [UInt8], channels: Int, width: Int, height: Int, newWidt
     return result
 }
 
-private let precisionBits = 32 - 8 - 2
+private let precisionBits: Int32 = 32 - 8 - 2
 
-/// For each output position: the first input position and the fixed-point weights.
+/// For each output position: the first input position, the number of taps and their fixed-point
+/// weights (`width` slots per position).
 private struct Taps {
     var first: [Int] = []
-    var weights: [[Int32]] = []
+    var counts: [Int] = []
+    var weights: [Int32] = []
+    let width: Int
 
     init(inSize: Int, outSize: Int, filter: ImageTransform.Interpolation) {
         let scale = Double(inSize) / Double(outSize)
         let filterScale = max(scale, 1)
         let support = (filter == .bicubic ? 2.0 : 1.0) * filterScale
+        width = Int(support.rounded(.up)) * 2 + 1
+        let unit = Double(1 << precisionBits)
         for out in 0..<outSize {
             let center = (Double(out) + 0.5) * scale
             // Pillow truncates toward zero here (a C cast), then clamps.
@@ -47,9 +52,11 @@ private struct Taps {
                 }
             }
             if total != 0 { raw = raw.map { $0 / total } }
-            let unit = Double(1 << precisionBits)
             first.append(low)
-            weights.append(raw.map { Int32($0 < 0 ? (-0.5 + $0 * unit) : (0.5 + $0 * unit)) })
+            counts.append(raw.count)
+            var slots = raw.map { Int32($0 < 0 ? (-0.5 + $0 * unit) : (0.5 + $0 * unit)) }
+            slots += [Int32](repeating: 0, count: width - slots.count)
+            weights += slots
         }
     }
 }
@@ -69,29 +76,50 @@ private func kernel(_ x: Double, _ filter: ImageTransform.Interpolation) -> Doub
     }
 }
 
+/// Rounds a fixed-point sum (with its half already added) to 8 bits, as Pillow's clip8.
+@inline(__always) private func clip8(_ sum: Int32) -> UInt8 {
+    let v = sum >> precisionBits
+    return v < 0 ? 0 : v > 255 ? 255 : UInt8(v)
+}
+
 /// One separable pass. `lines` is the number of rows (horizontal) or columns (vertical) of the
-/// input; `inWidth` the input row length in pixels.
+/// input; `inWidth` the input row length in pixels. Sums are 32-bit, as in Pillow.
 private func pass(_ input: [UInt8], taps: Taps, lines: Int, channels: Int, horizontal: Bool, inWidth: Int) -> [UInt8] {
     let outSize = taps.first.count
     let outWidth = horizontal ? outSize : inWidth
     let outHeight = horizontal ? lines : outSize
     var output = [UInt8](repeating: 0, count: outWidth * outHeight * channels)
-    let half = Int64(1) << (precisionBits - 1)
+    let half = Int32(1) << (precisionBits - 1)
     input.withUnsafeBufferPointer { src in
         output.withUnsafeMutableBufferPointer { dst in
-            for line in 0..<lines {
-                for out in 0..<outSize {
-                    let start = taps.first[out]
-                    let weights = taps.weights[out]
-                    for c in 0..<channels {
-                        var sum = half
-                        for (k, w) in weights.enumerated() {
-                            let index = horizontal ? (line * inWidth + start + k) : ((start + k) * inWidth + line)
-                            sum += Int64(src[index * channels + c]) * Int64(w)
+            taps.weights.withUnsafeBufferPointer { weights in
+                let src = src.baseAddress!, dst = dst.baseAddress!
+                if horizontal {
+                    for line in 0..<lines {
+                        let row = src + line * inWidth * channels
+                        let outRow = dst + line * outWidth * channels
+                        for out in 0..<outSize {
+                            let w = weights.baseAddress! + out * taps.width
+                            let from = row + taps.first[out] * channels
+                            for c in 0..<channels {
+                                var sum = half
+                                for k in 0..<taps.counts[out] { sum &+= Int32(from[k * channels + c]) &* w[k] }
+                                outRow[out * channels + c] = clip8(sum)
+                            }
                         }
-                        let value = min(255, max(0, sum >> Int64(precisionBits)))
-                        let target = horizontal ? (line * outWidth + out) : (out * outWidth + line)
-                        dst[target * channels + c] = UInt8(value)
+                    }
+                } else {
+                    let rowLength = inWidth * channels
+                    for out in 0..<outSize {
+                        let w = weights.baseAddress! + out * taps.width
+                        let from = src + taps.first[out] * rowLength
+                        let outRow = dst + out * rowLength
+                        let n = taps.counts[out]
+                        for x in 0..<rowLength {
+                            var sum = half
+                            for k in 0..<n { sum &+= Int32(from[k * rowLength + x]) &* w[k] }
+                            outRow[x] = clip8(sum)
+                        }
                     }
                 }
             }
