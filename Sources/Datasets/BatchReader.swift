@@ -69,7 +69,8 @@ public final class BatchReader {
             sampleShape = [flat]
         } else {
             let asRead = plan == .asStored ? "" : " (NHWC, so \(formatShape(channelsFirst)) channels first)"
-            throw DatasetError(source.name, "samples have shape \(formatShape(stored))\(asRead) but the model's input '\(inputName)' wants \(formatShape(wanted))")
+            let hint = isImages ? "; image folders take their size from --resize/--crop and their channels from --color" : ""
+            throw DatasetError(source.name, "samples have shape \(formatShape(stored))\(asRead) but the model's input '\(inputName)' wants \(formatShape(wanted))\(hint)")
         }
         self.source = source
         self.plan = plan

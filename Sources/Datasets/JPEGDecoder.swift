@@ -36,7 +36,7 @@ final class JPEGDecoder {
         let (width, height) = try dimensions(bytes, name: name)
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         // TJFLAG_LIMITSCANS refuses progressive files with absurd scan counts (a CPU bomb).
-        let flags = Int32(TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS)
+        let flags = Int32(TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING)
         let status = bytes.withUnsafeBufferPointer { input in
             pixels.withUnsafeMutableBufferPointer { output in
                 tjDecompress2(handle, input.baseAddress, UInt(input.count), output.baseAddress, Int32(width), 0,

@@ -35,8 +35,8 @@ struct ImageOptions: ParsableArguments {
     }
 
     /// The preset's preprocessing (or none) with these options applied over it.
-    func apply(to base: Preprocessing? = nil, threads: Int?) -> Preprocessing {
-        var p = base ?? preset?.preprocessing ?? Preprocessing()
+    func apply(threads: Int?) -> Preprocessing {
+        var p = preset?.preprocessing ?? Preprocessing()
         var transform = p.images.transform
         if let size = try? size() { transform.resize = size }
         if let crop { transform.crop = crop }

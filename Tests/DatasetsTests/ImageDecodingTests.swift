@@ -53,4 +53,38 @@ final class ImageDecodingTests: DatasetTestCase {
         let text = try write("text.png", Array("hello".utf8))
         assertError("text.png: is neither a JPEG nor a PNG file") { _ = try decodeImage(path: text) }
     }
+
+    /// Mutated and cut copies of valid files decode or fail with a one-line error; none crashes.
+    func testMutatedFilesNeverCrash() throws {
+        var state: UInt64 = 0x1234_5678
+        func next() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        let png = rgbPNG(width: 9, height: 7, patternPixels(width: 9, height: 7))
+        let originals = [try Array(Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/rgb.jpg"))),
+                         try Array(Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/progressive.jpg"))), png]
+        var decoded = 0, refused = 0
+        for (index, original) in originals.enumerated() {
+            for round in 0..<150 {
+                var bytes = original
+                if round % 5 == 4 {
+                    bytes = Array(bytes.prefix(next() % bytes.count))
+                } else {
+                    for _ in 0..<(1 + next() % 4) where !bytes.isEmpty { bytes[next() % bytes.count] = UInt8(next() & 0xff) }
+                }
+                let path = try write("fuzz\(index)-\(round).bin", bytes)
+                do {
+                    let image = try decodeImage(path: path)
+                    XCTAssertEqual(image.pixels.count, image.width * image.height * 3)
+                    decoded += 1
+                } catch let error as DatasetError {
+                    XCTAssertTrue(error.message.hasPrefix(path + ": "), error.message)
+                    XCTAssertFalse(error.message.contains("\n"))
+                    refused += 1
+                }
+            }
+        }
+        XCTAssertEqual(decoded + refused, 450)
+    }
 }
