@@ -87,16 +87,28 @@ public final class BatchReader {
     /// Reads samples `start ..< start + count` into `destination` (room for
     /// `count * sampleElementCount` floats) in the model's layout, preprocessed.
     public func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        try convert(count: count, into: destination) { try source.read(start: start, count: count, into: $0) }
+    }
+
+    /// Reads the samples at `indices` (any order) into `destination`, as `read(start:count:into:)`
+    /// does; an image folder decodes them in parallel.
+    public func read(indices: [Int], into destination: UnsafeMutablePointer<Float>) throws {
+        try convert(count: indices.count, into: destination) { try source.read(indices: indices, into: $0) }
+    }
+
+    /// Fills the stored samples through `fill`, then lays them out and preprocesses them.
+    private func convert(count: Int, into destination: UnsafeMutablePointer<Float>,
+                         _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws {
         switch plan {
         case .asStored:
-            try source.read(start: start, count: count, into: destination)
+            try fill(destination)
         case .channelsLastToFirst(let spatial, let channels):
             let stored = scratchBuffer(count * spatial * channels)
-            try source.read(start: start, count: count, into: stored)
+            try fill(stored)
             transposeToChannelsFirst(stored, destination, samples: count, spatial: spatial, channels: channels)
         case .channelsFirstToLast(let spatial, let channels):
             let stored = scratchBuffer(count * spatial * channels)
-            try source.read(start: start, count: count, into: stored)
+            try fill(stored)
             // The per-channel steps run while the channels are still first.
             if !affine.isEmpty { applyAffine(stored, samples: count, inner: spatial, affine) }
             transposeToChannelsFirst(stored, destination, samples: count, spatial: channels, channels: spatial)

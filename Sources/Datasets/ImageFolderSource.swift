@@ -90,8 +90,14 @@ public final class ImageFolderSource: SampleSource {
                 return
             }
         }
-        try decode(start: start, count: count, into: destination)
+        try decode(Array(start..<(start + count)), into: destination)
         if sequential { prefetch(start: start + count, count: count) }
+    }
+
+    /// Decodes the samples at `indices` (a shuffled batch) in parallel.
+    public func read(indices: [Int], into destination: UnsafeMutablePointer<Float>) throws {
+        for index in indices { try checkRange(start: index, count: 1) }
+        try decode(indices, into: destination)
     }
 
     deinit {
@@ -128,14 +134,15 @@ public final class ImageFolderSource: SampleSource {
         pending = ahead
         ahead.done.enter()
         background.async { [self] in
-            do { try decode(start: start, count: count, into: ahead.buffer) } catch { ahead.error = error }
+            do { try decode(Array(start..<(start + count)), into: ahead.buffer) } catch { ahead.error = error }
             ahead.done.leave()
         }
     }
 
-    /// Decodes `start ..< start + count` into `destination` on the decoding threads; the first
-    /// failure (in sample order) is thrown.
-    private func decode(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+    /// Decodes the samples at `indices` into `destination` on the decoding threads; the first
+    /// failure (in the order given) is thrown.
+    private func decode(_ indices: [Int], into destination: UnsafeMutablePointer<Float>) throws {
+        let count = indices.count
         let size = sampleElementCount
         let workers = min(threads, count)
         var failures = [DatasetError?](repeating: nil, count: count)
@@ -147,11 +154,11 @@ public final class ImageFolderSource: SampleSource {
                 while i < count {
                     do {
                         let target = UnsafeMutablePointer<Float>(bitPattern: address)! + i * size
-                        try decodeSample(start + i, into: target)
+                        try decodeSample(indices[i], into: target)
                     } catch let error as DatasetError {
                         errorsAddress[i] = error
                     } catch {
-                        errorsAddress[i] = DatasetError(files[start + i], "\(error)")
+                        errorsAddress[i] = DatasetError(files[indices[i]], "\(error)")
                     }
                     i += workers
                 }

@@ -171,7 +171,7 @@ public final class FineTuner {
                 let range = (step * batch)..<min(total, (step + 1) * batch)
                 let n = range.count
                 if settings.shuffle {
-                    for (k, index) in order[range].enumerated() { try reader.read(start: index, count: 1, into: buffer + k * per) }
+                    try reader.read(indices: Array(order[range]), into: buffer)
                 } else {
                     try reader.read(start: range.lowerBound, count: n, into: buffer)
                 }

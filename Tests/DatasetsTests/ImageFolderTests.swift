@@ -88,6 +88,11 @@ final class ImageFolderTests: DatasetTestCase {
             XCTAssertEqual(try values(source, start: start, count: count), Array(reference[(start * per)..<((start + count) * per)]),
                            "\(start)..<\(start + count)")
         }
+        // A shuffled batch, decoded in parallel, in the order asked.
+        let order = [5, 0, 6, 2]
+        var shuffled = [Float](repeating: .nan, count: order.count * per)
+        try shuffled.withUnsafeMutableBufferPointer { try source.read(indices: order, into: $0.baseAddress!) }
+        XCTAssertEqual(shuffled, order.flatMap { Array(reference[($0 * per)..<(($0 + 1) * per)]) })
         let broken = (source as! ImageFolderSource).files[3]
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: broken))
         let fresh = try openSource(path: path)
