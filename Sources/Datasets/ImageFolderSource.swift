@@ -32,6 +32,12 @@ public final class ImageFolderSource: SampleSource {
     public let transform: ImageTransform
     public let sampleShape: [Int]
     private let threads: Int
+    /// Training-time random resized crops (nil: the transform's deterministic resize and crop).
+    public var randomResizedCrop: RandomResizedCrop? {
+        didSet { draws = [Int](repeating: 0, count: randomResizedCrop == nil ? 0 : files.count) }
+    }
+    /// How many random crops each sample has had.
+    private var draws: [Int] = []
 
     public var count: Int { files.count }
     public var elementDescription: String { "JPEG/PNG images in \(Set(labels).count) class folders" }
@@ -144,6 +150,14 @@ public final class ImageFolderSource: SampleSource {
     private func decode(_ indices: [Int], into destination: UnsafeMutablePointer<Float>) throws {
         let count = indices.count
         let size = sampleElementCount
+        // Draw numbers are handed out here, in order, so the crops do not depend on the threads.
+        var drawNumbers = [Int](repeating: 0, count: count)
+        if randomResizedCrop != nil {
+            for (k, index) in indices.enumerated() {
+                drawNumbers[k] = draws[index]
+                draws[index] += 1
+            }
+        }
         let workers = min(threads, count)
         var failures = [DatasetError?](repeating: nil, count: count)
         let address = UInt(bitPattern: destination)
@@ -154,7 +168,7 @@ public final class ImageFolderSource: SampleSource {
                 while i < count {
                     do {
                         let target = UnsafeMutablePointer<Float>(bitPattern: address)! + i * size
-                        try decodeSample(indices[i], into: target)
+                        try decodeSample(indices[i], draw: drawNumbers[i], into: target)
                     } catch let error as DatasetError {
                         errorsAddress[i] = error
                     } catch {
@@ -167,9 +181,14 @@ public final class ImageFolderSource: SampleSource {
         if let failure = failures.first(where: { $0 != nil }) { throw failure! }
     }
 
-    private func decodeSample(_ index: Int, into target: UnsafeMutablePointer<Float>) throws {
+    private func decodeSample(_ index: Int, draw: Int, into target: UnsafeMutablePointer<Float>) throws {
         let path = files[index]
         let image = try decodeImage(path: path)
+        if let crop = randomResizedCrop {
+            let region = crop.region(index: index, draw: draw, height: image.height, width: image.width)
+            transform.applyCrop(image, region: region, height: sampleShape[1], width: sampleShape[2], into: target)
+            return
+        }
         let size = transform.outputSize(height: image.height, width: image.width)
         guard [transform.color.channels, size.height, size.width] == sampleShape else {
             let resized = transform.resize == nil ? "" : " after resizing"

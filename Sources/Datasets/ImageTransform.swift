@@ -77,6 +77,15 @@ public struct ImageTransform: Equatable, Sendable {
         let paddedHeight = max(height, outHeight), paddedWidth = max(width, outWidth)
         let top = Int((Double(paddedHeight - outHeight) / 2).rounded(.toNearestOrEven)) - padTop
         let left = Int((Double(paddedWidth - outWidth) / 2).rounded(.toNearestOrEven)) - padLeft
+        writeChannelsFirst(planes, channels: channels, width: width, top: top, left: left, sourceHeight: height,
+                           height: outHeight, outWidth: outWidth, into: destination)
+    }
+
+    /// Writes the `height` × `outWidth` window at (`top`, `left`) of interleaved `pixels`
+    /// (`sourceHeight` × `width`) channels first, in this transform's channel order; outside
+    /// the image is 0.
+    func writeChannelsFirst(_ pixels: [UInt8], channels: Int, width: Int, top: Int, left: Int, sourceHeight: Int,
+                            height outHeight: Int, outWidth: Int, into destination: UnsafeMutablePointer<Float>) {
         let order = color == .bgr ? [2, 1, 0] : Array(0..<channels)
         let plane = outHeight * outWidth
         for (c, sourceChannel) in order.enumerated() {
@@ -85,8 +94,8 @@ public struct ImageTransform: Equatable, Sendable {
                 let sy = y + top
                 for x in 0..<outWidth {
                     let sx = x + left
-                    out[y * outWidth + x] = sy >= 0 && sy < height && sx >= 0 && sx < width
-                        ? Float(planes[(sy * width + sx) * channels + sourceChannel]) : 0
+                    out[y * outWidth + x] = sy >= 0 && sy < sourceHeight && sx >= 0 && sx < width
+                        ? Float(pixels[(sy * width + sx) * channels + sourceChannel]) : 0
                 }
             }
         }
@@ -94,7 +103,7 @@ public struct ImageTransform: Equatable, Sendable {
 }
 
 /// Pillow's RGB → L conversion, in its fixed point: (19595 R + 38470 G + 7471 B + 2^15) >> 16.
-private func grayscale(_ rgb: [UInt8]) -> [UInt8] {
+func grayscale(_ rgb: [UInt8]) -> [UInt8] {
     var gray = [UInt8](repeating: 0, count: rgb.count / 3)
     for i in gray.indices {
         let r = UInt32(rgb[3 * i]), g = UInt32(rgb[3 * i + 1]), b = UInt32(rgb[3 * i + 2])

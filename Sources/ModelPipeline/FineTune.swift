@@ -11,10 +11,14 @@ import ModelTraining
 public struct Augmentation: Equatable, Sendable {
     public var cropPadding = 0
     public var flip = false
+    /// torchvision's RandomResizedCrop (image folders only: it cuts the decoded image).
+    public var resizedCrop = false
 
-    public init(cropPadding: Int = 0, flip: Bool = false) { (self.cropPadding, self.flip) = (cropPadding, flip) }
+    public init(cropPadding: Int = 0, flip: Bool = false, resizedCrop: Bool = false) {
+        (self.cropPadding, self.flip, self.resizedCrop) = (cropPadding, flip, resizedCrop)
+    }
 
-    /// Parses "crop=4,flip" (either part optional; "none" for neither).
+    /// Parses "crop=4,flip" or "resized-crop,flip" (each part optional; "none" for neither).
     public init(parsing text: String) throws {
         for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty && part != "none" {
             if part == "flip" {
@@ -23,8 +27,10 @@ public struct Augmentation: Equatable, Sendable {
                 cropPadding = p
             } else if part == "crop" {
                 cropPadding = 4
+            } else if part == "resized-crop" {
+                resizedCrop = true
             } else {
-                throw ModelError("unknown augmentation '\(part)' (expected crop=N and/or flip)")
+                throw ModelError("unknown augmentation '\(part)' (expected crop=N, resized-crop and/or flip)")
             }
         }
     }
@@ -147,6 +153,14 @@ public final class FineTuner {
         guard labels.count >= total else {
             throw ModelError("\(labels.name) has \(labels.count) labels for \(train.source.count) samples")
         }
+        if settings.augmentation.resizedCrop {
+            guard let images = train.source as? ImageFolderSource else {
+                throw ModelError("\(train.source.name): resized-crop augmentation needs an image folder (it cuts the decoded images)")
+            }
+            images.randomResizedCrop = RandomResizedCrop(seed: settings.seed)
+        }
+        // Validation and later reads of the caller's reader see the plain transform again.
+        defer { (train.source as? ImageFolderSource)?.randomResizedCrop = nil }
         let samples = settings.shuffle ? try SpooledSource.randomAccess(train.source) : train.source
         let reader = samples === train.source ? train
             : try BatchReader(source: samples, modelInput: [nil] + train.sampleShape.map { Optional($0) },

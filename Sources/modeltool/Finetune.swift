@@ -29,7 +29,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Linear warm-up from 0 over this many steps (batches).") var warmup: Int = 0
     @Option(help: "Epochs between decays of the step schedule.") var stepSize: Int = 30
     @Option(help: "Decay factor of the step schedule.") var gamma: Float = 0.1
-    @Option(help: ArgumentHelp("Training-time augmentation: crop=N (random crop after N pixels of zero padding) and/or flip (horizontal, p = 0.5).",
+    @Option(help: ArgumentHelp("Training-time augmentation: crop=N (random crop after N pixels of zero padding), resized-crop (torchvision's RandomResizedCrop, image folders) and/or flip (horizontal, p = 0.5).",
                                valueName: "crop=4,flip"))
     var augment: String?
     @Option(help: "Seed of the shuffling, augmentation and dropout (a run is reproducible at a fixed thread count).")

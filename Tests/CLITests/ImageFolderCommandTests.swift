@@ -93,3 +93,19 @@ final class ImageFolderCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 }
+
+extension ImageFolderCommandTests {
+    /// resized-crop trains on an image folder and is refused for arrays.
+    func testResizedCropAugmentation() throws {
+        let dir = try temporaryDirectory(self)
+        let copy = dir.appendingPathComponent("lenet.onnx").path
+        try FileManager.default.copyItem(atPath: model, toPath: copy)
+        let tuned = try json(try modeltool(["finetune", copy, "--data", folder, "--epochs", "1", "--batch", "50",
+                                            "--augment", "resized-crop,flip", "--json"] + folderOptions))
+        XCTAssertEqual(tuned["samples"] as? Int, 200)
+        let r = try modeltool(["finetune", copy, "--data", "Fixtures/fashion-mnist/images.npy", "--labels",
+                               "Fixtures/fashion-mnist/labels.npy", "--limit", "10", "--augment", "resized-crop"] + scale)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("resized-crop augmentation needs an image folder"), r.stderr)
+    }
+}

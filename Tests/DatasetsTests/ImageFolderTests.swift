@@ -170,3 +170,43 @@ final class PreprocessingPresetTests: XCTestCase {
         XCTAssertNil(PreprocessingPreset.kerasTorch.preprocessing.images.transform.resize)
     }
 }
+
+/// Training-time random resized crops: inside the image, within torchvision's ranges, reproducible.
+final class RandomResizedCropTests: DatasetTestCase {
+    func testRegionsStayInsideAndWithinTheRanges() {
+        let crop = RandomResizedCrop(seed: 7)
+        var fallbacks = 0
+        for index in 0..<300 {
+            let (h, w) = (50 + index % 37, 40 + index % 53)
+            let r = crop.region(index: index, draw: index % 3, height: h, width: w)
+            XCTAssertTrue(r.top >= 0 && r.left >= 0 && r.height > 0 && r.width > 0 && r.top + r.height <= h && r.left + r.width <= w)
+            let area = Double(r.height * r.width) / Double(h * w), ratio = Double(r.width) / Double(r.height)
+            if area == 1 || (r.height == h || r.width == w) && area > 0.75 { fallbacks += 1; continue }
+            // Rounding to whole pixels moves area and ratio a little outside the drawn values.
+            XCTAssertTrue(area > 0.06 && area <= 1.0001, "area \(area)")
+            XCTAssertTrue(ratio > 0.6 && ratio < 1.5, "ratio \(ratio)")
+            XCTAssertTrue(r == crop.region(index: index, draw: index % 3, height: h, width: w))
+        }
+        XCTAssertLessThan(fallbacks, 30)
+        XCTAssertFalse(crop.region(index: 1, draw: 0, height: 80, width: 80) == crop.region(index: 1, draw: 1, height: 80, width: 80))
+    }
+
+    func testFolderCropsDifferPerReadAndRepeatAcrossThreadCounts() throws {
+        for i in 0..<4 {
+            let url = directory.appendingPathComponent("data/c\(i % 2)/\(i).png")
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(rgbPNG(width: 30, height: 20, patternPixels(width: 30, height: 20, seed: i))).write(to: url)
+        }
+        let path = directory.appendingPathComponent("data").path
+        func epochs(threads: Int) throws -> [[Float]] {
+            let options = ImageFolderOptions(transform: ImageTransform(crop: 16), threads: threads)
+            let source = try XCTUnwrap(try openSource(path: path, images: options) as? ImageFolderSource)
+            source.randomResizedCrop = RandomResizedCrop(seed: 3)
+            XCTAssertEqual(source.sampleShape, [3, 16, 16])
+            return [try values(source), try values(source)]
+        }
+        let one = try epochs(threads: 1), two = try epochs(threads: 3)
+        XCTAssertEqual(one, two)
+        XCTAssertNotEqual(one[0], one[1])
+    }
+}
