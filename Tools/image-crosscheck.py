@@ -15,6 +15,7 @@ Checks:
   * --preset torchvision: mean |modeltool - reference| <= 0.005 over every value (one 8-bit
     step is 0.017 after normalisation), also reported per file type;
   * bicubic and nearest resizes, BGR and gray: same bound on the pixels before normalisation (/255);
+  * --preset keras-caffe and keras-tf with --resize 200x200: Keras's formulas on Pillow's pixels;
   * a folder of PNGs of one size, no preprocessing: bit-exact pixels.
 Prints one line per check and `images: N passed, N failed`; exits 1 when any check fails.
 """
@@ -146,6 +147,16 @@ def main() -> int:
             d = np.abs(got - ref) / 255
             report(f"{filter_name} {color}", got.shape == ref.shape and d.mean() <= 0.005,
                    f"mean abs diff {d.mean():.2e} (/255), max {d.max() * 255:.0f} levels")
+
+        # Keras presets compose with an exact resize (Pillow bilinear, antialiased, here).
+        for preset, convert in [("keras-caffe", lambda x: x[::-1] - np.array([103.939, 116.779, 123.68], np.float32).reshape(3, 1, 1)),
+                                ("keras-tf", lambda x: x / 127.5 - 1)]:
+            got = run(tool, work, folder, 3, 200, ["--preset", preset, "--resize", "200x200"])
+            ref = np.stack([convert(np.asarray(Image.open(f).convert("RGB").resize((200, 200), Image.BILINEAR))
+                                    .astype(np.float32).transpose(2, 0, 1)) for f in files])
+            d = np.abs(got - ref)
+            report(f"{preset} --resize 200x200", got.shape == ref.shape and d.max() <= 1e-4 * max(1, np.abs(ref).max()),
+                   f"max abs diff {d.max():.2e}")
 
         pngs = work / "pngs"
         for i in range(6):
