@@ -61,8 +61,11 @@ public final class ImageFolderSource: SampleSource {
         } else {
             classes = folders
         }
+        // Folders in sorted order whatever the class list says, as torchvision's make_dataset.
+        let indexOf = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($1, $0) })
         var files: [String] = [], labels: [Int] = []
-        for (index, name) in classes.enumerated() where folders.contains(name) {
+        for name in folders {
+            let index = indexOf[name]!
             let images = try imageFiles(under: path + "/" + name)
             guard !images.isEmpty else {
                 throw DatasetError(path + "/" + name, "class folder has no .jpg, .jpeg or .png images")

@@ -52,6 +52,11 @@ final class ImageFolderTests: DatasetTestCase {
         let list = try write("classes.txt", Array("a\nb\nc\nd\n\n".utf8))
         let source = try XCTUnwrap(try openSource(path: path, images: ImageFolderOptions(classesFile: list)) as? ImageFolderSource)
         XCTAssertEqual(source.labels, [1, 3])
+        // Samples stay in sorted folder order when the list orders the classes otherwise.
+        let reversed = try write("reversed.txt", Array("d\nc\nb\n".utf8))
+        let other = try XCTUnwrap(try openSource(path: path, images: ImageFolderOptions(classesFile: reversed)) as? ImageFolderSource)
+        XCTAssertEqual(other.labels, [2, 0])
+        XCTAssertEqual(other.files, source.files)
         let short = try write("short.txt", Array("b\n".utf8))
         assertError("class folder 'd' is not listed in \(short)") { _ = try openSource(path: path, images: ImageFolderOptions(classesFile: short)) }
         let twice = try write("twice.txt", Array("b\nd\nb\n".utf8))
