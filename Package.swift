@@ -44,6 +44,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlibSystem", path: "Sources/CZlibSystem", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CSPNG", path: "Sources/CSPNG", pkgConfig: "spng",
+                       providers: [.apt(["libspng-dev"])]),
 
         .target(name: "ModelIR", swiftSettings: fastMath),
         // Atomic writes shared by every writer (models, datasets, statistics).
@@ -61,7 +65,7 @@ let package = Package(
             name: "Datasets",
             // .npz members are read through zlib directly: ZIPFoundation cannot read a stored member
             // at an offset or stop a deflated one between batches. Its tests write archives with it.
-            dependencies: ["FileIO", "CHDF5", "CZlibSystem"],
+            dependencies: ["FileIO", "CHDF5", "CZlibSystem", "CTurboJPEG", "CSPNG"],
             swiftSettings: fastMath
         ),
         // What the commands do, as a library: open/save by format, the batch loop, APoZ collection,

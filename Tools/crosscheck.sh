@@ -21,6 +21,14 @@ for d in Fixtures/models Fixtures/roundtrip Fixtures/keras; do [ -d "$d" ] && mo
 "$py" Tools/roundtrip-check.py "$tool" "${models[@]}"
 # Outputs (1e-4 relative) and eval top-1 counts of every bundled model against onnxruntime.
 "$py" Tools/runtime-crosscheck.py "$tool"
+# Image folders against Pillow (what torchvision's transforms run on): --preset torchvision within
+# 0.005 mean absolute difference, PNG pixels bit-exact. Pillow, numpy and onnx go into .venv-images.
+ivenv=.venv-images
+if [ ! -x "$ivenv/bin/python" ] || ! "$ivenv/bin/python" -c "import PIL, numpy, onnx" 2>/dev/null; then
+  python3 -m venv "$ivenv"
+  "$ivenv/bin/pip" install -q --disable-pip-version-check -r Tools/requirements-images.txt
+fi
+"$ivenv/bin/python" Tools/image-crosscheck.py "$tool"
 # APoZ per channel against onnxruntime with the observed tensors exposed as outputs.
 "$py" Tools/apoz-crosscheck.py "$tool"
 # Keras -> ONNX conversions against the outputs Keras itself saved (no TensorFlow needed here).

@@ -3,7 +3,7 @@
 # Every README command runs this first. apt is retried once: a parallel apt run can break an install.
 set -euo pipefail
 
-packages=(libprotobuf-c-dev protobuf-c-compiler libhdf5-dev libopenblas-dev zlib1g-dev pkg-config)
+packages=(libprotobuf-c-dev protobuf-c-compiler libhdf5-dev libopenblas-dev zlib1g-dev libturbojpeg0-dev libspng-dev pkg-config)
 optional=(dataset-fashion-mnist)
 
 missing=()

@@ -13,6 +13,8 @@ public final class BatchReader {
         case asStored
         /// `[..., C]` stored, `[C, ...]` wanted.
         case channelsLastToFirst(spatial: Int, channels: Int)
+        /// `[C, H, W]` images, `[H, W, C]` wanted (a Keras model's input).
+        case channelsFirstToLast(spatial: Int, channels: Int)
     }
 
     /// The underlying stored array.
@@ -43,8 +45,13 @@ public final class BatchReader {
         }
         // The data as channels-first, before any missing channel axis is added.
         let channelsFirst: [Int]
-        let plan: Plan
-        if preprocessing.layout == .nhwc, stored.count >= 2, !fits([1] + stored) {
+        var plan: Plan
+        let isImages = source is ImageFolderSource
+        if isImages, stored.count == 3, !fits(stored), fits(Array(stored.dropFirst()) + [stored[0]]) {
+            // Decoded images are channels first; a channels-last model gets them transposed.
+            channelsFirst = stored
+            plan = .channelsFirstToLast(spatial: stored[1] * stored[2], channels: stored[0])
+        } else if preprocessing.layout == .nhwc, !isImages, stored.count >= 2, !fits([1] + stored) {
             channelsFirst = [stored.last!] + stored.dropLast()
             plan = .channelsLastToFirst(spatial: stored.dropLast().reduce(1, *), channels: stored.last!)
         } else {
@@ -52,7 +59,9 @@ public final class BatchReader {
             plan = .asStored
         }
         let flat = channelsFirst.reduce(1, *)
-        if fits(channelsFirst) {
+        if case .channelsFirstToLast = plan {
+            sampleShape = Array(stored.dropFirst()) + [stored[0]]
+        } else if fits(channelsFirst) {
             sampleShape = channelsFirst
         } else if fits([1] + channelsFirst) {
             sampleShape = [1] + channelsFirst
@@ -60,13 +69,14 @@ public final class BatchReader {
             sampleShape = [flat]
         } else {
             let asRead = plan == .asStored ? "" : " (NHWC, so \(formatShape(channelsFirst)) channels first)"
-            throw DatasetError(source.name, "samples have shape \(formatShape(stored))\(asRead) but the model's input '\(inputName)' wants \(formatShape(wanted))")
+            let hint = isImages ? "; image folders take their size from --resize/--crop and their channels from --color" : ""
+            throw DatasetError(source.name, "samples have shape \(formatShape(stored))\(asRead) but the model's input '\(inputName)' wants \(formatShape(wanted))\(hint)")
         }
         self.source = source
         self.plan = plan
         self.preprocessing = preprocessing
         modelBatchSize = batchDim
-        affine = preprocessing.isIdentity ? [] : try preprocessing.affine(channels: sampleShape.first ?? 1, name: source.name)
+        affine = preprocessing.isIdentity ? [] : try preprocessing.affine(channels: channelsFirst.first ?? 1, name: source.name)
     }
 
     deinit { scratch?.deallocate() }
@@ -77,22 +87,46 @@ public final class BatchReader {
     /// Reads samples `start ..< start + count` into `destination` (room for
     /// `count * sampleElementCount` floats) in the model's layout, preprocessed.
     public func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws {
+        try convert(count: count, into: destination) { try source.read(start: start, count: count, into: $0) }
+    }
+
+    /// Reads the samples at `indices` (any order) into `destination`, as `read(start:count:into:)`
+    /// does; an image folder decodes them in parallel.
+    public func read(indices: [Int], into destination: UnsafeMutablePointer<Float>) throws {
+        try convert(count: indices.count, into: destination) { try source.read(indices: indices, into: $0) }
+    }
+
+    /// Fills the stored samples through `fill`, then lays them out and preprocesses them.
+    private func convert(count: Int, into destination: UnsafeMutablePointer<Float>,
+                         _ fill: (UnsafeMutablePointer<Float>) throws -> Void) throws {
         switch plan {
         case .asStored:
-            try source.read(start: start, count: count, into: destination)
+            try fill(destination)
         case .channelsLastToFirst(let spatial, let channels):
-            let needed = count * spatial * channels
-            if scratchCount < needed {
-                scratch?.deallocate()
-                scratch = .allocate(capacity: needed)
-                scratchCount = needed
-            }
-            try source.read(start: start, count: count, into: scratch!)
-            transposeToChannelsFirst(scratch!, destination, samples: count, spatial: spatial, channels: channels)
+            let stored = scratchBuffer(count * spatial * channels)
+            try fill(stored)
+            transposeToChannelsFirst(stored, destination, samples: count, spatial: spatial, channels: channels)
+        case .channelsFirstToLast(let spatial, let channels):
+            let stored = scratchBuffer(count * spatial * channels)
+            try fill(stored)
+            // The per-channel steps run while the channels are still first.
+            if !affine.isEmpty { applyAffine(stored, samples: count, inner: spatial, affine) }
+            transposeToChannelsFirst(stored, destination, samples: count, spatial: channels, channels: spatial)
+            return
         }
         if !affine.isEmpty {
             applyAffine(destination, samples: count, inner: sampleElementCount / affine.count, affine)
         }
+    }
+
+    /// The scratch buffer, grown to at least `needed` floats.
+    private func scratchBuffer(_ needed: Int) -> UnsafeMutablePointer<Float> {
+        if scratchCount < needed {
+            scratch?.deallocate()
+            scratch = .allocate(capacity: needed)
+            scratchCount = needed
+        }
+        return scratch!
     }
 
     /// Batches of `batchSize` samples over `selection`, optionally with labels read from

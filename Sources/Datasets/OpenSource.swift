@@ -32,10 +32,15 @@ public enum DatasetFormat: String, CaseIterable, Sendable {
 ///
 /// `path` is a file, or `file:member` where member names an `.npz` array (`val.npz:x`) or an
 /// HDF5 dataset (`val.h5:/test/images`). Without a member, an `.npz` gives its first array and
-/// an HDF5 file its only root dataset.
+/// an HDF5 file its only root dataset. A folder is read as class subfolders of JPEG/PNG images
+/// (`ImageFolderSource`) with `images`.
 ///
 ///     let images = try openSource(path: "t10k-images-idx3-ubyte.gz")  // 10000 samples of [28,28]
-public func openSource(path: String) throws -> SampleSource {
+public func openSource(path: String, images: ImageFolderOptions = ImageFolderOptions()) throws -> SampleSource {
+    var info = stat()
+    if stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+        return try ImageFolderSource(path: path, options: images)
+    }
     let (file, member) = try splitMember(path)
     let probe = try RandomAccessFile(path: file)
     let magic = try probe.bytes(at: 0, count: min(8, probe.size))

@@ -16,15 +16,19 @@ public struct Preprocessing: Equatable, Sendable {
     public var mean: [Float]?
     /// Per-channel standard deviation (one value, or one per channel); nil means 1.
     public var std: [Float]?
-    /// The stored layout of each sample.
+    /// The stored layout of each sample (an image folder's samples are always channels first).
     public var layout: DataLayout
+    /// How an image folder's files become samples (before the steps above); unused for arrays.
+    public var images: ImageFolderOptions
 
     /// Creates a preprocessing; the default leaves values unchanged.
-    public init(scale: Float? = nil, mean: [Float]? = nil, std: [Float]? = nil, layout: DataLayout = .nchw) {
+    public init(scale: Float? = nil, mean: [Float]? = nil, std: [Float]? = nil, layout: DataLayout = .nchw,
+                images: ImageFolderOptions = ImageFolderOptions()) {
         self.scale = scale
         self.mean = mean
         self.std = std
         self.layout = layout
+        self.images = images
     }
 
     /// True when values pass through unchanged.

@@ -13,6 +13,9 @@ public protocol SampleSource: AnyObject {
     /// Reads samples `start ..< start + count` in C order into `destination`, which must hold
     /// `count * sampleElementCount` floats.
     func read(start: Int, count: Int, into destination: UnsafeMutablePointer<Float>) throws
+    /// Reads the samples at `indices` (any order, each in range) into `destination`, one after
+    /// another. The default reads them one at a time.
+    func read(indices: [Int], into destination: UnsafeMutablePointer<Float>) throws
     /// Whether reads are cheap only in increasing order (a compressed stream, which restarts to
     /// go back). Shuffled training reads such a source once into a `SpooledSource`.
     var readsInOrderOnly: Bool { get }
@@ -20,6 +23,10 @@ public protocol SampleSource: AnyObject {
 
 extension SampleSource {
     public var readsInOrderOnly: Bool { false }
+
+    public func read(indices: [Int], into destination: UnsafeMutablePointer<Float>) throws {
+        for (k, index) in indices.enumerated() { try read(start: index, count: 1, into: destination + k * sampleElementCount) }
+    }
 
     /// Number of elements in one sample.
     public var sampleElementCount: Int { sampleShape.reduce(1, *) }

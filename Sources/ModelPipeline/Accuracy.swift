@@ -51,12 +51,16 @@ public struct Evaluation {
     public var profile: [Interpreter.StepTime]
 
     /// Top-1/top-k accuracy of `model` over `data` (the first `settings.limit` samples) with one
-    /// integer label per sample in `labels`. The model's first output gives the class scores.
+    /// integer label per sample in `labels` (nil: an image folder's class folders). The model's
+    /// first output gives the class scores.
     /// With `profile`, also the time spent in each node.
-    public static func run(model: Model, data: String, labels: String, top: Int, settings: DataSettings,
+    public static func run(model: Model, data: String, labels: String?, top: Int, settings: DataSettings,
                            profile: Bool = false, progress: BatchProgress? = nil) throws -> Evaluation {
         let prepared = try PreparedRun(model: model, data: data, settings: settings)
         prepared.interpreter.profiling = profile
+        guard labels != nil || prepared.reader.source is ImageFolderSource else {
+            throw ModelError("\(data) carries no labels: give a labels file (only an image folder has its classes in it)")
+        }
         let batches = try prepared.batches(selection: SampleSelection(limit: settings.limit), labels: labels)
         guard let outputName = model.graph.outputs.first?.name else { throw ModelError("the model has no outputs") }
         var accuracy = TopKAccuracy(k: top)

@@ -20,6 +20,22 @@ public struct DataSettings: Sendable, Equatable {
     }
 }
 
+extension DataSettings {
+    /// The image-folder options with the decoding threads taken from `threads`.
+    var imageOptions: ImageFolderOptions {
+        var options = preprocessing.images
+        options.threads = options.threads ?? threads
+        return options
+    }
+}
+
+/// The labels file `path`, or, without one, the class folders of an image folder `samples`
+/// (nil for other sources).
+public func openLabels(_ path: String?, for samples: SampleSource) throws -> SampleSource? {
+    if let path { return try openSource(path: path) }
+    return (samples as? ImageFolderSource)?.labelSource
+}
+
 /// Called with 0 before the first batch, then after each batch with the samples done so far, and
 /// the samples selected.
 public typealias BatchProgress = (_ done: Int, _ total: Int) -> Void
@@ -44,14 +60,16 @@ public struct PreparedRun {
         let dims = shape.dims.map(\.value)
         self.input = input
         interpreter = try Interpreter(model: model, threads: settings.threads)
-        reader = try BatchReader(source: try openSource(path: data), modelInput: dims, inputName: input.name,
-                                 preprocessing: settings.preprocessing)
+        reader = try BatchReader(source: try openSource(path: data, images: settings.imageOptions), modelInput: dims,
+                                 inputName: input.name, preprocessing: settings.preprocessing)
         batchSize = reader.modelBatchSize ?? settings.batch
     }
 
-    /// The selected samples in batches of `batchSize` (or `size`), with their labels if given.
+    /// The selected samples in batches of `batchSize` (or `size`), with their labels if given
+    /// (an image folder's labels come from its class folders when `labels` is nil).
     public func batches(selection: SampleSelection, labels: String? = nil, size: Int? = nil) throws -> BatchIterator {
-        try reader.batches(batchSize: size ?? batchSize, selection: selection, labels: try labels.map(openSource(path:)))
+        try reader.batches(batchSize: size ?? batchSize, selection: selection,
+                           labels: try openLabels(labels, for: reader.source))
     }
 
     /// Runs one batch and returns every graph output.

@@ -11,10 +11,14 @@ import ModelTraining
 public struct Augmentation: Equatable, Sendable {
     public var cropPadding = 0
     public var flip = false
+    /// torchvision's RandomResizedCrop (image folders only: it cuts the decoded image).
+    public var resizedCrop = false
 
-    public init(cropPadding: Int = 0, flip: Bool = false) { (self.cropPadding, self.flip) = (cropPadding, flip) }
+    public init(cropPadding: Int = 0, flip: Bool = false, resizedCrop: Bool = false) {
+        (self.cropPadding, self.flip, self.resizedCrop) = (cropPadding, flip, resizedCrop)
+    }
 
-    /// Parses "crop=4,flip" (either part optional; "none" for neither).
+    /// Parses "crop=4,flip" or "resized-crop,flip" (each part optional; "none" for neither).
     public init(parsing text: String) throws {
         for part in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !part.isEmpty && part != "none" {
             if part == "flip" {
@@ -23,8 +27,10 @@ public struct Augmentation: Equatable, Sendable {
                 cropPadding = p
             } else if part == "crop" {
                 cropPadding = 4
+            } else if part == "resized-crop" {
+                resizedCrop = true
             } else {
-                throw ModelError("unknown augmentation '\(part)' (expected crop=N and/or flip)")
+                throw ModelError("unknown augmentation '\(part)' (expected crop=N, resized-crop and/or flip)")
             }
         }
     }
@@ -139,7 +145,7 @@ public final class FineTuner {
 
     /// Runs every epoch over `train` (with `labels`), measuring top-1 accuracy on `validation`
     /// (files read with `train`'s preprocessing) after each.
-    public func run(train: BatchReader, labels: SampleSource, validation: (data: String, labels: String)? = nil,
+    public func run(train: BatchReader, labels: SampleSource, validation: (data: String, labels: String?)? = nil,
                     progress: ((TrainingProgress) -> Void)? = nil,
                     epochDone: ((EpochReport) -> Void)? = nil) throws -> FineTuneResult {
         let total = min(settings.limit ?? train.source.count, train.source.count)
@@ -147,6 +153,14 @@ public final class FineTuner {
         guard labels.count >= total else {
             throw ModelError("\(labels.name) has \(labels.count) labels for \(train.source.count) samples")
         }
+        if settings.augmentation.resizedCrop {
+            guard let images = train.source as? ImageFolderSource else {
+                throw ModelError("\(train.source.name): resized-crop augmentation needs an image folder (it cuts the decoded images)")
+            }
+            images.randomResizedCrop = RandomResizedCrop(seed: settings.seed)
+        }
+        // Validation and later reads of the caller's reader see the plain transform again.
+        defer { (train.source as? ImageFolderSource)?.randomResizedCrop = nil }
         let samples = settings.shuffle ? try SpooledSource.randomAccess(train.source) : train.source
         let reader = samples === train.source ? train
             : try BatchReader(source: samples, modelInput: [nil] + train.sampleShape.map { Optional($0) },
@@ -171,7 +185,7 @@ public final class FineTuner {
                 let range = (step * batch)..<min(total, (step + 1) * batch)
                 let n = range.count
                 if settings.shuffle {
-                    for (k, index) in order[range].enumerated() { try reader.read(start: index, count: 1, into: buffer + k * per) }
+                    try reader.read(indices: Array(order[range]), into: buffer)
                 } else {
                     try reader.read(start: range.lowerBound, count: n, into: buffer)
                 }
@@ -225,7 +239,8 @@ extension FineTuner {
             throw ModelError("the model has \(fed.count) inputs; training feeds models with exactly one")
         }
         guard let shape = input.tensorType?.shape else { throw ModelError("the model's input '\(input.name)' has no declared shape") }
-        return try BatchReader(source: try openSource(path: path), modelInput: shape.dims.map(\.value), inputName: input.name,
+        return try BatchReader(source: try openSource(path: path, images: preprocessing.images),
+                               modelInput: shape.dims.map(\.value), inputName: input.name,
                                preprocessing: preprocessing)
     }
 

@@ -6,9 +6,9 @@ import ModelTrimming
 /// accuracy ("initial accuracy") → fine-tune → measure accuracy again, repeated.
 public struct TrimLoopRequest {
     /// Validation samples and labels: APoZ and accuracy are measured on them.
-    public var validation: (data: String, labels: String)
-    /// Training samples and labels for the fine-tuning.
-    public var training: (data: String, labels: String)
+    public var validation: (data: String, labels: String?)
+    /// Training samples and labels for the fine-tuning (nil labels: an image folder's classes).
+    public var training: (data: String, labels: String?)
     public var iterations: Int
     public var options: TrimOptions
     public var fineTune: FineTuneSettings
@@ -18,7 +18,7 @@ public struct TrimLoopRequest {
     public var output: String?
     public var backup = false
 
-    public init(validation: (data: String, labels: String), training: (data: String, labels: String), iterations: Int,
+    public init(validation: (data: String, labels: String?), training: (data: String, labels: String?), iterations: Int,
                 options: TrimOptions, fineTune: FineTuneSettings, maxAccuracyDrop: Double? = nil, output: String? = nil,
                 backup: Bool = false) {
         self.validation = validation
@@ -97,7 +97,10 @@ extension TrimSession {
             let tuner = try FineTuner(model: result.model, settings: fineTune)
             let training = try FineTuner.reader(for: result.model, data: request.training.data,
                                                 preprocessing: settings.preprocessing)
-            let tuned = try tuner.run(train: training, labels: try openSource(path: request.training.labels),
+            guard let trainingLabels = try openLabels(request.training.labels, for: training.source) else {
+                throw ModelError("\(request.training.data) carries no labels: give a labels file")
+            }
+            let tuned = try tuner.run(train: training, labels: trainingLabels,
                                       progress: fineTuneProgress)
             let tunedAccuracy = try accuracy(of: tuned.model, data: valData, labels: valLabels)
             let within = request.maxAccuracyDrop.map { 100 * (accuracyOriginal - tunedAccuracy) <= $0 } ?? true

@@ -18,7 +18,7 @@ public struct TrimRequest {
     /// Labels of the measured samples: accuracy before and after is measured on them.
     public var labels: String?
     /// Samples and labels for the accuracy check instead (also the samples of the re-read check).
-    public var evaluation: (data: String, labels: String)?
+    public var evaluation: (data: String, labels: String?)?
     /// Where to write the trimmed model; nil replaces the model file.
     public var output: String?
     /// Keep the original as MODEL.bak.
@@ -27,7 +27,7 @@ public struct TrimRequest {
     public var dryRun = false
 
     public init(source: Source, options: TrimOptions = TrimOptions(), labels: String? = nil,
-                evaluation: (data: String, labels: String)? = nil, output: String? = nil, backup: Bool = false,
+                evaluation: (data: String, labels: String?)? = nil, output: String? = nil, backup: Bool = false,
                 dryRun: Bool = false) {
         self.source = source
         self.options = options
@@ -125,7 +125,7 @@ public final class TrimSession {
     }
 
     /// Top-1 accuracy of `model` over labelled samples.
-    public func accuracy(of model: Model, data: String, labels: String) throws -> Double {
+    public func accuracy(of model: Model, data: String, labels: String?) throws -> Double {
         try Evaluation.run(model: model, data: data, labels: labels, top: 1, settings: settings,
                            progress: progress("images")).accuracy.top1
     }
@@ -157,7 +157,10 @@ public final class TrimSession {
         if let samples = request.evaluation?.data ?? measured {
             outcome.maxDeviation = try deviation(ofFileAt: destination, samples: samples)
         }
-        let labelled = request.evaluation ?? measured.flatMap { data in request.labels.map { (data: data, labels: $0) } }
+        // Without a labels file, an image folder labels itself.
+        let labelled = request.evaluation ?? measured.flatMap { data in
+            request.labels != nil || isImageFolder(data) ? (data: data, labels: request.labels) : nil
+        }
         if let (x, y) = labelled {
             outcome.accuracyBefore = try accuracy(of: model, data: x, labels: y)
             outcome.accuracyAfter = try accuracy(of: try ModelFile.open(destination), data: x, labels: y)

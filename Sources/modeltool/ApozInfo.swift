@@ -17,6 +17,7 @@ struct ApozInfoOptions: ParsableArguments {
     @Option(help: "With --data: layout of the stored samples (nchw or nhwc).") var layout: DataLayout?
     @Option(help: "With --data: threads (default: the number of cores).") var threads: Int?
     @OptionGroup var observeOptions: ObserveOptions
+    @OptionGroup(title: "Image folders (with --data DIR)") var images: ImageOptions
     @Flag(help: "List APoZ, zeros, and activation mean and std per channel.") var channels = false
     @Option(help: ArgumentHelp("Write a histogram of channel APoZ per observed layer (SVG).", valueName: "apoz.svg"))
     var plot: String?
@@ -39,7 +40,8 @@ struct ApozInfoOptions: ParsableArguments {
 
     /// The data options `apoz` would take, parsed by `DataOptions` itself so checks stay in one place.
     func dataOptions(batch: Int) throws -> DataOptions {
-        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: std, layout: layout, threads: threads)
+        try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: std, layout: layout, threads: threads,
+                                images: images)
     }
 
     /// Reads or collects the statistics for `model` and checks they belong to it.

@@ -3,7 +3,7 @@ import Datasets
 import Foundation
 import ModelPipeline
 
-/// How samples are read and converted to the model's input; shared by run, eval and apoz.
+/// How samples are read and converted to the model's input; shared by run, eval, apoz and finetune.
 struct DataOptions: ParsableArguments {
     @Option(help: "Samples per batch (a model with a fixed batch size uses its own).") var batch: Int = 64
     @Option(help: "Use only the first N samples.") var limit: Int?
@@ -14,7 +14,8 @@ struct DataOptions: ParsableArguments {
     var std: String?
     @Option(help: "Layout of the stored samples: nchw (channels first) or nhwc (channels last, transposed on read).")
     var layout: DataLayout = .nchw
-    @Option(help: "Threads for all parallel work, BLAS included (default: the number of cores).") var threads: Int?
+    @Option(help: "Threads for all parallel work, BLAS and image decoding included (default: the number of cores).") var threads: Int?
+    @OptionGroup(title: "Image folders") var images: ImageOptions
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be positive") }
@@ -36,7 +37,7 @@ struct DataOptions: ParsableArguments {
     /// Data options that a command declares under its own names (trim's --data-std, info's
     /// "with --data" options), parsed by `DataOptions` itself so its checks apply.
     static func parsing(batch: Int, limit: Int?, scale: Float?, mean: String?, std: String?, layout: DataLayout?,
-                        threads: Int?) throws -> DataOptions {
+                        threads: Int?, images: ImageOptions = ImageOptions()) throws -> DataOptions {
         var args = ["--batch", String(batch)]
         if let limit { args += ["--limit", String(limit)] }
         if let scale { args += ["--scale", String(scale)] }
@@ -44,15 +45,21 @@ struct DataOptions: ParsableArguments {
         if let std { args += ["--std", std] }
         if let layout { args += ["--layout", layout.rawValue] }
         if let threads { args += ["--threads", String(threads)] }
-        do { return try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        var options: DataOptions
+        do { options = try DataOptions.parse(args) } catch { throw ValidationError(DataOptions.message(for: error)) }
+        options.images = images
+        return options
     }
 
     /// The options as the library takes them.
     var settings: DataSettings {
-        DataSettings(batch: batch, limit: limit,
-                     preprocessing: Preprocessing(scale: scale, mean: try? floats(mean, "--mean"),
-                                                  std: try? floats(std, "--std"), layout: layout),
-                     threads: threads)
+        // A preset's values first, then every option given explicitly over them.
+        var preprocessing = images.apply(threads: threads)
+        if let scale { preprocessing.scale = scale }
+        if let mean = try? floats(mean, "--mean") { preprocessing.mean = mean }
+        if let std = try? floats(std, "--std") { preprocessing.std = std }
+        preprocessing.layout = layout
+        return DataSettings(batch: batch, limit: limit, preprocessing: preprocessing, threads: threads)
     }
 }
 

@@ -8,7 +8,9 @@ struct Eval: ParsableCommand {
         abstract: "Measure a classifier's top-1 and top-k accuracy on a labelled data set.",
         discussion: """
         Data and labels stream batch by batch from .npy, .npz (file.npz:array), IDX (gzipped or not,
-        as Fashion-MNIST ships) or HDF5 (file.h5:/group/dataset). The model's first output must give
+        as Fashion-MNIST ships) or HDF5 (file.h5:/group/dataset). A folder with one subfolder of
+        JPEG/PNG images per class is labelled by its folders (sorted names, or --classes), e.g.
+          modeltool eval resnet50.onnx --data imagenet/val --preset torchvision The model's first output must give
         one row of class scores per sample; ties rank the lower class first, as numpy's argmax does.
         Example (the bundled LeNet on the bundled Fashion-MNIST slice):
           modeltool eval Fixtures/models/lenet.onnx --data Fixtures/fashion-mnist/images.npy \\
@@ -18,7 +20,8 @@ struct Eval: ParsableCommand {
 
     @Argument(help: "The model file.") var model: String
     @Option(help: "The samples.") var data: String
-    @Option(help: "One integer class label per sample.") var labels: String
+    @Option(help: "One integer class label per sample (not needed for an image folder: its class folders label it).")
+    var labels: String?
     @Option(help: "Also report top-k accuracy for this k.") var top: Int = 5
     @Option(help: "Format of the model, when its extension does not say.") var format: ModelFormat?
     @OptionGroup var dataOptions: DataOptions

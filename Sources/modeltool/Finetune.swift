@@ -29,7 +29,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Linear warm-up from 0 over this many steps (batches).") var warmup: Int = 0
     @Option(help: "Epochs between decays of the step schedule.") var stepSize: Int = 30
     @Option(help: "Decay factor of the step schedule.") var gamma: Float = 0.1
-    @Option(help: ArgumentHelp("Training-time augmentation: crop=N (random crop after N pixels of zero padding) and/or flip (horizontal, p = 0.5).",
+    @Option(help: ArgumentHelp("Training-time augmentation: crop=N (random crop after N pixels of zero padding), resized-crop (torchvision's RandomResizedCrop, image folders) and/or flip (horizontal, p = 0.5).",
                                valueName: "crop=4,flip"))
     var augment: String?
     @Option(help: "Seed of the shuffling, augmentation and dropout (a run is reproducible at a fixed thread count).")
@@ -83,7 +83,8 @@ struct Finetune: ParsableCommand {
 
     @Argument(help: "The model file (rewritten in place unless -o is given).") var model: String
     @Option(help: "The training samples.") var data: String
-    @Option(help: "One integer class label per training sample.") var labels: String
+    @Option(help: "One integer class label per training sample (an image folder is labelled by its class folders).")
+    var labels: String?
     @Option(help: "Validation samples, measured after each epoch.") var valData: String?
     @Option(help: "Labels of the validation samples.") var valLabels: String?
     @Option(help: "Use only the first N validation samples.") var valLimit: Int?
@@ -96,7 +97,10 @@ struct Finetune: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 0 else { throw ValidationError("--epochs must not be negative") }
-        guard (valData == nil) == (valLabels == nil) else { throw ValidationError("--val-data and --val-labels go together") }
+        guard valLabels == nil || valData != nil, valData == nil || valLabels != nil || isImageFolder(valData!) else {
+            throw ValidationError("--val-data and --val-labels go together")
+        }
+        guard labels != nil || isImageFolder(data) else { throw ValidationError("--labels is needed unless --data is an image folder") }
     }
 
     struct Result: Encodable {
@@ -121,13 +125,16 @@ struct Finetune: ParsableCommand {
             let settings = try training.settings(epochs: epochs, batch: dataOptions.batch, limit: dataOptions.limit, threads: dataOptions.threads)
             let preprocessing = dataOptions.settings.preprocessing
             let reader = try FineTuner.reader(for: original, data: data, preprocessing: preprocessing)
-            let validation = valData.map { (data: $0, labels: valLabels!) }
+            let validation = valData.map { (data: $0, labels: valLabels) }
             var fine = settings
             fine.validationLimit = valLimit
             let tuner = try FineTuner(model: original, settings: fine)
             let bar = EpochProgressBar(enabled: isatty(2) != 0 && !json)
             if !json { print(EpochTable.header(validation: validation != nil)) }
-            let result = try tuner.run(train: reader, labels: try openSource(path: labels), validation: validation,
+            guard let trainingLabels = try openLabels(labels, for: reader.source) else {
+                throw ValidationError("--labels is needed unless --data is an image folder")
+            }
+            let result = try tuner.run(train: reader, labels: trainingLabels, validation: validation,
                                        progress: bar.draw) { report in
                 bar.finish()
                 if !json { print(EpochTable.row(report)); fflush(stdout) }

@@ -68,6 +68,7 @@ struct Trim: ParsableCommand {
     @Option(help: "Use only the first N training samples.") var trainLimit: Int?
     @Option(help: "Stop when accuracy after fine-tuning is more than D points below the original; keep the last model within.")
     var maxAccuracyDrop: Double?
+    @OptionGroup(title: "Image folders (--data DIR)") var images: ImageOptions
     @OptionGroup(title: "Fine-tuning (with --train-data)") var training: TrainingOptions
 
     func validate() throws {
@@ -79,12 +80,18 @@ struct Trim: ParsableCommand {
         if let threshold, !(threshold >= 0 && threshold <= 1) { throw ValidationError("--threshold is an APoZ between 0 and 1") }
         if minKeep < 1 { throw ValidationError("--min-keep must be at least 1") }
         if top < 1 { throw ValidationError("--top must be at least 1") }
-        if (evalData == nil) != (evalLabels == nil) { throw ValidationError("--eval-data and --eval-labels go together") }
+        // An image folder labels itself; any other data needs its labels file.
+        func labelled(_ data: String?, _ labels: String?) -> Bool { labels != nil || data.map(isImageFolder) == true }
+        if evalLabels != nil && evalData == nil || evalData != nil && !labelled(evalData, evalLabels) {
+            throw ValidationError("--eval-data and --eval-labels go together")
+        }
         if labels != nil && data == nil { throw ValidationError("--labels labels --data; with --stats use --eval-data/--eval-labels") }
         _ = try dataOptions()
-        if (trainData == nil) != (trainLabels == nil) { throw ValidationError("--train-data and --train-labels go together") }
+        if trainLabels != nil && trainData == nil || trainData != nil && !labelled(trainData, trainLabels) {
+            throw ValidationError("--train-data and --train-labels go together")
+        }
         if trainData != nil {
-            guard data != nil, labels != nil else {
+            guard data != nil, labelled(data, labels) else {
                 throw ValidationError("the trim → fine-tune loop measures APoZ and accuracy on --data with --labels")
             }
             guard !dryRun else { throw ValidationError("--dry-run plans one trim; it does not run the fine-tuning loop") }
@@ -101,7 +108,7 @@ struct Trim: ParsableCommand {
     /// The data options, parsed by `DataOptions` itself so its checks apply.
     func dataOptions() throws -> DataOptions {
         try DataOptions.parsing(batch: batch, limit: limit, scale: scale, mean: mean, std: dataStd, layout: layout,
-                                threads: threads)
+                                threads: threads, images: images)
     }
 
     var options: TrimOptions {
@@ -121,10 +128,10 @@ struct Trim: ParsableCommand {
             let session = try TrimSession(modelFile: model, settings: try dataOptions().settings)
             session.progress = { unit in ProgressBar.callback(unit: unit) }
             session.warn = { printError("modeltool: \($0)") }
-            if let trainData, let trainLabels {
+            if let trainData {
                 let fineTune = try training.settings(epochs: finetuneEpochs, batch: trainBatch, limit: trainLimit,
                                                      threads: threads)
-                let request = TrimLoopRequest(validation: (data!, labels!), training: (trainData, trainLabels),
+                let request = TrimLoopRequest(validation: (data!, labels), training: (trainData, trainLabels),
                                               iterations: iterations, options: options, fineTune: fineTune,
                                               maxAccuracyDrop: maxAccuracyDrop, output: output, backup: backup)
                 let bar = EpochProgressBar(enabled: isatty(2) != 0 && !json)
@@ -144,7 +151,7 @@ struct Trim: ParsableCommand {
             }
             var request = TrimRequest(source: stats.map { .file($0) } ?? .measure(data: data!), options: options,
                                       labels: labels, output: output, backup: backup, dryRun: dryRun)
-            if let evalData, let evalLabels { request.evaluation = (evalData, evalLabels) }
+            if let evalData { request.evaluation = (evalData, evalLabels) }
             let outcome = try session.run(request)
             if json { try printJSON(outcome) } else { print(outcome.text) }
         }
