@@ -170,7 +170,8 @@ struct MACCounter {
             guard let mults = try times(source, perElement), let out = outCount() else { return nil }
             return try sum(mults, hasInput(2) ? out : 0)
         case .maxPool, .averagePool:
-            guard let k = DimMath.product(ints: (node.ints("kernel_shape") ?? []).map { Int($0) }) else { throw ModelError("MAC count overflows") }
+            // An unknown auto_pad is shape inference's to report; the cost needs only the kernel.
+            guard let k = DimMath.product(ints: (try? WindowAttributes(node))?.kernelShape ?? []) else { throw ModelError("MAC count overflows") }
             return try perOutput(k)
         case .globalAveragePool:
             guard let i = inCount(0), let o = try times(outCount(), MACCost.div) else { return nil }
