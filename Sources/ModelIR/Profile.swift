@@ -178,7 +178,8 @@ struct MACCounter {
             return try sum(i, o)
         case .globalMaxPool: return try times(inCount(0), MACCost.cmp)
         case .lrn:
-            let size = Int(Swift.min(Swift.max(node.int("size", default: 1), 0), 1 << 20))
+            // Counted as 1 when absent (the file is invalid; shape inference says so).
+            let size = Int(Swift.min(Swift.max(LRNAttributes(node).size ?? 1, 0), 1 << 20))
             return try perOutput(MACCost.div + MACCost.exp + MACCost.add + size * MACCost.mul)
         case .gemm, .matMul:
             guard let a = inputs.first??.fixedDims, let k = kind == .gemm && GemmAttributes(node).transA ? a.first : a.last,
@@ -228,7 +229,7 @@ struct MACCounter {
         case .reduceLogSum: return try times(inCount(0), MACCost.add)
         case .reduceLogSumExp: return try times(inCount(0), MACCost.exp + MACCost.add)
         case .resize, .upsample:
-            let mode = node.string("mode", default: "nearest")
+            let mode = ResizeAttributes(node, legacy: kind == .upsample).mode
             switch mode {
             case "linear", "bilinear": return try perOutput(4)
             case "cubic": return try perOutput(8)
