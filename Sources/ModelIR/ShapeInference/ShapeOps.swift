@@ -40,7 +40,7 @@ extension NodeInference {
         guard target.filter({ $0 == .fixed(-1) }).count <= 1 else { throw ModelError("shape \(Shape(target)) has more than one -1") }
         if let bad = target.first(where: { ($0.value ?? 0) < -1 }) { throw ModelError("shape \(Shape(target)) holds \(bad)") }
         let x = shape(0)
-        let allowZero = try opset >= 14 && int("allowzero", 0) != 0
+        let allowZero = try opset >= 14 && checked(ReshapeAttributes(node), integers: "allowzero").allowZero
         var out = try target.enumerated().map { i, d -> Dim in
             guard d == .fixed(0), !allowZero else { return d }
             guard let x else { return .unknown }

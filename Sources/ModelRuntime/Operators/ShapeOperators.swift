@@ -10,7 +10,7 @@ enum ShapeOperators {
             return { inputs, _ in [try reshape(try inputs.required(0), shape, allowZero: false)] }
         },
         KernelEntry(.reshape, since: 5) { n, _ in
-            let allowZero = n.int("allowzero", default: 0) != 0
+            let allowZero = ReshapeAttributes(n).allowZero
             return { inputs, _ in
                 guard let shape = inputs.ints(1) else { throw ModelError("required input 1 (shape) is missing") }
                 return [try reshape(try inputs.required(0), shape, allowZero: allowZero)]

@@ -347,7 +347,7 @@ extension CoreLayers {
     /// Constant zero Pad of the spatial axes → ZeroPadding2D.
     static func exportPad(_ call: KerasExportCall) throws {
         let x = try call.channelsFirstInput()
-        guard call.node.string("mode", default: "constant") == "constant" else { throw ModelError("only constant padding maps to ZeroPadding") }
+        guard PadAttributes(call.node).mode == PadAttributes.defaultMode else { throw ModelError("only constant padding maps to ZeroPadding") }
         let pads = try (call.constant(1).map { try $0.int64s() } ?? call.node.ints("pads") ?? []).map { Int($0) }
         let r = x.rank
         guard pads.count == 2 * r, call.node.input(3) == nil else { throw ModelError("needs pads for every axis and no axes input") }
