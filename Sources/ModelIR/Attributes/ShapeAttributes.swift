@@ -19,3 +19,17 @@ public struct PadAttributes: Sendable, Equatable {
         value = node.float("value", default: Self.defaultValue)
     }
 }
+
+/// Shape (opset 15+): the dimensions from `start` (first by default) to `end` (last by default).
+public struct ShapeAttributes: Sendable, Equatable {
+    public static let defaultStart: Int64 = 0
+    public var start: Int64
+    public init(_ node: Node) { start = node.int("start", default: Self.defaultStart) }
+}
+
+/// Cast: the target element type's ONNX code. It is required; without it the code is 0
+/// (UNDEFINED), which every stage rejects.
+public struct CastAttributes: Sendable, Equatable {
+    public var to: Int64
+    public init(_ node: Node) { to = node.int("to", default: Int64(DataType.undefined.rawValue)) }
+}
