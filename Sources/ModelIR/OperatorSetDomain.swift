@@ -4,9 +4,14 @@
 public enum OperatorSetDomain {
     /// The default ONNX operator set.
     public static let onnx = ""
+    /// The default set's other spelling, which reports show because "" reads as nothing.
+    public static let onnxName = "ai.onnx"
 
     /// `domain` with the default set's alternative spelling "ai.onnx" written "".
-    public static func normalized(_ domain: String) -> String { domain == "ai.onnx" ? onnx : domain }
+    public static func normalized(_ domain: String) -> String { domain == onnxName ? onnx : domain }
+
+    /// A normalised `domain` as reports show it: the default set as "ai.onnx".
+    public static func displayName(_ domain: String) -> String { domain == onnx ? onnxName : domain }
 }
 
 extension OpsetImport {

@@ -170,14 +170,16 @@ struct MACCounter {
             guard let mults = try times(source, perElement), let out = outCount() else { return nil }
             return try sum(mults, hasInput(2) ? out : 0)
         case .maxPool, .averagePool:
-            guard let k = DimMath.product(ints: (node.ints("kernel_shape") ?? []).map { Int($0) }) else { throw ModelError("MAC count overflows") }
+            // An unknown auto_pad is shape inference's to report; the cost needs only the kernel.
+            guard let k = DimMath.product(ints: (try? WindowAttributes(node))?.kernelShape ?? []) else { throw ModelError("MAC count overflows") }
             return try perOutput(k)
         case .globalAveragePool:
             guard let i = inCount(0), let o = try times(outCount(), MACCost.div) else { return nil }
             return try sum(i, o)
         case .globalMaxPool: return try times(inCount(0), MACCost.cmp)
         case .lrn:
-            let size = Int(Swift.min(Swift.max(node.int("size", default: 1), 0), 1 << 20))
+            // Counted as 1 when absent (the file is invalid; shape inference says so).
+            let size = Int(Swift.min(Swift.max(LRNAttributes(node).size ?? 1, 0), 1 << 20))
             return try perOutput(MACCost.div + MACCost.exp + MACCost.add + size * MACCost.mul)
         case .gemm, .matMul:
             guard let a = inputs.first??.fixedDims, let k = kind == .gemm && GemmAttributes(node).transA ? a.first : a.last,
@@ -227,7 +229,7 @@ struct MACCounter {
         case .reduceLogSum: return try times(inCount(0), MACCost.add)
         case .reduceLogSumExp: return try times(inCount(0), MACCost.exp + MACCost.add)
         case .resize, .upsample:
-            let mode = node.string("mode", default: "nearest")
+            let mode = ResizeAttributes(node, legacy: kind == .upsample).mode
             switch mode {
             case "linear", "bilinear": return try perOutput(4)
             case "cubic": return try perOutput(8)

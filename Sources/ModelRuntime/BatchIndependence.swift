@@ -59,7 +59,7 @@ enum BatchIndependence {
             // leave the first dimension free (0 copies it, −1 infers it).
             guard let target = node.input(1).flatMap(constant) else { return true }
             let first = target.int64s.first ?? 1
-            return first == -1 || (first == 0 && node.int("allowzero", default: 0) == 0)
+            return first == -1 || (first == 0 && !ReshapeAttributes(node).allowZero)
         case .flatten, .concat:
             guard let axis = node.axis(opset: opset) else { return false }
             return axis >= 1

@@ -42,8 +42,9 @@ struct MeanValues {
             let t = Double(ThresholdedReluAttributes(node).alpha)
             return unary { $0 > t ? $0 : 0 }
         case .clip:
-            let lo = opset < 11 ? Double(node.float("min", default: -.greatestFiniteMagnitude)) : (param(1)?.first ?? -.infinity)
-            let hi = opset < 11 ? Double(node.float("max", default: .greatestFiniteMagnitude)) : (param(2)?.first ?? .infinity)
+            let clip = ClipAttributes(node)
+            let lo = opset < 11 ? Double(clip.min) : (param(1)?.first ?? -.infinity)
+            let hi = opset < 11 ? Double(clip.max) : (param(2)?.first ?? .infinity)
             return unary { Swift.min(Swift.max($0, lo), hi) }
         case .sigmoid: return unary { 1 / (1 + _exp(-$0)) }
         case .tanh: return unary { let e = _exp(2 * $0); return (e - 1) / (e + 1) }

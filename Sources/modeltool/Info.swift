@@ -45,93 +45,39 @@ struct Info: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let model = try ModelFile.open(file, format: format, kerasConfig: config)
-            var report = try ModelReport(model: model, file: file, batch: batch ?? 1)
+            let report = try ModelReport(model: model, file: file, batch: batch ?? 1)
+            var apoz: ApozReport?
             if apozOptions.wanted {
                 let stats = try apozOptions.statistics(model: model, file: file, batch: batch)
-                let apoz = ApozReport(stats, source: apozOptions.apoz ?? apozOptions.data ?? "")
-                if let plot = apozOptions.plot { try ApozPlot(apoz, title: file).write(to: plot) }
-                report.apoz = apoz
+                let a = ApozReport(stats, source: apozOptions.apoz ?? apozOptions.data ?? "")
+                if let plot = apozOptions.plot { try ApozPlot(a, title: file).write(to: plot) }
+                apoz = a
             }
             if json {
-                try printJSON(report)
+                try printJSON(InfoJSON(report: report, apoz: apoz))
             } else {
-                print(report.text + (report.apoz.map { $0.text(channels: apozOptions.channels) } ?? ""))
+                print(report.text + (apoz.map { $0.text(channels: apozOptions.channels) } ?? ""))
             }
         }
     }
 }
 
-/// Everything `info` shows, as data (the JSON form) and as text.
-struct ModelReport: Encodable {
-    struct Value: Encodable {
-        var name: String
-        var type: String
-    }
-    struct Layer: Encodable {
-        var name: String
-        var op: String
-        var inputs: [String]
-        var outputs: [String]
-        var params: Int
-        var macs: Int?
-    }
-    struct Unsupported: Encodable {
-        var node: String
-        var op: String
-        var domain: String
-        var opset: Int64?
-    }
-
-    var file: String
-    var producer: String
-    var producerVersion: String
-    var irVersion: Int64
-    var opsets: [String: Int64]
-    var inputs: [Value]
-    var outputs: [Value]
-    var layers: [Layer]
-    var totalParams: Int
-    var totalMACs: Int
-    var macsBatch: Int
-    var layersWithUnknownMACs: [String]
-    var unsupported: [Unsupported]
-    /// Per observed layer APoZ, with --apoz or --data.
+/// `info --json`: the report's fields, with the APoZ summary beside them when asked for.
+struct InfoJSON: Encodable {
+    var report: ModelReport
     var apoz: ApozReport?
 
-    init(model: Model, file: String, batch: Int) throws {
-        self.file = file
-        producer = model.producerName
-        producerVersion = model.producerVersion
-        irVersion = model.irVersion
-        opsets = Dictionary(model.opsetImports.map { ($0.domain.isEmpty ? "ai.onnx" : $0.domain, $0.version) },
-                            uniquingKeysWith: { a, _ in a })
-        let types = try model.graph.inferShapes(opset: model.defaultOpset)
-        func describe(_ name: String) -> String {
-            if let t = types[name] { return t.description }
-            return "?"
-        }
-        inputs = model.graph.runtimeInputs.map { Value(name: $0.name, type: describe($0.name)) }
-        outputs = model.graph.outputs.map { Value(name: $0.name, type: describe($0.name)) }
-        let profile = try model.profile(batch: batch)
-        let constants = Set(model.graph.initializers.map(\.name))
-        layers = zip(model.graph.nodes, profile).map { node, p in
-            Layer(name: node.displayName, op: node.opType,
-                  inputs: node.inputs.filter { !$0.isEmpty && !constants.contains($0) }.map(describe),
-                  outputs: node.outputs.filter { !$0.isEmpty }.map(describe), params: p.params, macs: p.macs)
-        }
-        let totals = ProfileTotals(profile)
-        totalParams = totals.params
-        totalMACs = totals.macs
-        macsBatch = batch
-        layersWithUnknownMACs = totals.layersWithUnknownMACs
-        let opsetOf = Dictionary(model.opsetImports.map { ($0.domain == "ai.onnx" ? "" : $0.domain, $0.version) },
-                                 uniquingKeysWith: { a, _ in a })
-        unsupported = Interpreter.unsupportedNodes(in: model).map {
-            Unsupported(node: $0.displayName, op: $0.opType, domain: $0.isDefaultDomain ? "ai.onnx" : $0.domain,
-                        opset: opsetOf[$0.isDefaultDomain ? "" : $0.domain])
-        }
-    }
+    private enum Key: String, CodingKey { case apoz }
 
+    func encode(to encoder: Encoder) throws {
+        try report.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encodeIfPresent(apoz, forKey: .apoz)
+    }
+}
+
+/// The report as `info` prints it.
+extension ModelReport {
     var text: String {
         var out: [String] = [file]
         let producerText = producer.isEmpty ? "(not recorded)" : "\(producer) \(producerVersion)"

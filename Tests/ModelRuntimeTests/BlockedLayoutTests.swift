@@ -92,7 +92,7 @@ final class BlockedLayoutTests: XCTestCase {
             let x = randomTensor(c.x, seed: rng.next())
             let w = randomTensor([c.cout, c.x[1] / c.group] + c.kernel, seed: rng.next())
             let b = randomTensor([c.cout], seed: rng.next())
-            let geometry = try WindowGeometry(spatial: Array(c.x[2...]), kernel: c.kernel, WindowParams(node))
+            let geometry = try WindowGeometry(spatial: Array(c.x[2...]), kernel: c.kernel, WindowAttributes.forKernels(node))
             let layout = ConvLayout(batch: c.x[0], inChannels: c.x[1], outChannels: c.cout, groups: c.group, geometry: geometry)
             XCTAssertEqual(BlockedConvolution.applies(to: layout, inputBlocked: c.inputBlocked, outputBlocked: true), c.applies, c.what)
             for threads in [1, 2] {

@@ -58,7 +58,7 @@ final class ConvolutionTests: XCTestCase {
     func testIm2colInBandsMatchesWholeImage() throws {
         let x: [Float] = (0..<252).map { (i: Int) -> Float in Float((i * 5) % 13) - 6 }
         let w: [Float] = (0..<108).map { (i: Int) -> Float in Float((i * 3) % 7) - 3 }
-        var params = try WindowParams(Node(opType: "Conv", inputs: [], outputs: [], attributes: [ints("pads", [1, 0, 1, 2])]))
+        var params = try WindowAttributes.forKernels(Node(opType: "Conv", inputs: [], outputs: [], attributes: [ints("pads", [1, 0, 1, 2])]))
         params.strides = [1, 2]
         let g = try WindowGeometry(spatial: [7, 6], kernel: [3, 3], params)
         func conv(budget: Int) -> [Float] {
@@ -97,7 +97,7 @@ final class ConvolutionTests: XCTestCase {
         let graph = Graph(nodes: [node], inputs: [ValueInfo(name: "x"), ValueInfo(name: "w")], outputs: [ValueInfo(name: "y")])
         let interpreter = try Interpreter(graph: graph, opset: 17, threads: 1)
         let x = T([1, 2, 5, 6], (0..<60).map { Float(($0 * 7) % 11) - 5 })
-        let params = try WindowParams(node)
+        let params = try WindowAttributes.forKernels(node)
         let g = try WindowGeometry(spatial: [5, 6], kernel: [3, 3], params)
         for round in 0..<3 {
             let w = T([4, 2, 3, 3], (0..<72).map { Float(($0 * (round + 2)) % 7) - 3 })
@@ -184,7 +184,7 @@ final class ConvolutionTests: XCTestCase {
             let w = T(ws, (0..<ws.reduce(1, *)).map { Float(($0 * 5) % 9) - 4 })
             let b = T([ws[0]], (0..<ws[0]).map { Float($0) - 1.5 })
             let y = try run1("Conv", [x, w, b], attrs)
-            let params = try WindowParams(Node(opType: "Conv", inputs: [], outputs: [], attributes: attrs))
+            let params = try WindowAttributes.forKernels(Node(opType: "Conv", inputs: [], outputs: [], attributes: attrs))
             let g = try WindowGeometry(spatial: Array(xs[2...]), kernel: Array(ws[2...]), params)
             let groups = xs[1] / ws[1]
             assertTensor(y, [xs[0], ws[0]] + g.outputShape, directConv(x.floats, xs, w.floats, ws, b.floats, g, groups: groups))

@@ -67,7 +67,7 @@ final class PoolingTests: XCTestCase {
             let shape = [2, 3] + spatial
             let n = shape.reduce(1, *)
             let x = T(shape, (0..<n).map { Float(($0 * 37) % 101) - 50 })
-            let params = try WindowParams(Node(opType: "MaxPool", inputs: [], outputs: [], attributes: attrs))
+            let params = try WindowAttributes.forKernels(Node(opType: "MaxPool", inputs: [], outputs: [], attributes: attrs))
             let g = try WindowGeometry(spatial: spatial, kernel: params.kernelShape!, params)
             for (op, extra) in [("MaxPool", [Attribute]()), ("AveragePool", []), ("AveragePool", [int("count_include_pad", 1)])] {
                 let y = try run1(op, [x], attrs + extra)

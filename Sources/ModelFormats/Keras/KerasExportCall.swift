@@ -103,22 +103,21 @@ enum KerasLayoutMath {
     /// The IR node's pads (explicit, or from auto_pad), begin… then end….
     static func pads(_ node: Node, input: [Int?], kernel: [Int], strides: [Int], dilations: [Int]) throws -> [Int] {
         let n = kernel.count
-        let autoPad = node.string("auto_pad", default: "NOTSET")
-        switch autoPad {
-        case "NOTSET": return (node.ints("pads") ?? [Int64](repeating: 0, count: 2 * n)).map { Int($0) }
-        case "VALID": return [Int](repeating: 0, count: 2 * n)
-        case "SAME_UPPER", "SAME_LOWER":
+        let window = try WindowAttributes(node)
+        switch window.autoPad {
+        case .notSet: return window.pads(rank: n)
+        case .valid: return [Int](repeating: 0, count: 2 * n)
+        case .sameUpper, .sameLower:
             var begin: [Int] = [], end: [Int] = []
             for i in 0..<n {
                 guard let size = input[i] else { throw ModelError("auto_pad needs known spatial sizes") }
                 let out = (size + strides[i] - 1) / strides[i]
                 let total = max((out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - size, 0)
                 let small = total / 2, large = total - small
-                begin.append(autoPad == "SAME_UPPER" ? small : large)
-                end.append(autoPad == "SAME_UPPER" ? large : small)
+                begin.append(window.autoPad == .sameUpper ? small : large)
+                end.append(window.autoPad == .sameUpper ? large : small)
             }
             return begin + end
-        default: throw ModelError("auto_pad '\(autoPad)' is not supported")
         }
     }
 

@@ -21,13 +21,13 @@ extension NodeInference {
         var dilations: [Int]
         /// Begin pads for every axis, then end pads.
         var pads: [Int]
-        var autoPad: String
+        var autoPad: WindowAttributes.AutoPad
         var ceilMode: Bool
     }
 
     func window(spatial k: Int, kernel: [Int], allowNegativePads: Bool = false) throws -> Window {
-        func list(_ name: String, count: Int, default value: Int, minimum: Int) throws -> [Int] {
-            let v = try ints(name) ?? Array(repeating: value, count: count)
+        let attributes = try windowAttributes()
+        func list(_ name: String, _ v: [Int], count: Int, minimum: Int) throws -> [Int] {
             guard v.count == count else {
                 throw ModelError("attribute '\(name)' has \(v.count) values, expected \(count) for \(k) spatial axes")
             }
@@ -40,16 +40,18 @@ extension NodeInference {
             throw ModelError("kernel has \(kernel.count) axes but the input has \(k) spatial axes")
         }
         guard kernel.allSatisfy({ $0 > 0 }) else { throw ModelError("kernel shape \(kernel) must be positive") }
-        let autoPad = try string("auto_pad", "NOTSET")
-        guard ["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(autoPad) else {
-            throw ModelError("unknown auto_pad '\(autoPad)'")
-        }
-        let ceil = try int("ceil_mode", 0)
         return Window(kernel: kernel,
-                      strides: try list("strides", count: k, default: 1, minimum: 1),
-                      dilations: try list("dilations", count: k, default: 1, minimum: 1),
-                      pads: try list("pads", count: 2 * k, default: 0, minimum: 0),
-                      autoPad: autoPad, ceilMode: ceil != 0)
+                      strides: try list("strides", attributes.strides(rank: k), count: k, minimum: 1),
+                      dilations: try list("dilations", attributes.dilations(rank: k), count: k, minimum: 1),
+                      pads: try list("pads", attributes.pads(rank: k), count: 2 * k, minimum: 0),
+                      autoPad: attributes.autoPad, ceilMode: attributes.ceilMode)
+    }
+
+    /// The node's window attributes, their types and ranges checked first.
+    func windowAttributes() throws -> WindowAttributes {
+        for name in ["kernel_shape", "strides", "dilations", "pads", "output_padding", "output_shape"] { _ = try ints(name) }
+        _ = try string("auto_pad", WindowAttributes.defaultAutoPad.rawValue)
+        return try checked(WindowAttributes(node), integers: "ceil_mode")
     }
 
     /// Output sizes of a sliding window over `input` spatial dimensions.
@@ -60,10 +62,10 @@ extension NodeInference {
             let s = w.strides[i]
             let extent = try DimMath.add(try DimMath.mul(w.kernel[i] - 1, w.dilations[i]), 1)
             switch w.autoPad {
-            case "SAME_UPPER", "SAME_LOWER":
+            case .sameUpper, .sameLower:
                 return .fixed(DimMath.ceilDiv(n, s))
-            default:
-                let (begin, end) = w.autoPad == "VALID" ? (0, 0) : (w.pads[i], w.pads[i + k])
+            case .notSet, .valid:
+                let (begin, end) = w.autoPad == .valid ? (0, 0) : (w.pads[i], w.pads[i + k])
                 let padded = try DimMath.add(try DimMath.add(n, begin), end)
                 guard padded >= extent else {
                     throw ModelError("kernel extent \(extent) exceeds the padded input size \(padded) on spatial axis \(i)")
@@ -99,7 +101,7 @@ extension NodeInference {
             }
         }
         let spatial: [Dim]
-        if let kernel = try ints("kernel_shape") ?? w?.fixedDims.map({ Array($0.dropFirst(2)) }) {
+        if let kernel = try windowAttributes().kernelShape ?? w?.fixedDims.map({ Array($0.dropFirst(2)) }) {
             if let wk = w?.fixedDims.map({ Array($0.dropFirst(2)) }), wk != kernel {
                 throw ModelError("kernel_shape \(kernel) does not match weight \(w!)")
             }
@@ -131,15 +133,16 @@ extension NodeInference {
                 throw ModelError("bias \(b) does not match \(out) output channels")
             }
         }
-        guard let kernel = try ints("kernel_shape") ?? w?.fixedDims.map({ Array($0.dropFirst(2)) }) else {
+        let attributes = try windowAttributes()
+        guard let kernel = attributes.kernelShape ?? w?.fixedDims.map({ Array($0.dropFirst(2)) }) else {
             return [Inferred(type, Shape([x[0], out] + Array(repeating: .unknown, count: k)))]
         }
         let win = try window(spatial: k, kernel: kernel)
-        let outputPadding = try ints("output_padding") ?? Array(repeating: 0, count: k)
+        let outputPadding = attributes.outputPadding(rank: k)
         guard outputPadding.count == k, outputPadding.allSatisfy({ $0 >= 0 }) else {
             throw ModelError("attribute 'output_padding' \(outputPadding) must hold \(k) non-negative values")
         }
-        if let explicit = try ints("output_shape") {
+        if let explicit = attributes.outputShape {
             guard explicit.count == k || explicit.count == k + 2, explicit.allSatisfy({ $0 > 0 }) else {
                 throw ModelError("attribute 'output_shape' \(explicit) must hold \(k) positive sizes")
             }
@@ -148,9 +151,9 @@ extension NodeInference {
         let spatial: [Dim] = try x.dims.dropFirst(2).enumerated().map { i, dim in
             guard let n = dim.value else { return .unknown }
             let s = win.strides[i]
-            if win.autoPad.hasPrefix("SAME") { return .fixed(try DimMath.mul(n, s)) }
+            if win.autoPad.isSame { return .fixed(try DimMath.mul(n, s)) }
             let extent = try DimMath.add(try DimMath.mul(kernel[i] - 1, win.dilations[i]), 1)
-            let pads = win.autoPad == "VALID" ? 0 : win.pads[i] + win.pads[i + k]
+            let pads = win.autoPad == .valid ? 0 : win.pads[i] + win.pads[i + k]
             let size = try DimMath.mul(s, n - 1) + outputPadding[i] + extent - pads
             guard size > 0 else { throw ModelError("output size \(size) on spatial axis \(i) is not positive") }
             return .fixed(size)
@@ -160,7 +163,7 @@ extension NodeInference {
 
     func inferPool(_ kind: OpKind) throws -> [Inferred] {
         _ = try required(0)
-        guard let kernel = try ints("kernel_shape") else { throw ModelError("missing attribute 'kernel_shape'") }
+        guard let kernel = try windowAttributes().kernelShape else { throw ModelError("missing attribute 'kernel_shape'") }
         guard let x = shape(0) else {
             return [Inferred(elementType(0), nil), Inferred(.int64, nil)]
         }

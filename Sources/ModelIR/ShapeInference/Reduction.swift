@@ -65,7 +65,8 @@ extension NodeInference {
             guard sizes.count == resized.count, sizes.allSatisfy({ $0 >= 0 }) else {
                 throw ModelError("sizes \(sizes) must hold \(resized.count) non-negative values for input \(x)")
             }
-            let policy = opset >= 18 ? try string("keep_aspect_ratio_policy", "stretch") : "stretch"
+            let stretch = ResizeAttributes.defaultKeepAspectRatioPolicy
+            let policy = opset >= 18 ? try string("keep_aspect_ratio_policy", stretch) : stretch
             if policy == "stretch" {
                 for (i, a) in resized.enumerated() { dims[a] = .fixed(sizes[i]) }
             } else {

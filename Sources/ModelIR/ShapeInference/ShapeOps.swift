@@ -40,7 +40,7 @@ extension NodeInference {
         guard target.filter({ $0 == .fixed(-1) }).count <= 1 else { throw ModelError("shape \(Shape(target)) has more than one -1") }
         if let bad = target.first(where: { ($0.value ?? 0) < -1 }) { throw ModelError("shape \(Shape(target)) holds \(bad)") }
         let x = shape(0)
-        let allowZero = try opset >= 14 && int("allowzero", 0) != 0
+        let allowZero = try opset >= 14 && checked(ReshapeAttributes(node), integers: "allowzero").allowZero
         var out = try target.enumerated().map { i, d -> Dim in
             guard d == .fixed(0), !allowZero else { return d }
             guard let x else { return .unknown }
@@ -175,7 +175,7 @@ extension NodeInference {
 
     func inferCast() throws -> [Inferred] {
         _ = try required(0)
-        let code = try int("to", 0)
+        let code = Int(clamping: try checked(CastAttributes(node), integers: "to").to)
         guard let to = DataType(rawValue: Int32(clamping: code)), to != .undefined else {
             throw ModelError("attribute 'to' holds unknown element type \(code)")
         }
@@ -197,7 +197,7 @@ extension NodeInference {
         if opset >= 15 {
             // Out-of-range start/end are clamped, as the spec says.
             func clamp(_ v: Int) -> Int { Swift.min(Swift.max(v < 0 ? v + x.rank : v, 0), x.rank) }
-            start = clamp(try int("start", 0))
+            start = clamp(Int(clamping: try checked(ShapeAttributes(node), integers: "start").start))
             end = clamp(try int("end", x.rank))
         }
         let dims = start < end ? Array(x.dims[start..<end]) : []

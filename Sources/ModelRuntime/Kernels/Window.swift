@@ -1,31 +1,16 @@
 import ModelIR
 
-/// Attributes shared by sliding-window operators (Conv, ConvTranspose, pooling), with ONNX defaults.
-struct WindowParams: Sendable {
-    enum AutoPad: String, Sendable { case notSet = "NOTSET", sameUpper = "SAME_UPPER", sameLower = "SAME_LOWER", valid = "VALID" }
-
-    var kernelShape: [Int]?
-    var strides: [Int]?
-    var dilations: [Int]?
-    /// Begin pads of every spatial axis, then end pads.
-    var pads: [Int]?
-    var autoPad: AutoPad = .notSet
-    var ceilMode = false
-
-    init(_ node: Node) throws {
-        kernelShape = node.intList("kernel_shape")
-        strides = node.intList("strides")
-        dilations = node.intList("dilations")
-        pads = node.intList("pads")
-        let mode = node.string("auto_pad", default: "NOTSET")
-        guard let a = AutoPad(rawValue: mode.isEmpty ? "NOTSET" : mode) else { throw ModelError("unknown auto_pad '\(mode)'") }
-        autoPad = a
-        ceilMode = node.int("ceil_mode", default: 0) != 0
-        for (name, list) in [("strides", strides), ("dilations", dilations)] where list?.contains(where: { $0 < 1 }) == true {
+extension WindowAttributes {
+    /// The node's window attributes, checked as the kernels need them: positive strides,
+    /// dilations and kernel sizes, no negative pads.
+    static func forKernels(_ node: Node) throws -> WindowAttributes {
+        let a = try WindowAttributes(node)
+        for (name, list) in [("strides", a.strides), ("dilations", a.dilations)] where list?.contains(where: { $0 < 1 }) == true {
             throw ModelError("\(name) must be positive, got \(list!)")
         }
-        if let pads, pads.contains(where: { $0 < 0 }) { throw ModelError("negative pads \(pads) are not supported") }
-        if let k = kernelShape, k.contains(where: { $0 < 1 }) { throw ModelError("kernel_shape must be positive, got \(k)") }
+        if let pads = a.pads, pads.contains(where: { $0 < 0 }) { throw ModelError("negative pads \(pads) are not supported") }
+        if let k = a.kernelShape, k.contains(where: { $0 < 1 }) { throw ModelError("kernel_shape must be positive, got \(k)") }
+        return a
     }
 }
 
@@ -44,13 +29,11 @@ struct WindowGeometry: Sendable {
     var outputShape: [Int] { Array(output.suffix(rank)) }
 
     /// Geometry for a forward window (conv or pooling) over `spatial` input sizes.
-    init(spatial: [Int], kernel k: [Int], _ p: WindowParams) throws {
+    init(spatial: [Int], kernel k: [Int], _ p: WindowAttributes) throws {
         rank = spatial.count
         guard (1...3).contains(rank) else { throw ModelError("\(rank)-D windows are not supported (1-D to 3-D only)") }
         guard k.count == rank else { throw ModelError("kernel shape \(k) does not match \(rank) spatial axes") }
-        let strides = p.strides ?? [Int](repeating: 1, count: rank)
-        let dilations = p.dilations ?? [Int](repeating: 1, count: rank)
-        let pads = p.pads ?? [Int](repeating: 0, count: 2 * rank)
+        let strides = p.strides(rank: rank), dilations = p.dilations(rank: rank), pads = p.pads(rank: rank)
         guard strides.count == rank, dilations.count == rank, pads.count == 2 * rank else {
             throw ModelError("strides \(strides), dilations \(dilations) or pads \(pads) do not match \(rank) spatial axes")
         }

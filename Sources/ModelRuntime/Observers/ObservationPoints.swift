@@ -93,7 +93,7 @@ public enum ObservationPoints {
 
     /// Clip's min: an attribute before opset 11, a constant input from then on.
     static func clipLowerBound(_ node: Node, opset: Int, _ constants: [String: Tensor]) -> Float? {
-        if opset < 11 { return node.float("min", default: -.greatestFiniteMagnitude) }
+        if opset < 11 { return ClipAttributes(node).min }
         guard let name = node.input(1), let t = constants[name], t.elementCount == 1 else { return nil }
         return try? t.floats().first
     }

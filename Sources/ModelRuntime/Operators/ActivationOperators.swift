@@ -27,13 +27,13 @@ enum ActivationOperators {
             return E.unary(Selu(alpha: a.alpha, gamma: a.gamma))
         },
         KernelEntry(.clip, 1...10) { n, _ in
-            E.unary(Clip(low: n.float("min", default: -.greatestFiniteMagnitude),
-                         high: n.float("max", default: .greatestFiniteMagnitude)))
+            let a = ClipAttributes(n)
+            return E.unary(Clip(low: a.min, high: a.max))
         },
         KernelEntry(.clip, since: 11) { _, _ in
             return { inputs, ctx in
-                let f = Clip(low: try inputs.scalar(1) ?? -.greatestFiniteMagnitude,
-                             high: try inputs.scalar(2) ?? .greatestFiniteMagnitude)
+                let f = Clip(low: try inputs.scalar(1) ?? ClipAttributes.defaultMin,
+                             high: try inputs.scalar(2) ?? ClipAttributes.defaultMax)
                 return try E.unary(f)(inputs, ctx)
             }
         },
@@ -44,15 +44,16 @@ enum ActivationOperators {
         },
         KernelEntry(.hardSwish, since: 14) { _, _ in E.unary(HardSwish()) },
         KernelEntry(.shrink, since: 9) { n, _ in
-            E.unary(Shrink(lambda: n.float("lambd", default: 0.5), bias: n.float("bias", default: 0)))
+            let a = ShrinkAttributes(n)
+            return E.unary(Shrink(lambda: a.lambda, bias: a.bias))
         },
         KernelEntry(.tanh, since: 1) { _, _ in E.unary(Tanh()) },
         KernelEntry(.softplus, since: 1) { _, _ in E.unary(Softplus()) },
         KernelEntry(.softsign, since: 1) { _, _ in E.unary(Softsign()) },
         KernelEntry(.gelu, since: 20) { n, _ in
-            let mode = n.string("approximate", default: "none")
-            guard mode == "none" || mode == "tanh" else { throw ModelError("unknown approximate '\(mode)'") }
-            return E.unary(Gelu(tanhApproximation: mode == "tanh"))
+            let a = GeluAttributes(n)
+            guard a.approximate == "none" || a.usesTanh else { throw ModelError("unknown approximate '\(a.approximate)'") }
+            return E.unary(Gelu(tanhApproximation: a.usesTanh))
         },
         KernelEntry(.softmax, 1...12) { n, v in try softmaxOperator(n, v, log: false) },
         KernelEntry(.softmax, since: 13) { n, v in try softmaxOperator(n, v, log: false) },

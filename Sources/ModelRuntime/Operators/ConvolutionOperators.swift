@@ -51,7 +51,7 @@ enum ConvolutionOperators {
     static func fusableConv(_ node: Node) throws
         -> (_ inputs: [RuntimeTensor?], _ ctx: ExecContext, _ epilogue: (Int, RuntimeTensor?) throws -> ConvEpilogue) throws
         -> [RuntimeTensor] {
-        let params = try WindowParams(node)
+        let params = try WindowAttributes.forKernels(node)
         let groups = ConvAttributes(node).group
         let packedWeights = PackedWeights(), blockedWeights = PackedWeights()
         return { inputs, ctx, makeEpilogue in
@@ -136,10 +136,9 @@ enum ConvolutionOperators {
     }
 
     static func convTranspose(_ node: Node) throws -> OperatorFunction {
-        let params = try WindowParams(node)
+        let params = try WindowAttributes.forKernels(node)
         let groups = ConvAttributes(node).group
-        let outputPadding = node.intList("output_padding")
-        let outputShape = node.intList("output_shape")
+        let outputShape = params.outputShape
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0)), w = try ctx.asFloat(try inputs.required(1))
             let (batch, channels, spatial, kernel) = try checkShapes(x, w, groups: groups, kernelShape: params.kernelShape)
@@ -147,10 +146,8 @@ enum ConvolutionOperators {
             let m = w.shape[1] * groups
             let b = try bias(inputs, m, ctx)
             let r = spatial.count
-            let strides = params.strides ?? [Int](repeating: 1, count: r)
-            let dilations = params.dilations ?? [Int](repeating: 1, count: r)
-            let pads = params.pads ?? [Int](repeating: 0, count: 2 * r)
-            let extra = outputPadding ?? [Int](repeating: 0, count: r)
+            let strides = params.strides(rank: r), dilations = params.dilations(rank: r)
+            let pads = params.pads(rank: r), extra = params.outputPadding(rank: r)
             guard strides.count == r, dilations.count == r, pads.count == 2 * r, extra.count == r else {
                 throw ModelError("strides, dilations, pads or output_padding do not match \(r) spatial axes")
             }

@@ -76,7 +76,7 @@ enum DataMovementOperators {
         },
         KernelEntry(.pad, 1...10) { n, v in
             let pads = n.intList(v < 2 ? "paddings" : "pads") ?? []
-            let value = n.float("value", default: 0)
+            let value = PadAttributes(n).value
             let mode = try padMode(n)
             return { inputs, ctx in [try padOperator(try inputs.required(0), pads, nil, value, mode, ctx)] }
         },
@@ -178,7 +178,7 @@ enum DataMovementOperators {
     }
 
     static func padMode(_ node: Node) throws -> PadMode {
-        let m = node.string("mode", default: "constant")
+        let m = PadAttributes(node).mode
         guard let mode = PadMode(rawValue: m) else { throw ModelError("unknown pad mode '\(m)'") }
         return mode
     }

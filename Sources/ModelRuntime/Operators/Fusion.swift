@@ -103,7 +103,8 @@ enum Fusion {
         case .relu:
             return (0, .infinity)
         case .clip where step.opset < 11:
-            return (node.float("min", default: -.greatestFiniteMagnitude), node.float("max", default: .greatestFiniteMagnitude))
+            let a = ClipAttributes(node)
+            return (a.min, a.max)
         case .clip:
             var low = -Float.greatestFiniteMagnitude, high = Float.greatestFiniteMagnitude
             for i in 1..<min(3, step.inputs.count) {

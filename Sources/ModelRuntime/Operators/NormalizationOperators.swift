@@ -96,10 +96,10 @@ enum NormalizationOperators {
     }
 
     static func lrn(_ node: Node) throws -> OperatorFunction {
-        let size = node.intValue("size", default: 0)
+        let a = LRNAttributes(node)
+        let size = Int(clamping: a.size ?? 0)
         guard size >= 1 else { throw ModelError("size must be a positive integer, got \(size)") }
-        let alpha = node.float("alpha", default: 1e-4), beta = node.float("beta", default: 0.75)
-        let bias = node.float("bias", default: 1)
+        let alpha = a.alpha, beta = a.beta, bias = a.bias
         return { inputs, ctx in
             let x = try ctx.asFloat(try inputs.required(0))
             guard x.rank >= 2 else { throw ModelError("input has shape \(x.shape), expected rank ≥ 2") }

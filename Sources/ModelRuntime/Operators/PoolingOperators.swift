@@ -10,10 +10,9 @@ enum PoolingOperators {
     ]
 
     static func pool(_ node: Node, max: Bool) throws -> OperatorFunction {
-        let params = try WindowParams(node)
+        let params = try WindowAttributes.forKernels(node)
         guard let kernel = params.kernelShape else { throw ModelError("kernel_shape is required") }
-        let countPadding = node.int("count_include_pad", default: 0) != 0
-        let columnMajor = node.int("storage_order", default: 0) != 0
+        let countPadding = params.countIncludePad, columnMajor = params.columnMajorIndices
         if columnMajor && kernel.count != 2 && node.outputs.count > 1 {
             throw ModelError("storage_order=1 indices are only supported for 2-D pooling")
         }

@@ -21,18 +21,19 @@ enum ResizeOperators {
     /// Legacy forms (Upsample, Resize-10) are asymmetric with floor rounding for nearest.
     static func resize(_ node: Node, legacy: Bool,
                        targets: @escaping ([RuntimeTensor?]) throws -> ([Float]?, [Int]?)) throws -> OperatorFunction {
-        let mode = node.string("mode", default: "nearest")
+        let attributes = ResizeAttributes(node, legacy: legacy)
+        let mode = attributes.mode
         guard mode == "nearest" || mode == "linear" || mode == "bilinear" && legacy else {
             throw ModelError("mode '\(mode)' is not supported (nearest and linear only)")
         }
-        let ctm = legacy ? "asymmetric" : node.string("coordinate_transformation_mode", default: "half_pixel")
+        let ctm = attributes.coordinateTransformation
         guard let transform = CoordinateTransform(rawValue: ctm) else {
             throw ModelError("coordinate_transformation_mode '\(ctm)' is not supported")
         }
-        let nm = legacy ? "floor" : node.string("nearest_mode", default: "round_prefer_floor")
+        let nm = attributes.nearestMode
         guard let nearestMode = NearestMode(rawValue: nm) else { throw ModelError("unknown nearest_mode '\(nm)'") }
-        if node.int("antialias", default: 0) != 0 { throw ModelError("antialias is not supported") }
-        let policy = node.string("keep_aspect_ratio_policy", default: "stretch")
+        if attributes.antialias { throw ModelError("antialias is not supported") }
+        let policy = attributes.keepAspectRatioPolicy
         guard policy == "stretch" else { throw ModelError("keep_aspect_ratio_policy '\(policy)' is not supported") }
         let axesAttr = node.intList("axes")
         let nearest = mode == "nearest" ? nearestMode : nil

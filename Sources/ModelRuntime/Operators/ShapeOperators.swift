@@ -10,7 +10,7 @@ enum ShapeOperators {
             return { inputs, _ in [try reshape(try inputs.required(0), shape, allowZero: false)] }
         },
         KernelEntry(.reshape, since: 5) { n, _ in
-            let allowZero = n.int("allowzero", default: 0) != 0
+            let allowZero = ReshapeAttributes(n).allowZero
             return { inputs, _ in
                 guard let shape = inputs.ints(1) else { throw ModelError("required input 1 (shape) is missing") }
                 return [try reshape(try inputs.required(0), shape, allowZero: allowZero)]
@@ -29,7 +29,7 @@ enum ShapeOperators {
             }
         },
         KernelEntry(.shape, since: 1) { n, _ in
-            let start = n.intValue("start", default: 0), end = n.ints("end").map { Int(clamping: $0[0]) }
+            let start = Int(clamping: ShapeAttributes(n).start), end = n.ints("end").map { Int(clamping: $0[0]) }
             return { inputs, ctx in
                 let dims = try inputs.required(0).shape
                 func clamp(_ v: Int) -> Int { min(max(v < 0 ? v + dims.count : v, 0), dims.count) }
@@ -132,7 +132,7 @@ enum ShapeOperators {
     }
 
     static func cast(_ node: Node) throws -> OperatorFunction {
-        let code = node.int("to", default: 0)
+        let code = CastAttributes(node).to
         guard let to = DataType(rawValue: Int32(truncatingIfNeeded: code)), to.isNumeric else {
             throw ModelError("cast to type \(code) is not supported")
         }

@@ -92,7 +92,7 @@ enum ActivationGradients {
     static let reciprocal = unary { _, y in -y * y }
 
     static func gelu(_ node: Node) -> GradientRule {
-        if node.string("approximate", default: "none") == "tanh" {
+        if GeluAttributes(node).usesTanh {
             let c = (2 / Float.pi).squareRoot()
             return unary { x, _ in
                 let u = c * (x + 0.044715 * x * x * x)
@@ -112,8 +112,9 @@ enum ActivationGradients {
         .differentiable { g in
             let lo: Float, hi: Float
             if opset < 11 {
-                lo = node.float("min", default: -.greatestFiniteMagnitude)
-                hi = node.float("max", default: .greatestFiniteMagnitude)
+                let bounds = ClipAttributes(node)
+                lo = bounds.min
+                hi = bounds.max
             } else {
                 lo = try scalar(g, 1) ?? -.infinity
                 hi = try scalar(g, 2) ?? .infinity

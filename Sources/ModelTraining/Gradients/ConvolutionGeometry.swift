@@ -27,29 +27,28 @@ struct ConvolutionGeometry {
         guard r == 1 || r == 2, kernel.count == r, output.count == r else {
             throw ModelError("only 1-D and 2-D windows can be trained (got \(r)-D)")
         }
-        let strides = node.ints("strides")?.map { Int($0) } ?? Array(repeating: 1, count: r)
-        let dilations = node.ints("dilations")?.map { Int($0) } ?? Array(repeating: 1, count: r)
-        let autoPad = node.string("auto_pad", default: "NOTSET")
+        let attributes = try WindowAttributes(node)
+        let strides = attributes.strides(rank: r), dilations = attributes.dilations(rank: r)
         var begin = [Int](repeating: 0, count: r), end = begin
-        switch autoPad {
-        case "SAME_UPPER", "SAME_LOWER":
+        switch attributes.autoPad {
+        case .sameUpper, .sameLower:
             for k in 0..<r {
                 // The window positions (`output`) are the smaller side; for ConvTranspose they are X.
                 let (smaller, larger) = (output[k], input[k])
                 // The forward's total padding for this axis: what makes `smaller` windows cover
                 // `larger` (for ConvTranspose, output_padding adds to the output's end).
-                let extra = transposed ? node.ints("output_padding").map { Int($0[k]) } ?? 0 : 0
+                let extra = transposed ? attributes.outputPadding.map { $0[k] } ?? 0 : 0
                 let t = max(0, (smaller - 1) * strides[k] + (kernel[k] - 1) * dilations[k] + 1 + extra - larger)
-                begin[k] = autoPad == "SAME_UPPER" ? t / 2 : t - t / 2
+                begin[k] = attributes.autoPad == .sameUpper ? t / 2 : t - t / 2
                 end[k] = t - begin[k]
             }
-        case "VALID":
+        case .valid:
             break
-        default:
-            if let pads = node.ints("pads") {
+        case .notSet:
+            if let pads = attributes.pads {
                 guard pads.count == 2 * r else { throw ModelError("pads \(pads) do not fit a \(r)-D window") }
-                begin = pads.prefix(r).map { Int($0) }
-                end = pads.suffix(r).map { Int($0) }
+                begin = Array(pads.prefix(r))
+                end = Array(pads.suffix(r))
             }
         }
         guard strides.count == r, dilations.count == r else { throw ModelError("strides or dilations do not fit a \(r)-D window") }

@@ -97,6 +97,6 @@ enum DataMovementGradients {
 
     /// Resize and Upsample move elements only in nearest mode.
     static func resize(_ node: Node) -> GradientRule {
-        node.string("mode", default: "nearest") == "nearest" ? routed : .unsupported
+        ResizeAttributes(node, legacy: node.kind == .upsample).mode == "nearest" ? routed : .unsupported
     }
 }

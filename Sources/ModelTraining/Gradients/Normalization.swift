@@ -108,8 +108,8 @@ enum NormalizationGradients {
     static func dropoutForward(_ node: Node, _ opset: Int) -> TrainingForward {
         { inputs, state in
             guard let x = inputs[0] else { throw ModelError("Dropout needs its input") }
-            var ratio: Float = opset < 12 ? node.float("ratio", default: 0.5) : 0.5
-            if opset >= 12, inputs.count > 1, let r = inputs[1] { ratio = r.floats.first ?? 0.5 }
+            var ratio = opset < 12 ? DropoutAttributes(node).ratio : DropoutAttributes.defaultRatio
+            if opset >= 12, inputs.count > 1, let r = inputs[1] { ratio = r.floats.first ?? DropoutAttributes.defaultRatio }
             guard ratio >= 0 && ratio < 1 else { throw ModelError("dropout ratio \(ratio) is outside [0, 1)") }
             let keep = 1 / (1 - ratio)
             var scale = [Float](repeating: 0, count: x.count)

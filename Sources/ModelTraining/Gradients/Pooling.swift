@@ -57,7 +57,7 @@ enum PoolingGradients {
         guard g.wants(0) else { return [nil] }
         let x = try g.input(0), y = g.outputs[0], dy = try g.grad()
         let geo = try geometry(g.node, x, y)
-        let includePad = g.node.int("count_include_pad", default: 0) != 0
+        let includePad = try WindowAttributes(g.node).countIncludePad
         let dx = try g.floats(x.shape)
         let planes = x.shape[0] * x.shape[1], inPlane = geo.height * geo.width, outPlane = geo.outPositions
         let dyp = dy.floatPointer, dxp = dx.floatPointer
@@ -97,7 +97,7 @@ enum PoolingGradients {
     }
 
     static func geometry(_ node: Node, _ x: RuntimeTensor, _ y: RuntimeTensor) throws -> ConvolutionGeometry {
-        guard let kernel = node.ints("kernel_shape")?.map({ Int($0) }) else {
+        guard let kernel = try WindowAttributes(node).kernelShape else {
             throw ModelError("kernel_shape is missing")
         }
         return try ConvolutionGeometry.window(node, kernel: kernel, input: Array(x.shape[2...]),

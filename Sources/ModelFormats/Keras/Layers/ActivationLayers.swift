@@ -54,6 +54,7 @@ enum ActivationLayers {
         let x = call.builder.kerasOrder(try call.single(), for: call.name)
         let axis: Int
         if let list = call.config.values["axis"] as? [Any], list.count == 1, let a = list[0] as? Int { axis = a } else {
+            // Keras's own default (the last axis), not ONNX's, which is 1 before opset 13.
             axis = try call.config.int("axis", default: -1)
         }
         return try softmax(call, input: x, axis: axis, output: call.output, nodeName: call.name)
@@ -197,7 +198,7 @@ extension ActivationLayers {
         case .softsign: return "softsign"
         case .exp: return "exponential"
         case .elu where EluAttributes(node).alpha == 1: return "elu"
-        case .gelu where node.string("approximate", default: "none") == "none": return "gelu"
+        case .gelu where GeluAttributes(node).approximate == GeluAttributes.defaultApproximate: return "gelu"
         case .clip:
             let (lo, hi) = clipBounds(node, exporter: exporter)
             return lo == 0 && hi == 6 ? "relu6" : nil

@@ -150,8 +150,8 @@ extension ConvolutionLayers {
             throw ModelError("only 1-D and 2-D convolutions with known input channels are supported")
         }
         let kernel = w.dims.suffix(rank).map { $0 }
-        let strides = (node.ints("strides") ?? [Int64](repeating: 1, count: rank)).map { Int($0) }
-        let dilations = (node.ints("dilations") ?? [Int64](repeating: 1, count: rank)).map { Int($0) }
+        let window = try WindowAttributes(node)
+        let strides = window.strides(rank: rank), dilations = window.dilations(rank: rank)
         let group = ConvAttributes(node).group, cout = w.dims[0]
         let bias = try call.constant(2).map { try $0.floats() }
         if let bias, bias.count != cout { throw ModelError("bias has \(bias.count) values for \(cout) channels") }
@@ -218,7 +218,8 @@ extension ConvolutionLayers {
               let (pointIndex, point) = call.soleConsumer(), point.kind == .conv,
               point.name == String(call.name.dropLast("/depthwise".count)), ConvAttributes(point).group == 1,
               let pw = point.input(1).flatMap({ call.exporter.constant($0) }), pw.dims.count == 4, pw.dims[2] == 1, pw.dims[3] == 1,
-              (point.ints("strides") ?? [1, 1]) == [1, 1], (point.ints("pads") ?? [0, 0, 0, 0]).allSatisfy({ $0 == 0 })
+              let pointWindow = try? WindowAttributes(point), pointWindow.strides(rank: 2) == [1, 1],
+              pointWindow.pads(rank: 2).allSatisfy({ $0 == 0 })
         else { return nil }
         let pointCall = KerasExportCall(node: point, index: pointIndex, exporter: call.exporter)
         call.exporter.absorbed.insert(pointIndex)

@@ -196,7 +196,7 @@ extension CoreLayers {
     /// Dropout → Dropout with the node's ratio (input 1 from opset 12, else the attribute; 0.5 by default).
     static func exportDropout(_ call: KerasExportCall) throws {
         let x = try call.input(0)
-        var rate = call.node.float("ratio", default: 0.5)
+        var rate = DropoutAttributes(call.node).ratio
         if call.node.inputs.count > 1, !call.node.inputs[1].isEmpty {
             guard let r = try call.constant(1)?.floats(), r.count == 1 else { throw ModelError("the ratio must be one constant value") }
             rate = r[0]
@@ -347,7 +347,7 @@ extension CoreLayers {
     /// Constant zero Pad of the spatial axes → ZeroPadding2D.
     static func exportPad(_ call: KerasExportCall) throws {
         let x = try call.channelsFirstInput()
-        guard call.node.string("mode", default: "constant") == "constant" else { throw ModelError("only constant padding maps to ZeroPadding") }
+        guard PadAttributes(call.node).mode == PadAttributes.defaultMode else { throw ModelError("only constant padding maps to ZeroPadding") }
         let pads = try (call.constant(1).map { try $0.int64s() } ?? call.node.ints("pads") ?? []).map { Int($0) }
         let r = x.rank
         guard pads.count == 2 * r, call.node.input(3) == nil else { throw ModelError("needs pads for every axis and no axes input") }
@@ -367,13 +367,13 @@ extension CoreLayers {
             throw ModelError("needs known sizes and whole scale factors")
         }
         let node = call.node
-        let mode = node.string("mode", default: "nearest")
-        let transform = node.string("coordinate_transformation_mode", default: node.kind == .upsample ? "asymmetric" : "half_pixel")
+        let resize = ResizeAttributes(node, legacy: node.kind == .upsample)
+        let mode = resize.mode, transform = resize.coordinateTransformation
         let interpolation: String
         switch mode {
         case "nearest":
             // With whole factors, floor-of-asymmetric is the only rounding Keras's nearest matches.
-            guard transform == "asymmetric", node.string("nearest_mode", default: "round_prefer_floor") == "floor" || node.kind == .upsample else {
+            guard transform == "asymmetric", resize.nearestMode == "floor" else {
                 throw ModelError("nearest resize must be asymmetric with floor rounding")
             }
             interpolation = "nearest"

@@ -62,20 +62,19 @@ extension PoolingLayers {
     /// Pooling whose pads are 'valid' or exactly Keras's 'same' (padding a max or an average with
     /// zeros would change it, so other pads have no Keras equivalent).
     static func exportPool(_ call: KerasExportCall, _ base: String) throws {
-        let node = call.node, x = try call.channelsFirstInput()
-        guard let kernel = node.ints("kernel_shape")?.map({ Int($0) }), kernel.count == x.rank - 2, kernel.count <= 2 else {
+        let node = call.node, x = try call.channelsFirstInput(), window = try WindowAttributes(node)
+        guard let kernel = window.kernelShape, kernel.count == x.rank - 2, kernel.count <= 2 else {
             throw ModelError("needs a 1-D or 2-D kernel_shape")
         }
         let n = kernel.count
-        let strides = (node.ints("strides") ?? [Int64](repeating: 1, count: n)).map { Int($0) }
-        let dilations = (node.ints("dilations") ?? [Int64](repeating: 1, count: n)).map { Int($0) }
+        let strides = window.strides(rank: n), dilations = window.dilations(rank: n)
         guard dilations.allSatisfy({ $0 == 1 }) else { throw ModelError("dilated pooling has no Keras equivalent") }
-        guard node.int("ceil_mode", default: 0) == 0 else { throw ModelError("ceil_mode 1 has no Keras equivalent") }
+        guard !window.ceilMode else { throw ModelError("ceil_mode 1 has no Keras equivalent") }
         let pads = try KerasLayoutMath.pads(node, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations)
         guard let padding = KerasLayoutMath.padding(pads: pads, input: x.spatial, kernel: kernel, strides: strides, dilations: dilations) else {
             throw ModelError("pads \(pads) are neither Keras's 'valid' nor 'same'")
         }
-        if node.kind == .averagePool && padding == "same" && node.int("count_include_pad", default: 0) != 0 {
+        if node.kind == .averagePool && padding == "same" && window.countIncludePad {
             throw ModelError("count_include_pad 1 differs from Keras's 'same' average")
         }
         let spatial = (0..<n).map {

@@ -67,14 +67,13 @@ enum TransposedConvolutionLayers {
         guard w.dims.count == 4, x.rank == 4, let cin = x.channels, w.dims[0] == cin else {
             throw ModelError("only 2-D transposed convolutions with known input channels are supported")
         }
-        guard ConvAttributes(node).group == 1, (node.ints("dilations") ?? [1, 1]) == [1, 1], node[attribute: "output_shape"] == nil,
-              node.string("auto_pad", default: "NOTSET") == "NOTSET" else {
+        let window = try WindowAttributes(node)
+        guard ConvAttributes(node).group == 1, window.dilations(rank: 2) == [1, 1], window.outputShape == nil,
+              window.autoPad == .notSet else {
             throw ModelError("groups, dilations, output_shape and auto_pad have no Conv2DTranspose equivalent")
         }
         let kernel = Array(w.dims.suffix(2)), filters = w.dims[1]
-        let strides = (node.ints("strides") ?? [1, 1]).map { Int($0) }
-        let pads = (node.ints("pads") ?? [0, 0, 0, 0]).map { Int($0) }
-        let extra = (node.ints("output_padding") ?? [0, 0]).map { Int($0) }
+        let strides = window.strides(rank: 2), pads = window.pads(rank: 2), extra = window.outputPadding(rank: 2)
         guard let h = x.spatial[0], let wd = x.spatial[1] else { throw ModelError("needs known spatial sizes") }
         let sizes = [h, wd]
         var choice: (padding: String, outputPadding: [Int]?)?
