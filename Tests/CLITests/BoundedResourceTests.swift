@@ -1,0 +1,28 @@
+import Foundation
+import XCTest
+
+/// Hostile archives are refused from their declared sizes, before anything large is inflated.
+final class BoundedResourceTests: XCTestCase {
+    private func assertRefused(_ arguments: [String], file: String, containing expected: String,
+                               line: UInt = #line) throws {
+        let r = try modeltool(arguments)
+        XCTAssertEqual(r.status, 1, r.stderr, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("modeltool: \(file)"), r.stderr, line: line)
+        XCTAssertTrue(r.stderr.contains(expected), r.stderr, line: line)
+        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr, line: line)
+    }
+
+    func testKerasZipBombs() throws {
+        let lying = "Fixtures/bad/zip_bomb_lying_size.keras"
+        try assertRefused(["info", lying], file: lying, containing: "config.json inflates past its declared 100 bytes")
+        let declared = "Fixtures/bad/zip_bomb_declared.keras"
+        try assertRefused(["info", declared], file: declared,
+                          containing: "config.json claims 2147483647 bytes from 4 compressed bytes, which deflate cannot produce")
+    }
+
+    func testNpzZipBomb() throws {
+        let npz = "Fixtures/bad/zip_bomb_declared.npz"
+        try assertRefused(["eval", "Fixtures/models/lenet.onnx", "--data", npz, "--labels", "Fixtures/fashion-mnist/labels.npy"],
+                          file: npz, containing: "deflate cannot produce")
+    }
+}
