@@ -25,4 +25,11 @@ final class BoundedResourceTests: XCTestCase {
         try assertRefused(["eval", "Fixtures/models/lenet.onnx", "--data", npz, "--labels", "Fixtures/fashion-mnist/labels.npy"],
                           file: npz, containing: "deflate cannot produce")
     }
+
+    /// Findings of the libFuzzer harnesses (Tools/fuzz.sh), kept as regression tests.
+    func testFuzzFindingsStayFixed() throws {
+        // keras-config: a Conv2D with strides [0, 2] divided by zero while mapping the layer.
+        try assertRefused(["info", "Fixtures/keras/k2_weights_only.h5", "--config", "Fixtures/bad/fuzz_keras_zero_stride.json"],
+                          file: "Fixtures/keras/k2_weights_only.h5", containing: "layer 'stem': strides [0, 2] must be between 1 and 65536")
+    }
 }
