@@ -22,14 +22,16 @@ func formatShape(_ shape: [Int?]) -> String {
     "[" + shape.map { $0.map(String.init) ?? "?" }.joined(separator: ",") + "]"
 }
 
-/// The product of `dims`, or nil when it overflows `Int` or a dimension is negative.
+/// The product of `dims`, or nil when a dimension is negative or the product of the non-zero
+/// dimensions exceeds 2^48 elements: a zero-length first axis must not hide a sample shape whose
+/// element count overflows later (a libFuzzer idx finding).
 func checkedProduct(_ dims: [Int]) -> Int? {
-    var product = 1
+    var nonZero = 1
     for dim in dims {
         guard dim >= 0 else { return nil }
-        let (value, overflow) = product.multipliedReportingOverflow(by: dim)
-        if overflow { return nil }
-        product = value
+        let (value, overflow) = nonZero.multipliedReportingOverflow(by: max(dim, 1))
+        if overflow || value > 1 << 48 { return nil }
+        nonZero = value
     }
-    return product
+    return dims.contains(0) ? 0 : nonZero
 }

@@ -31,5 +31,10 @@ final class BoundedResourceTests: XCTestCase {
         // keras-config: a Conv2D with strides [0, 2] divided by zero while mapping the layer.
         try assertRefused(["info", "Fixtures/keras/k2_weights_only.h5", "--config", "Fixtures/bad/fuzz_keras_zero_stride.json"],
                           file: "Fixtures/keras/k2_weights_only.h5", containing: "layer 'stem': strides [0, 2] must be between 1 and 65536")
+        // idx and idx-gz: 17 dimensions, the first 0, the rest multiplying past Int.max: the
+        // sample size overflowed once the (empty) file was accepted.
+        let idx = "Fixtures/bad/fuzz_idx_overflowing_sample.idx"
+        try assertRefused(["eval", "Fixtures/models/lenet.onnx", "--data", idx, "--labels", "Fixtures/fashion-mnist/labels.npy"],
+                          file: idx, containing: "header claims shape [0,")
     }
 }
