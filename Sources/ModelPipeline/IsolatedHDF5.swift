@@ -36,9 +36,10 @@ public enum IsolatedHDF5 {
     /// `KerasReader.read`, in a child process when isolation is enabled.
     static func readKeras(path: String, configPath: String?, nchwInput: Bool) throws -> Model {
         guard executable != nil else { return try KerasReader.read(path: path, configPath: configPath, nchwInput: nchwInput) }
-        var arguments = ["keras", path]
+        var arguments = ["keras"]
         if let configPath { arguments += ["--config", configPath] }
         if nchwInput { arguments.append("--nchw-input") }
+        arguments += ["--", path]  // a file name starting with '-' stays a file name
         let bytes = try runChild(arguments, file: path)
         do { return try ONNXReader.read(bytes: bytes) } catch let e as ModelError {
             throw ModelError("\(path): the isolated Keras reader returned an unreadable graph (\(e.message))")
@@ -48,7 +49,7 @@ public enum IsolatedHDF5 {
     /// Reads every sample of an HDF5 dataset in a child process; returns once the child did so
     /// without faulting.
     static func checkDataset(_ file: String, member: String?) throws {
-        _ = try runChild(["dataset", member.map { "\(file):\($0)" } ?? file], file: file)
+        _ = try runChild(["dataset", "--", member.map { "\(file):\($0)" } ?? file], file: file)
     }
 
     /// Runs the child and returns its standard output; a child's ordinary error is thrown as it
