@@ -65,7 +65,10 @@ if [ -z "$(ls -A "$corpus")" ]; then
     case $name in
         onnx) find Fixtures/models Fixtures/roundtrip Fixtures/bad -name '*.onnx' -size -600k -exec cp {} "$corpus/" \; ;;
         keras-config) cp Fixtures/keras/*.json "$corpus/"
-                      for k in Fixtures/keras/*.keras; do unzip -p "$k" config.json > "$corpus/$(basename "$k").json"; done ;;
+                      for k in Fixtures/keras/*.keras; do
+                          python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("config.json"))' \
+                              "$k" > "$corpus/$(basename "$k").json"
+                      done ;;
         keras-zip) cp Fixtures/keras/*.keras "$corpus/" ;;
         npy) cp Fixtures/fashion-mnist/input100_f32.npy "$corpus/"; head -c 2000 Fixtures/fashion-mnist/images.npy > "$corpus/images-head.npy" ;;
         npz) for f in Fixtures/keras/k2_sequential.npz Fixtures/keras/k3_conv1d.npz; do cp "$f" "$corpus/"; done ;;
