@@ -20,7 +20,7 @@ a = ap.parse_args()
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sources = sorted(glob.glob(os.path.join(root, "Fixtures/keras/*.h5")))
 rng = random.Random(a.seed)
-crashes = timeouts = errors = ok = 0
+crashes = signals = timeouts = errors = ok = 0
 tmp = tempfile.mkdtemp(prefix="mutate-h5-")
 for i in range(a.count):
     src = rng.choice(sources)
@@ -42,6 +42,7 @@ for i in range(a.count):
     crashed = r.returncode < 0 or b"crashed" in r.stderr
     if crashed:
         crashes += 1
+        signals += r.returncode < 0
         sig = signal.Signals(-r.returncode).name if r.returncode < 0 else "isolated"
         print(f"crash: {os.path.basename(src)} #{i} {sig} edits={edits} stderr={r.stderr[:200]!r}", flush=True)
         if a.keep:
@@ -53,4 +54,5 @@ for i in range(a.count):
         ok += 1
     else:
         errors += 1
-print(f"mutants: {i + 1}, read: {ok}, refused: {errors}, crashed: {crashes}, timeouts: {timeouts}")
+print(f"mutants: {i + 1}, read: {ok}, refused: {errors}, crashed: {crashes} "
+      f"(killed by a signal: {signals}, reported as a library crash: {crashes - signals}), timeouts: {timeouts}")
