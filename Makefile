@@ -19,11 +19,12 @@ release: setup
 demo: release
 	@bash Tools/demo.sh $(RELEASE_BIN)
 
-## Every test: generated-code check, cross-checks against the onnx package, then the Swift tests.
+## Every test: generated-code check, cross-checks against the onnx package, libFuzzer smoke runs, then the Swift tests.
 test: setup
 	bash Tools/generate-onnx-c.sh --check
 	$(SWIFT) build
 	bash Tools/crosscheck.sh $(DEBUG_BIN)
+	bash Tools/fuzz-smoke.sh
 	$(SWIFT) test --disable-swift-testing 2>&1 | tee .build/test.log; status=$${PIPESTATUS[0]}; \
 	  bash Tools/test-summary.sh .build/test.log; exit $$status
 

@@ -22,14 +22,17 @@ func formatShape(_ shape: [Int?]) -> String {
     "[" + shape.map { $0.map(String.init) ?? "?" }.joined(separator: ",") + "]"
 }
 
-/// The product of `dims`, or nil when it overflows `Int` or a dimension is negative.
+/// The product of `dims`, or nil when it overflows `Int` or a dimension is negative. With a zero
+/// dimension the others must still multiply to at most 2^48: an empty first axis must not hide a
+/// sample shape whose element count overflows later (a libFuzzer idx finding).
 func checkedProduct(_ dims: [Int]) -> Int? {
-    var product = 1
+    var nonZero = 1
     for dim in dims {
         guard dim >= 0 else { return nil }
-        let (value, overflow) = product.multipliedReportingOverflow(by: dim)
+        let (value, overflow) = nonZero.multipliedReportingOverflow(by: max(dim, 1))
         if overflow { return nil }
-        product = value
+        nonZero = value
     }
-    return product
+    guard dims.contains(0) else { return nonZero }
+    return nonZero <= 1 << 48 ? 0 : nil
 }

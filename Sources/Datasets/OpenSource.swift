@@ -54,8 +54,19 @@ public func openSource(path: String, images: ImageFolderOptions = ImageFolderOpt
     case .npy: return try openNpy(path: file)
     case .npz: return try openNpz(path: file, member: member)
     case .idx: return try openIDX(path: file)
-    case .hdf5: return try HDF5Source(path: file, datasetPath: member)
+    case .hdf5:
+        try hdf5DatasetCheck?(file, member)
+        return try HDF5Source(path: file, datasetPath: member)
     }
+}
+
+/// Runs before an HDF5 dataset is opened, with the file and the member; the CLI sets it to read
+/// the dataset once in a child process first, since libhdf5 can crash on a malformed file.
+nonisolated(unsafe) private var hdf5DatasetCheck: ((String, String?) throws -> Void)?
+
+/// Sets the check that runs before every HDF5 dataset is opened (nil: none).
+public func setHDF5DatasetCheck(_ check: ((String, String?) throws -> Void)?) {
+    hdf5DatasetCheck = check
 }
 
 /// Splits `file:member` at the first `:` whose left side is an existing file; a path that

@@ -37,7 +37,8 @@ public enum ModelFile {
                             nchwInput: Bool = false) throws -> Model {
         switch try ModelFormat.of(path, override: format) {
         case .onnx: return try ONNXReader.read(path: path)
-        case .h5, .keras: return try KerasReader.read(path: path, configPath: kerasConfig, nchwInput: nchwInput)
+        // HDF5 is parsed in a child process once the CLI enables it: libhdf5 can crash on a hostile file.
+        case .h5, .keras: return try IsolatedHDF5.readKeras(path: path, configPath: kerasConfig, nchwInput: nchwInput)
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileIO
 import ModelFormats
 import ModelIR
 import ModelPipeline
@@ -33,6 +34,8 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let lock = try FileLock.forRewriting(output)
+            defer { withExtendedLifetime(lock) {} }
             let model = try ModelFile.open(input, format: format, kerasConfig: config, nchwInput: nchwInput)
             let policy: ExternalDataPolicy = externalData ? .all(threshold: 1024) : inline ? .none : .asRead
             for warning in try ModelFile.save(model, to: output, format: to, externalData: policy) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileIO
 import Datasets
 import Foundation
 import ModelFormats
@@ -121,6 +122,8 @@ struct Finetune: ParsableCommand {
     func run() throws {
         try runReportingErrors {
             let start = Date()
+            let lock = try FileLock.forRewriting(output ?? model)
+            defer { withExtendedLifetime(lock) {} }
             let original = try ModelFile.open(model)
             let settings = try training.settings(epochs: epochs, batch: dataOptions.batch, limit: dataOptions.limit, threads: dataOptions.threads)
             let preprocessing = dataOptions.settings.preprocessing

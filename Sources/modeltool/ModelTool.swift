@@ -1,4 +1,5 @@
 import ArgumentParser
+import ModelPipeline
 
 /// The modeltool command line: trims CNN channels by their Average Percentage of Zeros.
 @main
@@ -17,6 +18,13 @@ struct ModelTool: ParsableCommand {
           modeltool finetune model.onnx --data x.npy --labels y.npy --epochs 2   retrain the weights
         """,
         version: "0.1.0",
-        subcommands: [Trim.self, Finetune.self, Info.self, Apoz.self, Eval.self, Run.self, Convert.self]
+        subcommands: [Trim.self, Finetune.self, Info.self, Apoz.self, Eval.self, Run.self, Convert.self, IsolatedRead.self]
     )
+
+    /// Untrusted HDF5 files are parsed in a child process (this binary again), so that a crash
+    /// inside libhdf5 becomes a one-line error.
+    static func main() {
+        IsolatedHDF5.enable()
+        main(nil)
+    }
 }

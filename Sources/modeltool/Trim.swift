@@ -1,4 +1,5 @@
 import ArgumentParser
+import FileIO
 import Datasets
 import Foundation
 import ModelPipeline
@@ -125,6 +126,8 @@ struct Trim: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
+            let lock = dryRun ? nil : try FileLock.forRewriting(output ?? model)
+            defer { withExtendedLifetime(lock) {} }
             let session = try TrimSession(modelFile: model, settings: try dataOptions().settings)
             session.progress = { unit in ProgressBar.callback(unit: unit) }
             session.warn = { printError("modeltool: \($0)") }

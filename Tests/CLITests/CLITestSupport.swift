@@ -13,7 +13,8 @@ struct RunResult {
 }
 
 /// Runs the modeltool binary built next to this test bundle.
-func modeltool(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> RunResult {
+func modeltool(_ arguments: [String], environment: [String: String] = [:], file: StaticString = #filePath,
+               line: UInt = #line) throws -> RunResult {
     let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var binary = products.appendingPathComponent("modeltool")
     if !FileManager.default.isExecutableFile(atPath: binary.path) {
@@ -26,6 +27,9 @@ func modeltool(_ arguments: [String], file: StaticString = #filePath, line: UInt
     process.executableURL = binary
     process.arguments = arguments
     process.currentDirectoryURL = repositoryRoot
+    if !environment.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

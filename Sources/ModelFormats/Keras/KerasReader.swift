@@ -57,8 +57,17 @@ public enum KerasReader {
         }
         func member(_ name: String) throws -> Data {
             guard let entry = archive[name] else { throw ModelError("\(path): the .keras archive has no \(name)") }
+            let declared = try checkedSize(of: entry, name: name, archive: path)
             var data = Data()
-            do { _ = try archive.extract(entry, skipCRC32: false) { data.append($0) } } catch {
+            do {
+                _ = try archive.extract(entry, skipCRC32: false) { chunk in
+                    // A zip bomb may lie about its size: stop at the declared one, not the stream's end.
+                    guard data.count + chunk.count <= declared else { throw ZipBomb() }
+                    data.append(chunk)
+                }
+            } catch is ZipBomb {
+                throw ModelError("\(path): \(name) inflates past its declared \(declared) bytes (a zip bomb?)")
+            } catch {
                 throw ModelError("\(path): \(name) cannot be extracted (damaged archive?)")
             }
             return data
@@ -85,6 +94,25 @@ public enum KerasReader {
         let optimizer = root.has("optimizer/vars") && !((try? root.group("optimizer/vars").childNames().isEmpty) ?? true)
         return try build(config, store: store, file: "\(path)/model.weights.h5", isKeras3: true, nchwInput: nchwInput,
                          metadata: [("keras_version", version)] + (optimizer ? [(KerasWriter.optimizerStateKey, "true")] : []))
+    }
+
+    private struct ZipBomb: Error {}
+
+    /// Text members (config.json, metadata.json) larger than this are refused.
+    static let textMemberLimit = 64 << 20
+
+    /// An archive member's declared size, refused before inflating when deflate cannot produce it
+    /// from the compressed size (about 1032:1 at most), or when a text member is absurdly large.
+    private static func checkedSize(of entry: Entry, name: String, archive path: String) throws -> Int {
+        let declared = Int(clamping: entry.uncompressedSize), compressed = Int(clamping: entry.compressedSize)
+        let (bound, overflow) = compressed.multipliedReportingOverflow(by: 1032)
+        if !overflow, declared > bound + 1024 {
+            throw ModelError("\(path): \(name) claims \(declared) bytes from \(compressed) compressed bytes, which deflate cannot produce")
+        }
+        if name.hasSuffix(".json"), declared > textMemberLimit {
+            throw ModelError("\(path): \(name) is \(declared) bytes, over the \(textMemberLimit >> 20) MiB allowed for a config")
+        }
+        return declared
     }
 
     /// Maps every layer call once its inputs exist, then wires the graph's inputs and outputs.

@@ -24,6 +24,14 @@ enum ConvolutionLayers {
         /// ONNX pads/auto_pad attributes and the output's spatial sizes. 'same' puts the odd pixel
         /// at the end, as TensorFlow does; 'causal' (Conv1D) pads only at the start.
         func geometry(_ input: [Int?], layer: String) throws -> (attributes: [Attribute], output: [Int?]) {
+            // A hostile config must not divide by zero or overflow below (found by Tools/fuzz.sh keras-config).
+            for (key, values) in [("kernel size", kernel), ("strides", strides), ("dilation rate", dilations)]
+            where !values.allSatisfy({ (1...Self.limit).contains($0) }) {
+                throw ModelError("layer '\(layer)': \(key) \(values) must be between 1 and \(Self.limit)")
+            }
+            guard input.allSatisfy({ ($0 ?? 0) >= 0 && ($0 ?? 0) <= 1 << 40 }) else {
+                throw ModelError("layer '\(layer)': input size \(input.map { $0.map(String.init) ?? "?" }) is out of range")
+            }
             let n = kernel.count
             let span = (0..<n).map { (kernel[$0] - 1) * dilations[$0] + 1 }
             switch padding {
@@ -47,6 +55,9 @@ enum ConvolutionLayers {
                 throw ModelError("layer '\(layer)': padding '\(padding)' is not supported")
             }
         }
+
+        /// The largest kernel size, stride or dilation accepted.
+        static let limit = 1 << 16
 
         var attributes: [Attribute] {
             [Attribute("kernel_shape", .ints(kernel.map(Int64.init))), Attribute("strides", .ints(strides.map(Int64.init))),

@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+
+/// Hostile archives are refused from their declared sizes, before anything large is inflated.
+final class BoundedResourceTests: XCTestCase {
+    private func assertRefused(_ arguments: [String], file: String, containing expected: String,
+                               line: UInt = #line) throws {
+        let r = try modeltool(arguments)
+        XCTAssertEqual(r.status, 1, r.stderr, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("modeltool: \(file)"), r.stderr, line: line)
+        XCTAssertTrue(r.stderr.contains(expected), r.stderr, line: line)
+        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr, line: line)
+    }
+
+    func testKerasZipBombs() throws {
+        let lying = "Fixtures/bad/zip_bomb_lying_size.keras"
+        try assertRefused(["info", lying], file: lying, containing: "config.json inflates past its declared 100 bytes")
+        let declared = "Fixtures/bad/zip_bomb_declared.keras"
+        try assertRefused(["info", declared], file: declared,
+                          containing: "config.json claims 2147483647 bytes from 4 compressed bytes, which deflate cannot produce")
+    }
+
+    func testNpzZipBomb() throws {
+        let npz = "Fixtures/bad/zip_bomb_declared.npz"
+        try assertRefused(["eval", "Fixtures/models/lenet.onnx", "--data", npz, "--labels", "Fixtures/fashion-mnist/labels.npy"],
+                          file: npz, containing: "deflate cannot produce")
+    }
+
+    /// Findings of the libFuzzer harnesses (Tools/fuzz.sh), kept as regression tests.
+    func testFuzzFindingsStayFixed() throws {
+        // keras-config: a Conv2D with strides [0, 2] divided by zero while mapping the layer.
+        try assertRefused(["info", "Fixtures/keras/k2_weights_only.h5", "--config", "Fixtures/bad/fuzz_keras_zero_stride.json"],
+                          file: "Fixtures/keras/k2_weights_only.h5", containing: "layer 'stem': strides [0, 2] must be between 1 and 65536")
+        // idx and idx-gz: 17 dimensions, the first 0, the rest multiplying past Int.max: the
+        // sample size overflowed once the (empty) file was accepted.
+        let idx = "Fixtures/bad/fuzz_idx_overflowing_sample.idx"
+        try assertRefused(["eval", "Fixtures/models/lenet.onnx", "--data", idx, "--labels", "Fixtures/fashion-mnist/labels.npy"],
+                          file: idx, containing: "header claims shape [0,")
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import XCTest
+
+/// Untrusted HDF5 is parsed in a child process: a libhdf5 crash is one line and exit status 1.
+final class HDF5IsolationTests: XCTestCase {
+    private let crashMessage = "malformed HDF5 file (the HDF5 library crashed reading it)"
+
+    /// Mutants of Fixtures/keras files that crash libhdf5 1.10.8 (found by Tools/fuzz/mutate-h5.py).
+    func testLibraryCrashesBecomeOneLineErrors() throws {
+        // hdf5_crash_fuzz.keras: a .keras whose weights crash libhdf5 (found by Tools/fuzz.sh keras-zip).
+        for name in ["hdf5_crash_memcpy.h5", "hdf5_crash_zoo.h5", "hdf5_crash_fuzz.keras"] {
+            let path = "Fixtures/bad/\(name)"
+            for command in [["info", path], ["convert", path, FileManager.default.temporaryDirectory.path + "/never.onnx"]] {
+                let r = try modeltool(command)
+                XCTAssertEqual(r.status, 1, "\(command)")
+                XCTAssertEqual(r.stderr, "modeltool: \(path): \(crashMessage)\n", "\(command)")
+            }
+        }
+    }
+
+    /// The child's ordinary errors reach the user unchanged, and good files read as before.
+    func testChildErrorsAndResultsPassThrough() throws {
+        let weightsOnly = try modeltool(["info", "Fixtures/keras/k2_weights_only.h5"])
+        XCTAssertEqual(weightsOnly.status, 1)
+        XCTAssertEqual(weightsOnly.stderr, "modeltool: Fixtures/keras/k2_weights_only.h5: a weights-only Keras file; give its architecture with --config model.json (the model's to_json())\n")
+        for file in ["Fixtures/keras/k2_zoo.h5", "Fixtures/keras/k3_zoo.keras"] {
+            let isolated = try modeltool(["info", file, "--json"])
+            let inProcess = try modeltool(["info", file, "--json"], environment: ["MODELTOOL_HDF5_IN_PROCESS": "1"])
+            XCTAssertEqual(isolated.status, 0, isolated.stderr)
+            XCTAssertEqual(isolated.stdout, inProcess.stdout, file)
+        }
+    }
+
+    /// A crashing child (the test hook raises SIGSEGV in it) is reported for models and datasets.
+    func testCrashedChildIsReportedForModelsAndDatasets() throws {
+        let crash = ["MODELTOOL_TEST_CHILD_CRASH": "1"]
+        let model = try modeltool(["info", "Fixtures/keras/k3_zoo.keras"], environment: crash)
+        XCTAssertEqual(model.status, 1)
+        XCTAssertEqual(model.stderr, "modeltool: Fixtures/keras/k3_zoo.keras: \(crashMessage)\n")
+        let data = try modeltool(["eval", "Fixtures/models/lenet.onnx", "--data", "Fixtures/keras/k2_zoo.h5",
+                                  "--labels", "Fixtures/fashion-mnist/labels.npy"], environment: crash)
+        XCTAssertEqual(data.status, 1)
+        XCTAssertEqual(data.stderr, "modeltool: Fixtures/keras/k2_zoo.h5: \(crashMessage)\n")
+    }
+}
