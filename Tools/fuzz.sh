@@ -15,6 +15,7 @@ clang_rt=$(dirname "$(swiftc -print-target-info | sed -n 's/.*"runtimeResourcePa
 fuzzer_lib=$(ls "$(dirname "$(dirname "$(command -v swiftc)")")"/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -1)
 flags=(-sanitize=fuzzer,address -Onone -gline-tables-only -parse-as-library -I "$out/obj" -Xcc -I/usr/include/hdf5/serial
        -Xcc -fmodule-map-file=Sources/CHDF5/module.modulemap -Xcc -fmodule-map-file=Sources/CZlibSystem/module.modulemap
+       -Xcc -fmodule-map-file=Sources/CTurboJPEG/module.modulemap -Xcc -fmodule-map-file=Sources/CSPNG/module.modulemap
        -Xcc -fmodule-map-file=$out/obj/CONNX.modulemap -Xcc -fmodule-map-file=.build/checkouts/ZIPFoundation/Sources/CZLib/module.modulemap -swift-version 5)
 
 build() {
@@ -41,7 +42,7 @@ build() {
     echo "fuzz build: modeltool-fuzz" >&2
     swiftc "${flags[@]/-parse-as-library/}" -module-name modeltool_fuzz Fuzz/main.swift Fuzz/Harnesses.swift -c -wmo -o "$out/obj/modeltool-fuzz.o"
     swiftc -sanitize=address -g "$out"/obj/*.o -o "$out/modeltool-fuzz" -Xlinker "$fuzzer_lib" -lstdc++ \
-        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c 2>&1 | grep -v 'Cannot export' >&2 || true
+        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c -lturbojpeg -lspng 2>&1 | grep -v 'Cannot export' >&2 || true
     test -x "$out/modeltool-fuzz"
     touch "$stamp"
 }
