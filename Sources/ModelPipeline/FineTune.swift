@@ -150,7 +150,7 @@ public final class FineTuner {
                     epochDone: ((EpochReport) -> Void)? = nil) throws -> FineTuneResult {
         let total = min(settings.limit ?? train.source.count, train.source.count)
         guard total > 0 else { throw ModelError("\(train.source.name): no training samples") }
-        guard labels.count >= total else {
+        guard labels.count == train.source.count else {
             throw ModelError("\(labels.name) has \(labels.count) labels for \(train.source.count) samples")
         }
         if settings.augmentation.resizedCrop {
