@@ -95,3 +95,18 @@ public enum RuntimeParallel {
         parallelWorkers(count, workers: workers, body)
     }
 }
+
+extension RuntimeParallel {
+    /// The elements `values[Σ index[d]·strides[d]]` for every index of `shape`, in row-major order
+    /// (strides 0 broadcast): the runtime's strided walk, for the trainer's index maps.
+    public static func stridedGather(_ values: [Int], strides: [Int], shape: [Int]) -> [Int] {
+        var out = [Int](repeating: 0, count: shape.reduce(1, *))
+        values.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                stridedCopy(s, base: 0, strides: strides, shape: shape, d)
+            }
+        }
+        return out
+    }
+}

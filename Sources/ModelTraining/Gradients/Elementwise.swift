@@ -24,22 +24,8 @@ enum Broadcasting {
             strides[k] = padded[k] == 1 ? 0 : acc
             acc *= padded[k]
         }
-        var map = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: big.count)
-        var at = 0
-        for i in 0..<count {
-            map[i] = at
-            var k = big.count - 1
-            while k >= 0 {
-                index[k] += 1
-                at += strides[k]
-                if index[k] < big[k] { break }
-                at -= strides[k] * big[k]
-                index[k] = 0
-                k -= 1
-            }
-        }
-        return map
+        // The runtime's strided walk over the small tensor's own flat indices.
+        return RuntimeParallel.stridedGather(Array(0..<small.reduce(1, *)), strides: strides, shape: big)
     }
 
     /// `grad` (of the broadcast shape) summed down to `shape`.
