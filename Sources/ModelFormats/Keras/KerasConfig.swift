@@ -66,6 +66,12 @@ struct TensorRef: Hashable, CustomStringConvertible {
     var description: String { "\(layer)[\(node)][\(tensor)]" }
 }
 
+/// A call's keyword argument: a tensor (an index into the call's inputs) or a JSON value.
+enum CallArgument {
+    case tensor(Int)
+    case value(Any)
+}
+
 /// One layer of the model config with every call of it (shared layers are called more than once).
 struct KerasLayer {
     let className: String
@@ -73,6 +79,9 @@ struct KerasLayer {
     let config: LayerConfig
     /// For each call, the tensors it reads, in order.
     var calls: [[TensorRef]]
+    /// For each call, its keyword arguments (TF-op layers keep their operands there, e.g. `y: 3.0`);
+    /// empty when the config has none.
+    var arguments: [[String: CallArgument]] = []
 }
 
 /// A model config: layers in config order, and the model's inputs and outputs.
@@ -111,7 +120,9 @@ struct KerasModelConfig {
             for entry in list {
                 let object = try layerObject(entry, source: source)
                 var layer = try makeLayer(object, source: source)
-                layer.calls = try inboundCalls(object["inbound_nodes"], layer: layer.name, source: source)
+                let calls = try inboundCalls(object["inbound_nodes"], layer: layer.name, source: source)
+                layer.calls = calls.map(\.inputs)
+                layer.arguments = calls.map(\.arguments)
                 layers.append(layer)
             }
             return KerasModelConfig(name: (config["name"] as? String) ?? "model", className: className, layers: layers,
@@ -155,21 +166,50 @@ struct KerasModelConfig {
                                 outputs: [TensorRef(layer: layers[layers.count - 1].name, node: 0, tensor: 0)])
     }
 
-    /// Keras 2: `[[[name, node, tensor(, kwargs)], …], …]`; Keras 3: `[{"args": […], "kwargs": {…}}, …]`
-    /// where each tensor is `{"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}`.
-    private static func inboundCalls(_ any: Any?, layer: String, source: String) throws -> [[TensorRef]] {
+    /// Keras 2: `[[[name, node, tensor(, kwargs)], …], …]`, where a TF-op layer (tf_keras's
+    /// TFOpLambda, which preserves its input structure) writes its one tensor unwrapped as
+    /// `[[name, node, tensor, kwargs], …]`; Keras 3: `[{"args": […], "kwargs": {…}}, …]` where each
+    /// tensor is `{"class_name": "__keras_tensor__", "config": {"keras_history": [name, node, tensor]}}`.
+    /// Tensors passed as keyword arguments become further inputs of the call.
+    private static func inboundCalls(_ any: Any?, layer: String, source: String) throws -> [(inputs: [TensorRef], arguments: [String: CallArgument])] {
         guard let nodes = any as? [Any] else { return [] }
         return try nodes.map { node in
+            var found: [TensorRef] = []
+            var kwargs: [String: Any] = [:]
             if let dict = node as? [String: Any] {
-                var found: [TensorRef] = []
                 collectHistories(dict["args"] as Any, into: &found)
-                return found
+                kwargs = (dict["kwargs"] as? [String: Any]) ?? [:]
+            } else {
+                guard let entries = node as? [Any] else { throw ModelError("\(source): layer '\(layer)' has a malformed inbound node") }
+                func entry(_ any: Any) throws {
+                    guard let list = any as? [Any] else { throw ModelError("\(source): layer '\(layer)' has a malformed inbound entry") }
+                    if list.first is [Any] { return try list.forEach(entry) }
+                    guard let r = ref(list) else {
+                        if list.first as? String == "_CONSTANT_VALUE" {
+                            throw ModelError("\(source): layer '\(layer)' has a constant as its first argument, which is not supported")
+                        }
+                        throw ModelError("\(source): layer '\(layer)' has a malformed inbound entry")
+                    }
+                    found.append(r)
+                    if kwargs.isEmpty, list.count >= 4, let k = list[3] as? [String: Any] { kwargs = k }
+                }
+                if entries.first is String { try entry(entries) } else { try entries.forEach(entry) }
             }
-            guard let entries = node as? [Any] else { throw ModelError("\(source): layer '\(layer)' has a malformed inbound node") }
-            return try entries.map { entry in
-                guard let r = ref(entry) else { throw ModelError("\(source): layer '\(layer)' has a malformed inbound entry") }
-                return r
+            var arguments: [String: CallArgument] = [:]
+            for (key, value) in kwargs where key != "name" {
+                var tensor: [TensorRef] = []
+                collectHistories(value, into: &tensor)
+                if tensor.isEmpty, node is [Any], let list = value as? [Any], list.count == 3, list[0] is String, let r = ref(list) {
+                    tensor = [r]
+                }
+                if tensor.count == 1 {
+                    arguments[key] = .tensor(found.count)
+                    found.append(tensor[0])
+                } else {
+                    arguments[key] = .value(value)
+                }
             }
+            return (found, arguments)
         }
     }
 

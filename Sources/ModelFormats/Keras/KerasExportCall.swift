@@ -74,6 +74,7 @@ extension KerasLayers {
     static let exporterFamilies: [[OpKind: KerasNodeExporter]] = [
         ConvolutionLayers.exporters, PoolingLayers.exporters, CoreLayers.exporters, NormalizationLayers.exporters,
         ActivationLayers.exporters, MergingLayers.exporters, TransposedConvolutionLayers.exporters,
+        CroppingLayers.exporters,
     ]
 
     static let exporters: [OpKind: KerasNodeExporter] = exporterFamilies.reduce(into: [:]) { all, family in

@@ -13,6 +13,8 @@ struct LayerCall {
     let output: String
     /// True for files written by Keras 3, whose defaults differ in places (hard_sigmoid, LeakyReLU).
     let isKeras3: Bool
+    /// The call's keyword arguments (operands of TF-op layers).
+    var arguments: [String: CallArgument] = [:]
 
     var config: LayerConfig { layer.config }
 
@@ -45,6 +47,12 @@ struct LayerMapping {
     let weightNames: (LayerConfig) throws -> [String]
     /// Emits the layer's nodes and returns its output.
     let map: (LayerCall) throws -> KTensor
+    /// Why a layer of this class cannot be mapped with this config (e.g. a TF op without a
+    /// mapping), checked for every layer before any is mapped so that all are reported at once.
+    var unsupported: (LayerConfig) -> String? = { _ in nil }
+    /// When set, files may store only this many of `weightNames` (the leading ones): Keras
+    /// versions differ in the bookkeeping variables they save (Normalization's `count`).
+    var minimumWeights: Int? = nil
 
     static func noWeights(_ map: @escaping (LayerCall) throws -> KTensor) -> LayerMapping {
         LayerMapping(weightNames: { _ in [] }, map: map)
@@ -57,7 +65,14 @@ enum KerasLayers {
     static let families: [[String: LayerMapping]] = [
         ConvolutionLayers.mappings, PoolingLayers.mappings, CoreLayers.mappings, NormalizationLayers.mappings,
         ActivationLayers.mappings, MergingLayers.mappings, TransposedConvolutionLayers.mappings,
+        TFOpLayers.mappings, CroppingLayers.mappings,
     ]
+
+    /// Why `layer` cannot be read, or nil: an unknown class, or a config its class cannot map.
+    static func unsupported(_ layer: KerasLayer) -> String? {
+        guard let mapping = all[layer.className] else { return layer.className }
+        return mapping.unsupported(layer.config).map { "\(layer.className) \($0)" }
+    }
 
     static let all: [String: LayerMapping] = families.reduce(into: [:]) { all, family in
         all.merge(family) { first, _ in first }

@@ -118,9 +118,11 @@ public enum KerasReader {
     /// Maps every layer call once its inputs exist, then wires the graph's inputs and outputs.
     static func build(_ config: KerasModelConfig, store: KerasWeightStore, file: String, isKeras3: Bool, nchwInput: Bool,
                       metadata: [(key: String, value: String)]) throws -> Model {
-        let unsupported = config.layers.filter { $0.className != "InputLayer" && KerasLayers.all[$0.className] == nil }
+        let unsupported = config.layers.compactMap { layer in
+            layer.className == "InputLayer" ? nil : KerasLayers.unsupported(layer).map { "\(layer.name) (\($0))" }
+        }
         if !unsupported.isEmpty {
-            let list = unsupported.map { "\($0.name) (\($0.className))" }.joined(separator: ", ")
+            let list = unsupported.joined(separator: ", ")
             throw ModelError("\(file): unsupported Keras layers: \(list)")
         }
         let b = KerasGraphBuilder()
@@ -164,7 +166,8 @@ public enum KerasReader {
                 b.sharingScope = .init(layer: layer.name, callName: name, index: index)
                 defer { b.sharingScope = nil }
                 let call = LayerCall(layer: layer, inputs: refs.map { tensors[$0]! }, weights: weightCache[layer.name]!,
-                                     builder: b, name: name, output: b.unique(name), isKeras3: isKeras3)
+                                     builder: b, name: name, output: b.unique(name), isKeras3: isKeras3,
+                                     arguments: index < layer.arguments.count ? layer.arguments[index] : [:])
                 do { tensors[TensorRef(layer: layer.name, node: index, tensor: 0)] = try mapping.map(call) } catch let e as ModelError {
                     throw e.at(file)
                 }
@@ -197,9 +200,9 @@ public enum KerasReader {
                                 file: String) throws -> [String: WeightArray] {
         let names = try mapping.weightNames(layer.config)
         let stored = try store.weights(for: layer.name)
-        guard stored.count == names.count else {
+        guard stored.count == names.count || (mapping.minimumWeights.map { stored.count >= $0 && stored.count < names.count } ?? false) else {
             throw ModelError("\(file): layer '\(layer.name)' (\(layer.className)) has \(stored.count) stored weights but its config implies \(names.count) (\(names.joined(separator: ", ")))")
         }
-        return Dictionary(uniqueKeysWithValues: zip(names, stored))
+        return Dictionary(uniqueKeysWithValues: zip(names.prefix(stored.count), stored))
     }
 }
