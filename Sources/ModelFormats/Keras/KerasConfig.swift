@@ -176,9 +176,17 @@ struct KerasModelConfig {
         return try nodes.map { node in
             var found: [TensorRef] = []
             var kwargs: [String: Any] = [:]
+            var positional: [String: CallArgument] = [:]
             if let dict = node as? [String: Any] {
                 collectHistories(dict["args"] as Any, into: &found)
                 kwargs = (dict["kwargs"] as? [String: Any]) ?? [:]
+                // Keras 3 records `x + 3.0` as an ops layer (class Add of keras.src.ops.numpy) called
+                // with args [x, 3.0]: constants are kept by position as "#0", "#1"….
+                for (i, arg) in ((dict["args"] as? [Any]) ?? []).enumerated() {
+                    var inside: [TensorRef] = []
+                    collectHistories(arg, into: &inside)
+                    if inside.isEmpty { positional["#\(i)"] = .value(arg) }
+                }
             } else {
                 guard let entries = node as? [Any] else { throw ModelError("\(source): layer '\(layer)' has a malformed inbound node") }
                 func entry(_ any: Any) throws {
@@ -195,7 +203,7 @@ struct KerasModelConfig {
                 }
                 if entries.first is String { try entry(entries) } else { try entries.forEach(entry) }
             }
-            var arguments: [String: CallArgument] = [:]
+            var arguments = positional
             for (key, value) in kwargs where key != "name" {
                 var tensor: [TensorRef] = []
                 collectHistories(value, into: &tensor)

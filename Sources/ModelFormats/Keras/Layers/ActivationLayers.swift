@@ -112,6 +112,9 @@ enum ActivationLayers {
             // Keras 2: 0.2·x + 0.5; Keras 3: relu6(x + 3) / 6.
             return one(.hardSigmoid, [Attribute("alpha", .float(call.isKeras3 ? 1.0 / 6 : 0.2)), Attribute("beta", .float(0.5))])
         case "softmax": return try softmax(call, input: b.kerasOrder(input, for: name), axis: -1, output: output, nodeName: name)
+        case "hard_silu", "hard_swish":
+            // Keras 3's x · relu6(x + 3) / 6 (MobileNetV3): ONNX HardSwish.
+            return one(.hardSwish)
         case "swish", "silu":
             let s = b.add(.sigmoid, name: "\(name)/sigmoid", inputs: [input.name])
             y.name = b.add(.mul, name: name, inputs: [input.name, s], output: output)
@@ -140,7 +143,19 @@ extension ActivationLayers {
         .softplus: exportActivation, .softsign: exportActivation, .exp: exportActivation, .gelu: exportActivation,
         .clip: exportActivation, .elu: exportActivation, .leakyRelu: exportLeakyRelu, .softmax: exportSoftmax,
         .pRelu: exportPRelu, .hardSigmoid: exportHardSigmoid, .thresholdedRelu: exportThresholdedRelu,
+        .hardSwish: exportHardSwish,
     ]
+
+    /// HardSwish → x · clip(x / 6 + 1/2, 0, 1) as Rescaling, ReLU(max_value 1) and Multiply: tf_keras
+    /// has no hard_swish activation, and these load alike in both Keras versions.
+    static func exportHardSwish(_ call: KerasExportCall) throws {
+        let x = try call.input(0)
+        let scaled = call.exporter.addLayer("Rescaling", name: "\(call.name)_scale", inputs: [x], outputShape: x.shape, layout: x.layout,
+                                            config: ["scale": KerasModelPlan.decimal(1.0 / 6), "offset": 0.5])
+        let gate = call.exporter.addLayer("ReLU", name: "\(call.name)_gate", inputs: [scaled], outputShape: x.shape, layout: x.layout,
+                                          config: ["max_value": 1.0, "negative_slope": 0.0, "threshold": 0.0])
+        call.bind(call.exporter.addLayer("Multiply", name: call.name, inputs: [x, gate], outputShape: x.shape, layout: x.layout))
+    }
 
     /// ThresholdedRelu(α) → ReLU(threshold α): both Keras versions keep x where x > threshold, as ONNX does.
     static func exportThresholdedRelu(_ call: KerasExportCall) throws {

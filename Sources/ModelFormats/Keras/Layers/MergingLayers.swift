@@ -10,7 +10,23 @@ enum MergingLayers {
         "Maximum": .noWeights { try elementwise($0, .max, pairwise: .max) },
         "Minimum": .noWeights { try elementwise($0, .min, pairwise: .min) },
         "Concatenate": .noWeights(concatenate),
+        // Keras 3's ops layers for `x / c` (keras.src.ops.numpy); its Add, Subtract and Multiply
+        // share the merging layers' class names and are told apart by their constant operand.
+        "TrueDivide": .noWeights { try elementwise($0, .div, pairwise: .div) },
+        "Divide": .noWeights { try elementwise($0, .div, pairwise: .div) },
     ]
+
+    /// An ops layer's one tensor and scalar constant, in call order (Keras 3's `x + 3.0`), or nil.
+    static func withConstant(_ call: LayerCall, _ op: OpKind) throws -> KTensor? {
+        guard call.inputs.count == 1 else { return nil }
+        let constants = call.arguments.filter { $0.key.hasPrefix("#") }
+        guard constants.count == 1, let (key, argument) = constants.first, case .value(let v) = argument else { return nil }
+        guard let c = TFOpLayers.scalar(v) else { throw call.error("only a scalar constant operand is supported") }
+        var y = call.inputs[0]
+        let k = call.builder.constant("\(call.name)/y", [c], dims: [])
+        y.name = call.builder.add(op, name: call.name, inputs: key == "#0" ? [k, y.name] : [y.name, k], output: call.output)
+        return y
+    }
 
     /// Inputs flattened the same way may stay in the IR's order; otherwise all go to Keras's order.
     static func aligned(_ call: LayerCall) -> [KTensor] {
@@ -21,6 +37,7 @@ enum MergingLayers {
 
     /// Two inputs use the binary operator (Add, Sub…), more use the variadic one (Sum, Mean…).
     static func elementwise(_ call: LayerCall, _ variadic: OpKind, pairwise: OpKind) throws -> KTensor {
+        if let y = try withConstant(call, pairwise) { return y }
         let inputs = aligned(call)
         guard inputs.count >= 2 else { throw call.error("expects at least two inputs") }
         if variadic == .sub && inputs.count != 2 { throw call.error("Subtract expects exactly two inputs") }
@@ -65,11 +82,27 @@ extension MergingLayers {
         if let swish = try swish(call) { return call.bind(swish) }
         let inputs = try node.inputs.indices.map { try call.input($0) }
         guard !className.isEmpty, inputs.count >= 2 else { throw ModelError("has no Keras merging layer") }
-        guard inputs.allSatisfy({ $0.layout == inputs[0].layout && $0.shape == inputs[0].shape }) else {
-            throw ModelError("inputs of different shapes or layouts (broadcasting) have no Keras merging layer")
+        guard inputs.allSatisfy({ $0.layout == inputs[0].layout }), let shape = broadcastShape(inputs) else {
+            throw ModelError("inputs of different layouts or of shapes that do not broadcast have no Keras merging layer")
         }
         if className == "Subtract" && inputs.count != 2 { throw ModelError("Subtract takes two inputs") }
-        call.bind(call.exporter.addLayer(className, name: call.name, inputs: inputs, outputShape: inputs[0].shape, layout: inputs[0].layout))
+        call.bind(call.exporter.addLayer(className, name: call.name, inputs: inputs, outputShape: shape, layout: inputs[0].layout))
+    }
+
+    /// The common shape of inputs of one rank whose sizes agree or are 1 (Keras's merging layers
+    /// broadcast those, as the squeeze-and-excite Multiply of MobileNetV3 and EfficientNet needs);
+    /// nil otherwise. A flattened layout must match exactly.
+    static func broadcastShape(_ inputs: [KerasValue]) -> [Int?]? {
+        let first = inputs[0]
+        if case .flattened = first.layout { return inputs.allSatisfy { $0.shape == first.shape } ? first.shape : nil }
+        guard inputs.allSatisfy({ $0.rank == first.rank }) else { return nil }
+        var shape = first.shape
+        for t in inputs.dropFirst() {
+            for (i, d) in t.shape.enumerated() where d != shape[i] {
+                if shape[i] == 1 { shape[i] = d } else if d != 1 { return nil }
+            }
+        }
+        return shape
     }
 
     private static func swish(_ call: KerasExportCall) throws -> KerasValue? {

@@ -73,7 +73,7 @@ enum TFOpLayers {
     }
 
     /// A number, or a list nested around exactly one number.
-    private static func scalar(_ any: Any) -> Float? {
+    static func scalar(_ any: Any) -> Float? {
         if let n = any as? NSNumber { return n.floatValue }
         if let list = any as? [Any], list.count == 1 { return scalar(list[0]) }
         return nil
