@@ -54,3 +54,7 @@ TF_CPP_MIN_LOG_LEVEL=3 "$kvenv/bin/python" Tools/keras/writer_check.py "$(realpa
 # .h5/.keras loads in tf_keras and Keras 3 computing modeltool's outputs, keeps its layers, and
 # matches the same step taken by Keras's own train_on_batch.
 TF_CPP_MIN_LOG_LEVEL=3 "$kvenv/bin/python" Tools/keras/finetune_check.py "$(realpath "$tool")"
+# keras.applications made here with weights=None (smoke: MobileNetV3Small at 32x32, saved by tf_keras
+# as .h5 and by Keras 3 as .keras): info, convert and run equal Keras, and trim in place reloads in
+# Keras equal to `modeltool run`. The full run over nine architectures is in README (Verified).
+TF_CPP_MIN_LOG_LEVEL=3 "$kvenv/bin/python" Tools/keras-apps-check.py "$(realpath "$tool")" --smoke

@@ -68,6 +68,44 @@ final class KerasApplicationLayerTests: XCTestCase {
         }
     }
 
+    /// Keras 3's MobileNetV3: `x + 3.0` and `x * (1/6)` are ops layers (classes Add and Multiply of
+    /// keras.src.ops.numpy) called with args [x, constant], hard swish is Activation("hard_silu"), and
+    /// the squeeze-and-excite Multiply broadcasts a (1, 1, c) tensor; all written back and read again.
+    func testKeras3OpsLayersHardSiluAndBroadcastMultiply() throws {
+        func tensor(_ layer: String) -> [String: Any] {
+            ["class_name": "__keras_tensor__", "config": ["shape": [NSNull()], "dtype": "float32", "keras_history": [layer, 0, 0]]]
+        }
+        func call(_ args: [Any]) -> [[String: Any]] { [["args": args, "kwargs": [:] as [String: Any]]] }
+        let config = try functional([2, 2, 3], [
+            ("add", "Add", [:], call([tensor("x"), 3.0])),
+            ("re_lu", "ReLU", ["max_value": 6.0], call([tensor("add")])),
+            ("multiply", "Multiply", [:], call([tensor("re_lu"), 1.0 / 6])),
+            ("gap", "GlobalAveragePooling2D", ["keepdims": true, "data_format": "channels_last"], call([tensor("multiply")])),
+            ("se", "Multiply", [:], call([[tensor("x"), tensor("gap")]])),
+            ("hs", "Activation", ["activation": "hard_silu"], call([tensor("se")])),
+            ("half", "TrueDivide", [:], call([tensor("hs"), 2.0])),
+            ("flip", "Subtract", [:], call([1.0, tensor("half")])),
+        ], output: "flip")
+        let model = try read(config)
+        let x = input(12)
+        let gate: [Float] = x.map { v -> Float in min(max(v + 3, 0), 6) / 6 }
+        var mean = [Float](repeating: 0, count: 3)
+        for (i, g) in gate.enumerated() { mean[i % 3] += g / 4 }
+        let want = x.enumerated().map { i, v -> Float in
+            let se = v * mean[i % 3]
+            return 1 - se * min(max(se + 3, 0), 6) / 6 / 2
+        }
+        for (g, w) in zip(try run(model, shape: [1, 2, 2, 3], x), want) { XCTAssertEqual(g, w, accuracy: 1e-5) }
+        let dir = try temporaryDirectory(self)
+        for (ext, container) in [("h5", KerasWriter.Container.legacyH5), ("keras", .kerasZip)] {
+            let path = dir.appendingPathComponent("m.\(ext)").path
+            try KerasWriter.write(model, to: path, as: container)
+            for (g, w) in zip(try run(try KerasReader.read(path: path), shape: [1, 2, 2, 3], x), want) {
+                XCTAssertEqual(g, w, accuracy: 1e-5, ext)
+            }
+        }
+    }
+
     /// Every TF op without a mapping is named in one error, with its function.
     func testUnmappedTFOpsAreListedAtOnce() throws {
         let config = try functional([4], [

@@ -93,6 +93,8 @@ final class KerasGraphBuilder {
     /// The tensor with a flattened tensor's features back in Keras's (spatial…, c) order.
     func kerasOrder(_ t: KTensor, for layer: String) -> KTensor {
         guard let from = t.flattenedFrom else { return t }
+        // With every spatial size 1 (MobileNetV3's Flatten of its 1×1 logits) both orders agree.
+        if from.dropLast().allSatisfy({ $0 == 1 }) { return KTensor(name: t.name, shape: t.shape) }
         let c = from.last!, spatial = from.dropLast()
         let blocked = int64Constant("\(layer)/unflatten_shape", [-1, Int64(c)] + spatial.map(Int64.init))
         let unflat = add(.reshape, name: "\(layer)/unflatten", inputs: [t.name, blocked])
