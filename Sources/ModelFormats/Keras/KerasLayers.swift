@@ -50,9 +50,6 @@ struct LayerMapping {
     /// Why a layer of this class cannot be mapped with this config (e.g. a TF op without a
     /// mapping), checked for every layer before any is mapped so that all are reported at once.
     var unsupported: (LayerConfig) -> String? = { _ in nil }
-    /// When set, files may store only this many of `weightNames` (the leading ones): Keras
-    /// versions differ in the bookkeeping variables they save (Normalization's `count`).
-    var minimumWeights: Int? = nil
 
     static func noWeights(_ map: @escaping (LayerCall) throws -> KTensor) -> LayerMapping {
         LayerMapping(weightNames: { _ in [] }, map: map)

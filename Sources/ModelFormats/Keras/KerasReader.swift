@@ -200,9 +200,9 @@ public enum KerasReader {
                                 file: String) throws -> [String: WeightArray] {
         let names = try mapping.weightNames(layer.config)
         let stored = try store.weights(for: layer.name)
-        guard stored.count == names.count || (mapping.minimumWeights.map { stored.count >= $0 && stored.count < names.count } ?? false) else {
+        guard stored.count == names.count else {
             throw ModelError("\(file): layer '\(layer.name)' (\(layer.className)) has \(stored.count) stored weights but its config implies \(names.count) (\(names.joined(separator: ", ")))")
         }
-        return Dictionary(uniqueKeysWithValues: zip(names.prefix(stored.count), stored))
+        return Dictionary(uniqueKeysWithValues: zip(names, stored))
     }
 }

@@ -11,7 +11,7 @@ enum NormalizationLayers {
                 + ["moving_mean", "moving_variance"]
         }, map: batchNorm),
         "Normalization": LayerMapping(weightNames: { c in c.has("mean") ? [] : ["mean", "variance", "count"] },
-                                      map: normalization, minimumWeights: 2),
+                                      map: normalization),
     ]
 
     /// Keras's `backend.epsilon()`, the floor of Normalization's standard deviation.
