@@ -116,6 +116,45 @@ final class OffRegionTests: XCTestCase {
         }
     }
 
+    func testBlockedConvolutionsCountTheOffRegionAsTheScanDoes() throws {
+        // 32 channels: the convolutions run channel-blocked and count their outputs (the SiLU's
+        // and HardSwish's inputs) in their blocks; the scan of plain tensors must agree exactly.
+        func values(_ n: Int, _ seed: Int) -> [Float] { (0..<n).map { Float(sin(Double($0 * 7 + seed) * 1.3)) * 0.4 } }
+        let nodes = [
+            Node(name: "conv1", opType: "Conv", inputs: ["x", "w1", "b1"], outputs: ["c1"],
+                 attributes: [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))]),
+            Node(name: "sig", opType: "Sigmoid", inputs: ["c1"], outputs: ["s1"]),
+            Node(name: "silu", opType: "Mul", inputs: ["c1", "s1"], outputs: ["a1"]),
+            Node(name: "conv2", opType: "Conv", inputs: ["a1", "w2", "b2"], outputs: ["c2"],
+                 attributes: [Attribute("kernel_shape", .ints([3, 3])), Attribute("pads", .ints([1, 1, 1, 1]))]),
+            Node(name: "hswish", opType: "HardSwish", inputs: ["c2"], outputs: ["y"]),
+        ]
+        let model = apozModel(nodes, outputs: ["y"], initializers: [
+            Tensor(name: "w1", floats: values(32 * 3 * 9, 1), dims: [32, 3, 3, 3]), Tensor(name: "b1", floats: values(32, 2), dims: [32]),
+            Tensor(name: "w2", floats: values(32 * 32 * 9, 3), dims: [32, 32, 3, 3]), Tensor(name: "b2", floats: values(32, 4), dims: [32]),
+        ], opset: 20)
+        let x = T([3, 3, 10, 10], values(900, 5).map { $0 * 2 })
+        func run(blocked: Bool, inKernels: Bool, threads: Int) throws -> [TensorStatistics] {
+            let interpreter = try Interpreter(model: model, threads: threads)
+            interpreter.blockedLayout = blocked
+            let observer = ApozObserver(points: try ObservationPoints.find(in: model), threads: threads)
+            observer.countsInKernels = inKernels
+            _ = try interpreter.run(inputs: ["x": x], observer: observer)
+            return try observer.statistics()
+        }
+        let reference = try run(blocked: false, inKernels: false, threads: 1)
+        XCTAssertEqual(reference.map(\.input), ["c1", "c2"])
+        XCTAssertTrue(reference.allSatisfy { $0.zeros.contains { $0 > 0 } && $0.zeros.contains { $0 < 300 } }, "mixed channels")
+        for (blocked, inKernels, threads) in [(true, true, 1), (true, true, 2), (false, true, 2), (true, false, 2)] {
+            let s = try run(blocked: blocked, inKernels: inKernels, threads: threads)
+            XCTAssertEqual(s.map(\.zeros), reference.map(\.zeros), "blocked \(blocked), in kernels \(inKernels), \(threads) threads")
+            XCTAssertEqual(s.map(\.positions), reference.map(\.positions))
+            for (a, b) in zip(s, reference) {
+                for c in 0..<a.channels { XCTAssertEqual(a.sums[c], b.sums[c], accuracy: 1e-3 * max(1, abs(b.sums[c]))) }
+            }
+        }
+    }
+
     func testDenseLayerOffRegion() throws {
         // Gemm [N, 1] x [1, 3] with the same three features, then HardSwish: [N, C] columns.
         let nodes = [

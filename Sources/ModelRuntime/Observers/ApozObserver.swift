@@ -12,6 +12,11 @@ import ModelIR
 /// channel owned by one thread, so no locks). Both ways give the same totals, sums included:
 /// planes are counted by the same code and added in image order.
 ///
+/// An off-region point (`ObservationPoint.input` set: SiLU, GELU, HardSwish, …) is two tensors:
+/// the kernel that writes the activation's input counts its values ≤ 0 (`CountedRegion`), and the
+/// activation's output gives the positions, non-finite values and sums, so the means are the
+/// output's. The two arrive as separate outputs and are added into one point's totals.
+///
 ///     let observer = ApozObserver(points: try ObservationPoints.find(in: model), threads: 4)
 ///     for batch in batches { _ = try interpreter.run(inputs: feed(batch), observer: observer) }
 ///     let tensors = observer.statistics()
