@@ -13,6 +13,9 @@ too and counted here. Besides the Fixtures, two small random-weight conv nets wr
 them: HardSwish, x*Sigmoid(x), x*HardSigmoid(x) and Elu in one; GELU from Erf, paddle's
 Add/Clip/Mul/Div hardswish, Mish as x*Tanh(Softplus(x)) and LeakyRelu in the other.
 
+Each of those is also trimmed (`--layers all --ratio 0.25`): the smaller model must pass
+`onnx.checker.check_model(full_check=True)` and run equal in onnxruntime and modeltool.
+
     Tools/apoz-crosscheck.py MODELTOOL [MODEL.onnx ...] [--limit N]
 """
 import argparse
@@ -182,13 +185,40 @@ def check(tool, model_path, limit, workdir):
     return not problems, summary + ("" if not problems else "; " + "; ".join(problems))
 
 
+def trim_check(tool, model_path, limit, workdir):
+    """`trim --layers all --ratio 0.25` of an off-region net: the smaller model passes the full
+    checker and runs equal in onnxruntime and modeltool (1e-4 of max(1, |reference|))."""
+    out = model_path[:-len(".onnx")] + ".trimmed.onnx"
+    cmd = [tool, "trim", model_path, "--data", DATA, "--scale", repr(SCALE), "--limit", str(limit),
+           "--layers", "all", "--ratio", "0.25", "-o", out]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        return False, f"trim failed: {run.stderr.strip()}"
+    before, after = onnx.load(model_path), onnx.load(out)
+    onnx.checker.check_model(after, full_check=True)
+    weights = lambda m: sum(int(np.prod(t.dims)) for t in m.graph.initializer)
+    raw = np.load(DATA)[:16]
+    images = (raw.astype(np.float32) * np.float32(SCALE)).reshape(len(raw), 1, 28, 28)
+    npy = os.path.join(workdir, "trim-input.npy")
+    np.save(npy, images)
+    ours_path = os.path.join(workdir, "trim-output.npy")
+    run = subprocess.run([tool, "run", out, "--input", npy, "-o", ours_path], capture_output=True, text=True)
+    if run.returncode != 0:
+        return False, f"run failed: {run.stderr.strip()}"
+    session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+    ref = session.run(None, {session.get_inputs()[0].name: images})[0]
+    diff = float((np.abs(np.load(ours_path) - ref) / np.maximum(1.0, np.abs(ref))).max())
+    ok = weights(after) < weights(before) and diff <= 1e-4
+    return ok, f"trimmed {weights(before)} -> {weights(after)} weights, checker ok, modeltool vs onnxruntime {diff:.1e}"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("tool")
     parser.add_argument("models", nargs="*")
     parser.add_argument("--limit", type=int, default=300)
     args = parser.parse_args()
-    failures = 0
+    failures, checks = 0, 0
     with tempfile.TemporaryDirectory() as workdir:
         models = args.models or (sorted(glob.glob(os.path.join(ROOT, "Fixtures", "models", "*.onnx")))
                                  + off_region_models(workdir))
@@ -197,7 +227,13 @@ def main():
             shown = os.path.basename(m) if m.startswith(workdir) else os.path.relpath(m, ROOT)
             print(f"apoz-crosscheck: {'ok  ' if ok else 'FAIL'} {shown}: {message}")
             failures += 0 if ok else 1
-    print(f"apoz-crosscheck: {len(models) - failures} of {len(models)} models agree with onnxruntime "
+            checks += 1
+            if m.startswith(workdir):
+                ok, message = trim_check(os.path.abspath(args.tool), m, args.limit, workdir)
+                print(f"apoz-crosscheck: {'ok  ' if ok else 'FAIL'} {shown} trim: {message}")
+                failures += 0 if ok else 1
+                checks += 1
+    print(f"apoz-crosscheck: {checks - failures} of {checks} checks agree with onnxruntime "
           f"(limit {args.limit} samples, tolerance {TOLERANCE})")
     sys.exit(1 if failures else 0)
 
