@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "ModelTrimmingTests", dependencies: ["ModelTrimming", "ModelIR", "ModelRuntime", "ModelFormats"]),
         .testTarget(name: "ModelTrainingTests", dependencies: ["ModelTraining", "ModelIR", "ModelRuntime", "ModelFormats"]),
         .testTarget(name: "ModelPipelineTests", dependencies: ["ModelPipeline", "ModelIR", "ModelRuntime", "ModelTrimming", "Datasets"]),
-        .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets"]),
+        .testTarget(name: "CLITests", dependencies: ["modeltool", "Datasets", "ModelIR", "ModelFormats"]),
     ],
     // Swift 5 mode: the C globals (stderr, HDF5 ids) and kernel closures trip Swift 6's strict
     // concurrency checking without making anything safer in this single-process tool.

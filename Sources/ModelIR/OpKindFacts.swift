@@ -120,9 +120,10 @@ extension OpKind {
         }
     }
 
-    /// Whether APoZ observes the operator's output by default: an activation whose output is
-    /// exactly zero over a whole range of inputs. Those are the clamps of `convEpilogueRole` (Relu,
-    /// and Clip when its lower bound is 0, i.e. ReLU6); LeakyRelu, Elu and the like are rarely
-    /// exactly zero.
+    /// Whether APoZ counts the exact zeros of the operator's output by default: an activation
+    /// whose output is exactly zero over a whole range of inputs. Those are the clamps of
+    /// `convEpilogueRole` (Relu, and Clip when its lower bound is 0, i.e. ReLU6); LeakyRelu, Elu,
+    /// HardSwish, Gelu and the like are rarely exactly zero and are observed by their off region
+    /// instead (their input ≤ 0, see `ObservationPoints` in ModelRuntime).
     public var isApozActivation: Bool { convEpilogueRole == .clamp }
 }

@@ -15,7 +15,7 @@ public struct TrimOutcome: Encodable {
     public var macsBefore: Int
     public var macsAfter: Int
     public var compressionRate: Double
-    public var notes: [String]
+    public var notes: [TrimNote]
     /// The file written (nil for a dry run).
     public var written: String?
     /// The largest output difference between the model and the written file read back.
@@ -35,6 +35,7 @@ public struct TrimOutcome: Encodable {
         macsBefore = report.macsBefore
         macsAfter = report.macsAfter
         compressionRate = report.compressionRate
-        notes = report.notes + plan.notes
+        // The report of a written model already holds the plan's notes.
+        notes = report.notes + plan.notes.filter { !report.notes.contains($0) }
     }
 }

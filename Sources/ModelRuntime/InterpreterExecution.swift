@@ -164,6 +164,7 @@ extension Interpreter {
         let table = lane.table
         if step.outputs.count == 1, wanted?[0] == .planeStatistics, !relabel {
             table.release()
+            table.region = observer?.countedRegion(of: step.node, named: step.node.outputs[0]) ?? .zeros
             stepCtx.statistics = table
         }
         defer { table.release() }
@@ -178,6 +179,7 @@ extension Interpreter {
             values[o] = results[k]
             guard let observer, let how = wanted?[k], how != .none else { continue }
             let name = step.node.outputs[k]
+            if how == .planeStatistics { table.region = observer.countedRegion(of: step.node, named: name) }
             // A blocked output is counted (or converted) here, before the observer's turn, so that
             // the slices do it side by side.
             var tensor: RuntimeTensor, planes: Bool

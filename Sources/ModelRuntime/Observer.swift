@@ -25,6 +25,9 @@ public protocol RuntimeObserver: AnyObject {
     /// Whether per-plane statistics of wanted output `output` (`observe(node:output:tensor:planes:)`)
     /// serve instead of scanning the tensor; asked once per wanted output and run. Default: false.
     func wantsPlaneStatistics(of node: Node, named output: String) -> Bool
+    /// What the plane statistics of wanted output `output` count as `zeros` (asked with
+    /// `wantsPlaneStatistics`). Default: exact zeros.
+    func countedRegion(of node: Node, named output: String) -> CountedRegion
     /// Called with each wanted output that was not counted by its kernel. The tensor is only valid
     /// during the call unless copied (holding on to it is safe but keeps its buffer from being reused).
     func observe(node: Node, output: String, tensor: RuntimeTensor) throws
@@ -44,6 +47,7 @@ extension RuntimeObserver {
     public func wantsOutput(of node: Node, named output: String) -> Bool { true }
     public func wantsPlaneStatistics(of node: Node, named output: String) -> Bool { false }
     public var readsValuesWithPlaneStatistics: Bool { true }
+    public func countedRegion(of node: Node, named output: String) -> CountedRegion { .zeros }
     /// Observers that never ask for plane statistics are given the tensor.
     public func observe(node: Node, output: String, tensor: RuntimeTensor,
                         planes: UnsafeBufferPointer<PlaneStatistics>) throws {

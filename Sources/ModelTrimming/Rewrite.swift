@@ -5,7 +5,7 @@ public struct TrimResult: Sendable {
     public let plan: TrimPlan
     public let model: Model
     /// One line per thing worth knowing (a consumer left uncompensated, for instance).
-    public let notes: [String]
+    public let notes: [TrimNote]
 }
 
 extension TrimPlan {
@@ -25,7 +25,7 @@ struct Rewriter {
     let removed: [Int: Set<Int>]
     let constants: [String: Tensor]
     let means: MeanValues?
-    var notes: [String] = []
+    var notes: [TrimNote] = []
     var keptCache: [String: [Int]] = [:]
     /// How many node inputs read each value in the original graph.
     let uses: [String: Int]
@@ -171,11 +171,11 @@ struct Rewriter {
         let keep = Set(kept(x))
         let gone = (0..<count(x)).filter { !keep.contains($0) }
         guard let m = means?.values[x] else {
-            notes.append("\(node.displayName): no mean values for '\(x)', removed channels not compensated")
+            notes.append(TrimNote("\(node.displayName) (input '\(x)')", "no mean values, removed channels not compensated"))
             return nil
         }
         guard gone.allSatisfy({ m[$0] != nil }) else {
-            notes.append("\(node.displayName): some removed channels of '\(x)' have no mean value, not compensated")
+            notes.append(TrimNote("\(node.displayName) (input '\(x)')", "some removed channels have no mean value, not compensated"))
             return nil
         }
         let mean = gone.map { ($0, m[$0]!) }.filter { $0.1 != 0 }

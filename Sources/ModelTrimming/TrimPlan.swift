@@ -28,7 +28,7 @@ public struct TrimPlan: Sendable {
     public let statistics: [String: ChannelStatistics]
     public var groups: [GroupPlan]
     /// Statistics that could not be used, and similar remarks, one line each.
-    public var notes: [String]
+    public var notes: [TrimNote]
 
     /// Removed channels by group id.
     public var removed: [Int: Set<Int>] {
@@ -42,17 +42,17 @@ public struct TrimPlan: Sendable {
         self.analysis = analysis
         self.options = options
         self.statistics = statistics
-        var notes: [String] = []
+        var notes: [TrimNote] = []
         var scores = analysis.groups.map { [Double?](repeating: nil, count: $0.channels) }
         var observed = analysis.groups.map { _ in [String]() }
         for name in statistics.keys.sorted() {
             let stats = statistics[name]!
             guard let map = analysis.map(name) else {
-                notes.append("statistics for '\(name)' not used: the tensor carries no trimmable channels")
+                notes.append(TrimNote("statistics for '\(name)'", "not used: the tensor carries no trimmable channels"))
                 continue
             }
             guard case .channels = map.kind else {
-                notes.append("statistics for '\(name)' not used: the tensor holds flattened features")
+                notes.append(TrimNote("statistics for '\(name)'", "not used: the tensor holds flattened features"))
                 continue
             }
             try stats.validate(channels: map.channelCount, tensor: name)

@@ -20,14 +20,14 @@ public struct TrimReport: Sendable, Equatable {
     public var paramsAfter: Int
     public var macsBefore: Int
     public var macsAfter: Int
-    public var notes: [String]
+    public var notes: [TrimNote]
 
     /// Parameters before / after (the paper's compression rate); 1 when nothing was removed.
     public var compressionRate: Double { paramsAfter == 0 ? 0 : Double(paramsBefore) / Double(paramsAfter) }
 
     /// Totals from ModelIR's profile at batch 1. For a dry run pass the plan's own model twice
     /// only if no rewrite is wanted; `TrimResult.report` compares the original and the trimmed model.
-    public init(plan: TrimPlan, trimmed: Model?, notes: [String] = []) throws {
+    public init(plan: TrimPlan, trimmed: Model?, notes: [TrimNote] = []) throws {
         rows = plan.groups.map { g in
             Row(group: g.group.id, layers: g.layers, selected: g.selected, channelsBefore: g.channelsBefore,
                 channelsAfter: g.channelsAfter, meanAPoZ: g.meanAPoZ, threshold: g.threshold, removed: g.removed,

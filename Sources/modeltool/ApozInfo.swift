@@ -61,9 +61,14 @@ struct ApozReport: Encodable {
         var op: String
         var producers: [ObservationPoint.Layer]
         var channels: Int
+        /// What APoZ counts: `zeros` of the tensor (ReLU, the paper's), or `nonPositive`, the off
+        /// region: the share of positions where `input`, the activation's input, is ≤ 0.
+        var region: CountedRegion
+        var input: String?
         var summary: ApozSummary
         var nonFinite: UInt64
-        /// Per channel: APoZ, exact zeros, positions, and the activation's mean and std.
+        /// Per channel: APoZ, counts (exact zeros or inputs ≤ 0), positions, and the activation's
+        /// mean and std.
         var apoz: [Double]
         var zeros: [UInt64]
         var positions: [UInt64]
@@ -85,7 +90,7 @@ struct ApozReport: Encodable {
         }
         layers = stats.tensors.map { t in
             Layer(tensor: t.tensor, node: t.node, op: t.op, producers: t.producers, channels: t.channels,
-                  summary: ApozSummary(apoz: t.apoz), nonFinite: t.totalNonFinite, apoz: t.apoz, zeros: t.zeros,
+                  region: t.countedRegion, input: t.input, summary: ApozSummary(apoz: t.apoz), nonFinite: t.totalNonFinite, apoz: t.apoz, zeros: t.zeros,
                   positions: t.positions, activationMean: t.means, activationStd: t.standardDeviations)
         }
         warnings = stats.warnings
@@ -94,19 +99,26 @@ struct ApozReport: Encodable {
     func text(channels: Bool) -> String {
         var out = ["", "", "  APoZ        \(samples) samples from \(source)"]
         for d in data { out.append("              \(d)") }
-        var table = TextTable(header: ["#", "observed tensor", "channels of", "ch", "mean", "std", "min", "max", ">mean+std"],
-                              rightAligned: [0, 3, 4, 5, 6, 7, 8])
+        var table = TextTable(header: ["#", "observed tensor", "channels of", "counts", "ch", "mean", "std", "min", "max",
+                                       ">mean+std"], rightAligned: [0, 4, 5, 6, 7, 8, 9])
         for (i, l) in layers.enumerated() {
             let s = l.summary
-            table.add([String(i), l.tensor, l.producers.map(\.name).joined(separator: " + "), String(l.channels),
-                       percent(s.mean), percent(s.std), percent(s.min), percent(s.max), String(s.aboveMeanPlusStd)])
+            table.add([String(i), l.tensor, l.producers.map(\.name).joined(separator: " + "), Self.counts(l.region),
+                       String(l.channels), percent(s.mean), percent(s.std), percent(s.min), percent(s.max),
+                       String(s.aboveMeanPlusStd)])
         }
         out.append(table.render())
+        if layers.contains(where: { $0.region == .nonPositive }) {
+            out.append("  counts: zeros = the paper's APoZ, exact zeros of the output; input <= 0 = the off region,")
+            out.append("          the share of positions where the activation's input is <= 0 (SiLU, GELU, HardSwish, ...)")
+        }
         if channels {
             for l in layers {
                 out.append("")
-                out.append("  \(l.tensor)  (channels of \(l.producers.map(\.name).joined(separator: " + ")))")
-                var t = TextTable(header: ["channel", "APoZ", "", "zeros", "positions", "act. mean", "act. std"],
+                let off = l.input.map { " (off region: input '\($0)' <= 0)" } ?? ""
+                out.append("  \(l.tensor)  (channels of \(l.producers.map(\.name).joined(separator: " + ")))\(off)")
+                var t = TextTable(header: ["channel", "APoZ", "", l.region == .zeros ? "zeros" : "input <= 0", "positions",
+                                           "act. mean", "act. std"],
                                   rightAligned: [0, 1, 3, 4, 5, 6])
                 let threshold = l.summary.threshold
                 for c in 0..<l.channels {
@@ -123,4 +135,12 @@ struct ApozReport: Encodable {
     }
 
     private func percent(_ v: Double) -> String { String(format: "%.2f%%", 100 * v) }
+
+    /// The name of what a layer's APoZ counts, as the table shows it.
+    static func counts(_ region: CountedRegion) -> String {
+        switch region {
+        case .zeros: return "zeros"
+        case .nonPositive: return "input <= 0"
+        }
+    }
 }

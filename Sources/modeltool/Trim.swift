@@ -51,6 +51,7 @@ struct Trim: ParsableCommand {
     @Flag(help: "Keep the original as MODEL.bak.") var backup = false
     @Flag(help: "Print the plan and write nothing.") var dryRun = false
     @Flag(help: "Print the plan and report as JSON.") var json = false
+    @Flag(help: "List every note, not one line per reason with a count.") var verbose = false
 
     @Option(help: "Samples per batch.") var batch: Int = 64
     @Option(help: "Use only the first N samples of --data (and of the accuracy check).") var limit: Int?
@@ -156,7 +157,7 @@ struct Trim: ParsableCommand {
                                       labels: labels, output: output, backup: backup, dryRun: dryRun)
             if let evalData { request.evaluation = (evalData, evalLabels) }
             let outcome = try session.run(request)
-            if json { try printJSON(outcome) } else { print(outcome.text) }
+            if json { try printJSON(outcome) } else { print(outcome.text(verbose: verbose)) }
         }
     }
 }

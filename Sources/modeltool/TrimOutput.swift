@@ -1,9 +1,12 @@
 import Foundation
 import ModelPipeline
+import ModelTrimming
 
 /// `trim`'s printed plan and report.
 extension TrimOutcome {
-    var text: String {
+    /// The plan and report; notes one line per reason with a count and the first subjects,
+    /// or (`verbose`) every note.
+    func text(verbose: Bool = false) -> String {
         var out = ["\(model): APoZ from \(statistics) (\(samples) samples)", ""]
         var table = TextTable(header: ["group", "layers", "channels", "mean APoZ", "threshold", "status"],
                               rightAligned: [0, 3, 4])
@@ -33,7 +36,22 @@ extension TrimOutcome {
         } else {
             out.append("  dry run     nothing written")
         }
-        for n in notes { out.append("  note        \(n)") }
+        if verbose {
+            for n in notes { out.append("  note        \(n)") }
+        } else {
+            for (reason, subjects) in TrimNote.grouped(notes) {
+                out.append("  note        " + Self.summary(reason, subjects))
+            }
+        }
         return out.joined(separator: "\n")
+    }
+
+    /// "reason: subject" for one note; "N× reason: a, b, c and N−3 more (--verbose lists them)"
+    /// for several.
+    static func summary(_ reason: String, _ subjects: [String], shown: Int = 3) -> String {
+        guard subjects.count > 1 else { return "\(subjects[0]): \(reason)" }
+        var line = "\(subjects.count)× \(reason): " + subjects.prefix(shown).joined(separator: ", ")
+        if subjects.count > shown { line += " and \(subjects.count - shown) more (--verbose lists them)" }
+        return line
     }
 }

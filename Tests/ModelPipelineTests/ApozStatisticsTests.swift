@@ -132,4 +132,42 @@ final class ApozStatisticsTests: XCTestCase {
         XCTAssertTrue(ModelFingerprint.of(base).hasPrefix("sha256:"))
         XCTAssertEqual(ModelFingerprint.of(base).count, 7 + 64)
     }
+
+    func offRegion(zeros: [UInt64], positions: [UInt64]) -> TensorStatistics {
+        let point = ObservationPoint(tensor: "y", node: "silu", op: "Mul", producers: [.init(name: "conv", op: "Conv")], input: "c")
+        return TensorStatistics(point: point, zeros: zeros, positions: positions, nonFinite: zeros.map { _ in 0 },
+                                sums: zeros.map { _ in 0 }, sumsOfSquares: zeros.map { _ in 0 })
+    }
+
+    func testOffRegionIsNamedInTheFileAndOldFilesReadAsZeros() throws {
+        let stats = ApozStatistics(fingerprint: "sha256:a", modelFile: "m.onnx", runs: [run(0, 50)],
+                                   tensors: [tensor(zeros: [1], positions: [2]), offRegion(zeros: [2], positions: [2])])
+        let text = String(decoding: try stats.encoded(), as: UTF8.self)
+        XCTAssertTrue(text.contains("\"region\" : \"nonPositive\""), text)
+        XCTAssertTrue(text.contains("\"input\" : \"c\""), text)
+        let back = try ApozStatistics.decode(Data(text.utf8), file: "s.json")
+        XCTAssertEqual(back, stats)
+        XCTAssertEqual(back.tensors.map(\.countedRegion), [.zeros, .nonPositive])
+        // A file written before off regions existed has no "region": it counted zeros.
+        let old = text.replacingOccurrences(of: "\"region\" : \"zeros\",", with: "")
+        XCTAssertNotEqual(old, text)
+        XCTAssertEqual(try ApozStatistics.decode(Data(old.utf8), file: "old.json").tensors[0].countedRegion, .zeros)
+        // An off region without its input is refused.
+        let orphan = text.replacingOccurrences(of: "\"input\" : \"c\",", with: "")
+        XCTAssertThrowsError(try ApozStatistics.decode(Data(orphan.utf8), file: "o.json")) { error in
+            XCTAssertEqual((error as? StatisticsError)?.message,
+                           "o.json: tensor 'y' counts the off region (nonPositive) but names no 'input'")
+        }
+    }
+
+    func testMergeRefusesADifferentRegion() throws {
+        let a = ApozStatistics(fingerprint: "sha256:a", modelFile: "m.onnx", runs: [run(0, 50)],
+                               tensors: [tensor(zeros: [1], positions: [2])])
+        let b = ApozStatistics(fingerprint: "sha256:a", modelFile: "m.onnx", runs: [run(50, 50)],
+                               tensors: [offRegion(zeros: [1], positions: [2])])
+        XCTAssertThrowsError(try a.merged([b], names: ["a.json", "b.json"])) { error in
+            XCTAssertEqual((error as? StatisticsError)?.message,
+                           "b.json: tensor 'y' counts nonPositive of 'c', a.json zeros of 'y'")
+        }
+    }
 }

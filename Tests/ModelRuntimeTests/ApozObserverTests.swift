@@ -132,7 +132,7 @@ final class ApozObserverTests: XCTestCase {
         let model = apozModel([Node(name: "s", opType: "Sigmoid", inputs: ["x"], outputs: ["y"])], outputs: ["y"])
         XCTAssertThrowsError(try ObservationPoints.find(in: model)) { error in
             XCTAssertEqual((error as? ModelError)?.message,
-                           "the model has no observable activation (no Relu, no Clip with min 0); name tensors with --observe")
+                           "the model has no observable activation (no Relu, no Clip with min 0, no SiLU, GELU, HardSwish, ELU, LeakyRelu, PRelu, Mish or Softplus); name tensors with --observe")
         }
     }
 

@@ -85,6 +85,9 @@ public struct ApozStatistics: Codable, Sendable, Equatable {
             for (t, o) in zip(tensors, other.tensors) where t.channels != o.channels {
                 throw StatisticsError("\(name): tensor '\(t.tensor)' has \(o.channels) channels, \(t.channels) in \(first)")
             }
+            for (t, o) in zip(tensors, other.tensors) where t.countedRegion != o.countedRegion || t.input != o.input {
+                throw StatisticsError("\(name): tensor '\(t.tensor)' counts \(o.countedRegion.rawValue) of '\(o.input ?? o.tensor)', \(first) \(t.countedRegion.rawValue) of '\(t.input ?? t.tensor)'")
+            }
             for run in other.runs {
                 if let twin = result.runs.first(where: { $0.data == run.data && $0.first < run.first + run.count && run.first < $0.first + $0.count }) {
                     throw StatisticsError("\(name) covers samples \(run.first)..<\(run.first + run.count) of \(run.data), which overlap samples \(twin.first)..<\(twin.first + twin.count) already merged; each shard must be merged once")
@@ -169,7 +172,14 @@ extension TensorStatistics {
         guard channels >= 0, lengths.allSatisfy({ $0 == channels }) else {
             throw StatisticsError("\(file): tensor '\(tensor)' declares \(channels) channels but its arrays have \(lengths.map(String.init).joined(separator: "/")) entries")
         }
-        for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c] || zeros[c] + nonFinite[c] > positions[c] {
+        if countedRegion == .nonPositive && input == nil {
+            throw StatisticsError("\(file): tensor '\(tensor)' counts the off region (nonPositive) but names no 'input'")
+        }
+        // Off-region counts are of the input, non-finite values of the output: each alone is
+        // bounded by the positions, not their sum (−inf in, NaN out).
+        let apart = countedRegion == .nonPositive
+        for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c]
+            || (!apart && zeros[c] + nonFinite[c] > positions[c]) {
             throw StatisticsError("\(file): tensor '\(tensor)' channel \(c) counts more zeros or non-finite values than positions")
         }
     }

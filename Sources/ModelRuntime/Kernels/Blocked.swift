@@ -139,7 +139,7 @@ enum BlockedLayout {
         let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
         let blocks = c / lanes, base = x
         parallelFor(n * blocks, threads: threads, cost: plane * lanes) { b in
-            var counts = LaneCounts()
+            var counts = LaneCounts(region: sink.region)
             // In runs of at most 1024 positions, as the float partial sums allow.
             var p = 0
             while p < plane {
@@ -158,9 +158,13 @@ enum BlockedLayout {
     /// (`BlockedConvolution` while they are in L1, `planeStatistics` over a tensor): per lane, zeros and non-finite values, and the finite values' sum and sum of
     /// squares (in floats over at most 1024 outputs, then in doubles).
     struct LaneCounts {
+        /// Whether `zeros` counts values ≤ 0 (`CountedRegion.nonPositive`) rather than zeros.
+        var nonPositive = false
         var zeros = SIMD16<Int32>(), bad = SIMD16<Int32>()
         var partial = F16(), partialSquares = F16(), pending = 0
         var sums = SIMD16<Double>(), squares = SIMD16<Double>()
+
+        init(region: CountedRegion = .zeros) { nonPositive = region == .nonPositive }
 
         /// Adds `n` finished vectors `apart` floats apart from `at`.
         @inline(__always)
@@ -169,11 +173,17 @@ enum BlockedLayout {
             // every vector), and two chains of additions, so that their latency overlaps.
             var s = (partial, F16()), q = (partialSquares, F16())
             var z = zeros, nonFinite = bad
+            let nonPositive = self.nonPositive
             defer { (zeros, bad) = (z, nonFinite) }
             @inline(__always) func finite(_ p: Int) -> F16 {
                 let bits = unsafeBitCast(load16(at + p * apart), to: SIMD16<Int32>.self)
                 let magnitude = bits & 0x7fff_ffff
-                z &-= (magnitude &- 1) &>> 31
+                if nonPositive {
+                    // ±0, or the sign bit set and not NaN (magnitude at most infinity's).
+                    z &-= ((magnitude &- 1) &>> 31) | ((bits &>> 31) & ((magnitude &- 0x7f80_0001) &>> 31))
+                } else {
+                    z &-= (magnitude &- 1) &>> 31
+                }
                 let finite = (magnitude &- 0x7f80_0000) &>> 31
                 nonFinite &-= ~finite
                 return unsafeBitCast(bits & finite, to: F16.self)

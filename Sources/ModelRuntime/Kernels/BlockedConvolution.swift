@@ -158,7 +158,7 @@ struct BlockedConvolution {
                     } else {
                         input = source
                     }
-                    counts?.initialize(repeating: BlockedLayout.LaneCounts(), count: vectors)
+                    counts?.initialize(repeating: BlockedLayout.LaneCounts(region: statistics?.region ?? .zeros), count: vectors)
                     image(input, packed, sums, taps.baseAddress!, y + n * outputVolume, counts: counts, threads: perImage)
                     if let counts, let statistics {
                         let plane = UInt64(g.output[1] * g.output[2])

@@ -49,7 +49,8 @@ struct ConvEpilogue {
     /// the plane into `statistics` while it is in cache.
     @inline(__always)
     func finished(_ y: UnsafeMutablePointer<Float>, image: Int, channel c: Int, count n: Int) {
-        statistics?.record(PlaneStatistics(y, count: n), image: image, channel: c)
+        guard let statistics else { return }
+        statistics.record(PlaneStatistics(y, count: n, region: statistics.region), image: image, channel: c)
     }
 
     /// Applies channel `c`'s epilogue to the `n` values of image `image`'s plane of that channel,
@@ -63,7 +64,7 @@ struct ConvEpilogue {
             // Bias only: y + t exactly, as an unfused Add would compute it.
             finish(y, image, c, n, BiasClamp(shift?[c] ?? 0, low, high))
         } else if let statistics {
-            statistics.record(PlaneStatistics(y, count: n), image: image, channel: c)
+            statistics.record(PlaneStatistics(y, count: n, region: statistics.region), image: image, channel: c)
         }
     }
 
@@ -71,7 +72,7 @@ struct ConvEpilogue {
     @inline(__always)
     private func finish<F: UnaryFloatFunction>(_ y: UnsafeMutablePointer<Float>, _ image: Int, _ c: Int, _ n: Int, _ f: F) {
         if let statistics {
-            statistics.record(PlaneStatistics(y, count: n, mapping: f, into: y), image: image, channel: c)
+            statistics.record(statistics.count(y, count: n, mapping: f, into: y), image: image, channel: c)
             return
         }
         var i = 0

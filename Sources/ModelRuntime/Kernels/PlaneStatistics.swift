@@ -1,11 +1,22 @@
-/// Zeros, non-finite values, sum and sum of squares of a contiguous run of floats: one
-/// (image, channel) plane of an activation, counted by the kernel that wrote it or by a scan.
+/// Which values of a plane `PlaneStatistics.zeros` counts.
+public enum CountedRegion: String, Sendable, Codable, Equatable {
+    /// Exact zeros (+0 and −0): the paper's APoZ on a ReLU's output.
+    case zeros
+    /// Values ≤ 0 (±0 and negatives, −infinity included, NaN not): the off region of an
+    /// activation, counted on its input (the pre-activation).
+    case nonPositive
+}
+
+/// Zeros (or non-positive values, see `CountedRegion`), non-finite values, sum and sum of squares
+/// of a contiguous run of floats: one (image, channel) plane of an activation, counted by the
+/// kernel that wrote it or by a scan.
 public struct PlaneStatistics: Sendable, Equatable {
     typealias I8 = SIMD8<Int32>
 
     /// Elements scanned, non-finite ones included.
     public internal(set) var count: UInt64 = 0
-    /// Exact zeros (+0 and -0).
+    /// Values in the counted region: exact zeros (+0 and -0) by default, values ≤ 0 when
+    /// counting `CountedRegion.nonPositive`.
     public internal(set) var zeros: UInt64 = 0
     /// NaN or ±infinity: neither zeros nor part of the sums.
     public internal(set) var nonFinite: UInt64 = 0
@@ -22,7 +33,33 @@ public struct PlaneStatistics: Sendable, Equatable {
     /// Scans `count` floats at `p`; see `init(_:count:mapping:into:)`.
     @inline(__always)
     init(_ p: UnsafePointer<Float>, count: Int) {
-        self.init(p, count: count, mapping: Unchanged(), into: nil)
+        self.init(p, count: count, mapping: Unchanged(), into: nil, region: ZeroTest.self)
+    }
+
+    /// Scans `count` floats at `p`, counting `region`.
+    @inline(__always)
+    init(_ p: UnsafePointer<Float>, count: Int, region: CountedRegion) {
+        switch region {
+        case .zeros: self.init(p, count: count, mapping: Unchanged(), into: nil, region: ZeroTest.self)
+        case .nonPositive: self.init(p, count: count, mapping: Unchanged(), into: nil, region: NonPositiveTest.self)
+        }
+    }
+
+    /// `init(_:count:mapping:into:region:)` counting exact zeros.
+    @inline(__always)
+    init<F: UnaryFloatFunction>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
+                                into destination: UnsafeMutablePointer<Float>?) {
+        self.init(source, count: count, mapping: f, into: destination, region: ZeroTest.self)
+    }
+
+    /// `init(_:count:mapping:into:region:)` with the region as a value, one specialisation each.
+    @inline(__always)
+    init<F: UnaryFloatFunction>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
+                                into destination: UnsafeMutablePointer<Float>?, region: CountedRegion) {
+        switch region {
+        case .zeros: self.init(source, count: count, mapping: f, into: destination, region: ZeroTest.self)
+        case .nonPositive: self.init(source, count: count, mapping: f, into: destination, region: NonPositiveTest.self)
+        }
     }
 
     /// Computes `f` of the `count` floats at `source` into `destination` (which may be `source`)
@@ -38,10 +75,11 @@ public struct PlaneStatistics: Sendable, Equatable {
     /// NaN, an infinity, or a square beyond float range) is counted again value by value, NaN and
     /// ±infinity apart and left out of the sums. A plane of fewer than 8 values is counted value by
     /// value. The values are `f.vector` of whole vectors and `f.scalar` of the tail, and the counts do not depend on whether they are stored, so a
-    /// kernel's counts equal a later scan's of the same plane exactly, sums included.
+    /// kernel's counts equal a later scan's of the same plane exactly, sums included. `R` chooses
+    /// what `zeros` counts (a type, so that each choice is its own specialisation: no cost).
     @inline(__always)
-    init<F: UnaryFloatFunction>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
-                                into destination: UnsafeMutablePointer<Float>?) {
+    init<F: UnaryFloatFunction, R: RegionTest>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
+                                               into destination: UnsafeMutablePointer<Float>?, region: R.Type) {
         self.count = UInt64(count)
         let vectorEnd = count & ~7
         guard vectorEnd > 0 else {
@@ -49,7 +87,7 @@ public struct PlaneStatistics: Sendable, Equatable {
             for k in 0..<count {
                 let v = f.scalar(source[k])
                 destination?[k] = v
-                addValue(v)
+                addValue(v, R.self)
             }
             return
         }
@@ -71,8 +109,7 @@ public struct PlaneStatistics: Sendable, Equatable {
                     store8(d, destination + i + 24)
                 }
                 // Mask lanes are -1 where true: subtracting counts (±0 == 0; NaN is no zero).
-                z &-= (unsafeBitCast(a .== F8(), to: I8.self) &+ unsafeBitCast(b .== F8(), to: I8.self))
-                    &+ (unsafeBitCast(c .== F8(), to: I8.self) &+ unsafeBitCast(d .== F8(), to: I8.self))
+                z &-= (R.mask(a) &+ R.mask(b)) &+ (R.mask(c) &+ R.mask(d))
                 s0 += a + c
                 s1 += b + d
                 q0 = q0.addingProduct(a, a)
@@ -87,7 +124,7 @@ public struct PlaneStatistics: Sendable, Equatable {
                     store8(a, destination + i)
                     store8(b, destination + i + 8)
                 }
-                z &-= unsafeBitCast(a .== F8(), to: I8.self) &+ unsafeBitCast(b .== F8(), to: I8.self)
+                z &-= R.mask(a) &+ R.mask(b)
                 s0 += a
                 s1 += b
                 q0 = q0.addingProduct(a, a)
@@ -97,13 +134,14 @@ public struct PlaneStatistics: Sendable, Equatable {
             if i < blockEnd {
                 let a = f.vector(load8(source + i))
                 if let destination { store8(a, destination + i) }
-                z &-= unsafeBitCast(a .== F8(), to: I8.self)
+                z &-= R.mask(a)
                 s0 += a
                 q0 = q0.addingProduct(a, a)
                 i += 8
             }
             // The last block also takes the tail (fewer than 8 values, by the scalar form), padded
-            // with zeros that are then not counted: no per-value branches, no second reduction.
+            // with zeros that are then not counted (zeros are in every region): no per-value
+            // branches, no second reduction.
             let last = blockEnd == vectorEnd
             var padding: UInt64 = 0
             if last && vectorEnd < count {
@@ -114,7 +152,7 @@ public struct PlaneStatistics: Sendable, Equatable {
                     t[k - vectorEnd] = v
                 }
                 padding = UInt64(8 - (count - vectorEnd))
-                z &-= unsafeBitCast(t .== F8(), to: I8.self)
+                z &-= R.mask(t)
                 s1 += t
                 q1 = q1.addingProduct(t, t)
             }
@@ -125,11 +163,11 @@ public struct PlaneStatistics: Sendable, Equatable {
                 sum += Double(sums)
                 sumOfSquares += Double(squares)
             } else if let destination {
-                addBlock(destination, blockStart, blockEnd, Unchanged())
-                if last { for k in vectorEnd..<count { addValue(destination[k]) } }
+                addBlock(destination, blockStart, blockEnd, Unchanged(), R.self)
+                if last { for k in vectorEnd..<count { addValue(destination[k], R.self) } }
             } else {
-                addBlock(source, blockStart, blockEnd, f)
-                if last { for k in vectorEnd..<count { addValue(f.scalar(source[k])) } }
+                addBlock(source, blockStart, blockEnd, f, R.self)
+                if last { for k in vectorEnd..<count { addValue(f.scalar(source[k]), R.self) } }
             }
             i = blockEnd
         } while i < vectorEnd
@@ -137,9 +175,9 @@ public struct PlaneStatistics: Sendable, Equatable {
 
     /// Counts one value without branches (after Relu, whether it is zero is a coin toss).
     @inline(__always)
-    private mutating func addValue(_ v: Float) {
+    private mutating func addValue<R: RegionTest>(_ v: Float, _: R.Type) {
         let finite = v.isFinite
-        zeros &+= v == 0 ? 1 : 0
+        zeros &+= R.contains(v) ? 1 : 0
         nonFinite &+= finite ? 0 : 1
         let x = finite ? Double(v) : 0
         sum += x
@@ -147,17 +185,18 @@ public struct PlaneStatistics: Sendable, Equatable {
     }
 
     /// Adds `f` of floats `from..<to` (a multiple of 8 long), NaN and infinities counted apart.
-    private mutating func addBlock<F: UnaryFloatFunction>(_ p: UnsafePointer<Float>, _ from: Int, _ to: Int, _ f: F) {
+    private mutating func addBlock<F: UnaryFloatFunction, R: RegionTest>(_ p: UnsafePointer<Float>, _ from: Int, _ to: Int,
+                                                                         _ f: F, _: R.Type) {
         var s = F8(), q = F8()
         var z = I8(), bad = I8()
         var i = from
         while i < to {
             // Conditions as integers (-1 true, 0 false) from the sign of a subtraction.
-            let v = unsafeBitCast(f.vector(load8(p + i)), to: I8.self)
+            let value = f.vector(load8(p + i))
+            let v = unsafeBitCast(value, to: I8.self)
             let magnitude = v & 0x7fff_ffff
-            let isZero = (magnitude &- 1) &>> 31
             let finite = (magnitude &- 0x7f80_0000) &>> 31
-            z &-= isZero
+            z &-= R.mask(value)
             bad &+= finite &+ 1
             let x = unsafeBitCast(v & finite, to: F8.self)
             s += x
@@ -203,6 +242,16 @@ public struct PlaneStatistics: Sendable, Equatable {
 struct PlaneStatisticsSink {
     let base: UnsafeMutablePointer<PlaneStatistics>
     let channels: Int
+    /// What `PlaneStatistics.zeros` must count for this output.
+    var region: CountedRegion = .zeros
+
+    /// Counts `f` of the `count` floats at `source` (stored into `destination` when given) in
+    /// the sink's region.
+    @inline(__always)
+    func count<F: UnaryFloatFunction>(_ source: UnsafePointer<Float>, count: Int, mapping f: F,
+                                      into destination: UnsafeMutablePointer<Float>?) -> PlaneStatistics {
+        PlaneStatistics(source, count: count, mapping: f, into: destination, region: region)
+    }
 
     /// Records plane (image, channel).
     @inline(__always)
@@ -219,8 +268,27 @@ struct PlaneStatisticsSink {
     /// Scans and records every plane of plain float32 `t` ([N, C, …]), already final.
     func recordPlanes(of t: RuntimeTensor) {
         let planes = t.shape[0] * t.shape[1], size = t.count / max(1, planes)
-        for p in 0..<planes { record(PlaneStatistics(t.f + p * size, count: size), plane: p) }
+        for p in 0..<planes { record(PlaneStatistics(t.f + p * size, count: size, region: region), plane: p) }
     }
+}
+
+/// What `PlaneStatistics` counts as `zeros`, as a type so that each choice is specialised.
+protocol RegionTest {
+    /// −1 in the lanes whose value is in the region, 0 elsewhere.
+    static func mask(_ v: F8) -> SIMD8<Int32>
+    static func contains(_ v: Float) -> Bool
+}
+
+/// Exact zeros (NaN is none).
+enum ZeroTest: RegionTest {
+    @inline(__always) static func mask(_ v: F8) -> SIMD8<Int32> { unsafeBitCast(v .== F8(), to: SIMD8<Int32>.self) }
+    @inline(__always) static func contains(_ v: Float) -> Bool { v == 0 }
+}
+
+/// Values ≤ 0 (NaN is none).
+enum NonPositiveTest: RegionTest {
+    @inline(__always) static func mask(_ v: F8) -> SIMD8<Int32> { unsafeBitCast(v .<= F8(), to: SIMD8<Int32>.self) }
+    @inline(__always) static func contains(_ v: Float) -> Bool { v <= 0 }
 }
 
 /// f(x) = x, for counting values as they are.
@@ -264,8 +332,11 @@ final class PlaneStatisticsTable {
         storage.initialize(repeating: PlaneStatistics(), count: planes)
         #endif
         self.shape = shape
-        return PlaneStatisticsSink(base: storage, channels: shape[1])
+        return PlaneStatisticsSink(base: storage, channels: shape[1], region: region)
     }
+
+    /// What the next claim's sink counts (set by the interpreter from the observer's wish).
+    var region: CountedRegion = .zeros
 
     /// Forgets the last claim (before the next step).
     func release() { shape = nil }
@@ -282,7 +353,7 @@ func mapUnary<F: UnaryFloatFunction>(_ f: F, _ x: UnsafePointer<Float>, _ y: Uns
                                      planes: Int, planeSize: Int, recording sink: PlaneStatisticsSink, threads: Int) {
     parallelChunks(planes, threads: threads, cost: 4 * planeSize) { range in
         for p in range {
-            sink.record(PlaneStatistics(x + p * planeSize, count: planeSize, mapping: f, into: y + p * planeSize), plane: p)
+            sink.record(sink.count(x + p * planeSize, count: planeSize, mapping: f, into: y + p * planeSize), plane: p)
         }
     }
 }

@@ -12,6 +12,11 @@ import ModelIR
 /// channel owned by one thread, so no locks). Both ways give the same totals, sums included:
 /// planes are counted by the same code and added in image order.
 ///
+/// An off-region point (`ObservationPoint.input` set: SiLU, GELU, HardSwish, …) is two tensors:
+/// the kernel that writes the activation's input counts its values ≤ 0 (`CountedRegion`), and the
+/// activation's output gives the positions, non-finite values and sums, so the means are the
+/// output's. The two arrive as separate outputs and are added into one point's totals.
+///
 ///     let observer = ApozObserver(points: try ObservationPoints.find(in: model), threads: 4)
 ///     for batch in batches { _ = try interpreter.run(inputs: feed(batch), observer: observer) }
 ///     let tensors = observer.statistics()
@@ -20,7 +25,10 @@ public final class ApozObserver: RuntimeObserver {
     final class Counters {
         let point: ObservationPoint
         var channels: Int?
+        /// In the counted region: zeros of the point's tensor, or values ≤ 0 of its input.
         var zeros: [UInt64] = []
+        /// Positions over which `zeros` were counted (the input's, for the off region).
+        var zeroPositions: [UInt64] = []
         var positions: [UInt64] = []
         var nonFinite: [UInt64] = []
         var sums: [Double] = []
@@ -33,6 +41,7 @@ public final class ApozObserver: RuntimeObserver {
         func start(channels c: Int) {
             channels = c
             zeros = Array(repeating: 0, count: c)
+            zeroPositions = zeros
             positions = zeros
             nonFinite = zeros
             sums = Array(repeating: 0, count: c)
@@ -49,43 +58,86 @@ public final class ApozObserver: RuntimeObserver {
     /// output after its node ran, the slower way, kept for comparisons.
     public var countsInKernels = true
     private var counters: [Counters]
-    private var byTensor: [String: Counters] = [:]
+
+    /// What one delivered tensor gives a point's counters.
+    enum Role {
+        /// Everything: the tensor of a point that counts its own zeros (ReLU).
+        case all
+        /// Positions, non-finite values and sums: the output of an off-region point.
+        case values
+        /// The values ≤ 0: the input of an off-region point.
+        case offRegion
+        var region: CountedRegion? {
+            switch self {
+            case .all: return .zeros
+            case .values: return nil
+            case .offRegion: return .nonPositive
+            }
+        }
+    }
+    private var byTensor: [String: [(counter: Counters, role: Role)]] = [:]
 
     public init(points: [ObservationPoint], threads: Int = 1) {
         self.points = points
         self.threads = max(1, threads)
         counters = points.map(Counters.init)
-        for c in counters { byTensor[c.point.tensor] = c }
+        for c in counters {
+            if let input = c.point.input {
+                byTensor[c.point.tensor, default: []].append((c, .values))
+                byTensor[input, default: []].append((c, .offRegion))
+            } else {
+                byTensor[c.point.tensor, default: []].append((c, .all))
+            }
+        }
     }
 
     public func wantsOutput(of node: Node, named output: String) -> Bool { byTensor[output] != nil }
 
+    /// The one region the roles of `output` need counted; nil when two roles disagree (the
+    /// tensor is then scanned once per region).
+    private func region(of output: String) -> CountedRegion?? {
+        let regions = Set((byTensor[output] ?? []).compactMap(\.role.region))
+        guard regions.count <= 1 else { return nil }
+        return .some(regions.first)
+    }
+
     public func wantsPlaneStatistics(of node: Node, named output: String) -> Bool {
-        countsInKernels && byTensor[output] != nil
+        countsInKernels && byTensor[output] != nil && region(of: output) != nil
+    }
+
+    public func countedRegion(of node: Node, named output: String) -> CountedRegion {
+        (region(of: output) ?? nil) ?? .zeros
     }
 
     /// Scans each (sample, channel) plane of `tensor` and adds it to the totals.
     public func observe(node: Node, output: String, tensor: RuntimeTensor) throws {
-        guard let (counter, n, c, m) = try start(output, tensor) else { return }
+        for (counter, role) in byTensor[output] ?? [] {
+            try scan(output, tensor, counter, role)
+        }
+    }
+
+    private func scan(_ output: String, _ tensor: RuntimeTensor, _ counter: Counters, _ role: Role) throws {
+        guard let (n, c, m) = try start(output, tensor, counter, role) else { return }
+        let region = role.region ?? .zeros
         let base = UnsafePointer(tensor.f)
         if m == 1 {
             // [N, C] after a dense layer: row by row, eight channels per vector.
-            let totals = Self.columnStatistics(base, rows: n, columns: c)
-            accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+            let totals = Self.columnStatistics(base, rows: n, columns: c, region: region)
+            accumulate(counter, role, n, c, m, threads: 1, cost: 1) { totals[$0] }
             return
         }
         if m < 8 {
             // Planes of a few values: row by row, in memory order.
             var totals = [PlaneStatistics](repeating: PlaneStatistics(), count: c)
             for sample in 0..<n {
-                for ch in 0..<c { totals[ch].add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
+                for ch in 0..<c { totals[ch].add(PlaneStatistics(base + (sample * c + ch) * m, count: m, region: region)) }
             }
-            accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+            accumulate(counter, role, n, c, m, threads: 1, cost: 1) { totals[$0] }
             return
         }
-        accumulate(counter, n, c, m, threads: threads, cost: n * m) { ch in
+        accumulate(counter, role, n, c, m, threads: threads, cost: n * m) { ch in
             var total = PlaneStatistics()
-            for sample in 0..<n { total.add(PlaneStatistics(base + (sample * c + ch) * m, count: m)) }
+            for sample in 0..<n { total.add(PlaneStatistics(base + (sample * c + ch) * m, count: m, region: region)) }
             return total
         }
     }
@@ -96,7 +148,14 @@ public final class ApozObserver: RuntimeObserver {
 
     public func observe(node: Node, output: String, tensor: RuntimeTensor,
                         planes: UnsafeBufferPointer<PlaneStatistics>) throws {
-        guard let (counter, n, c, m) = try start(output, tensor) else { return }
+        for (counter, role) in byTensor[output] ?? [] {
+            try add(output, tensor, planes, counter, role)
+        }
+    }
+
+    private func add(_ output: String, _ tensor: RuntimeTensor, _ planes: UnsafeBufferPointer<PlaneStatistics>,
+                     _ counter: Counters, _ role: Role) throws {
+        guard let (n, c, m) = try start(output, tensor, counter, role) else { return }
         guard planes.count == n * c else {
             throw ModelError("observed tensor '\(output)': \(planes.count) plane statistics for \(n) x \(c) planes")
         }
@@ -110,12 +169,13 @@ public final class ApozObserver: RuntimeObserver {
         if let ch = totals.firstIndex(where: { $0.count != UInt64(n * m) }) {
             throw ModelError("observed tensor '\(output)': channel \(ch) was counted over \(totals[ch].count) of \(n * m) values")
         }
-        accumulate(counter, n, c, m, threads: 1, cost: 1) { totals[$0] }
+        accumulate(counter, role, n, c, m, threads: 1, cost: 1) { totals[$0] }
     }
 
     /// Statistics of each column of a row-major `rows` × `columns` matrix, added row by row
     /// in Double exactly as `PlaneStatistics` adds planes of one value, eight columns at a time.
-    static func columnStatistics(_ p: UnsafePointer<Float>, rows: Int, columns: Int) -> [PlaneStatistics] {
+    static func columnStatistics(_ p: UnsafePointer<Float>, rows: Int, columns: Int,
+                                 region: CountedRegion = .zeros) -> [PlaneStatistics] {
         typealias I8 = SIMD8<Int32>
         var totals = [PlaneStatistics](repeating: PlaneStatistics(), count: columns)
         var column = 0
@@ -126,7 +186,12 @@ public final class ApozObserver: RuntimeObserver {
                 let bits = unsafeBitCast(load8(p + row * columns + column), to: I8.self)
                 let magnitude = bits & 0x7fff_ffff
                 let finite = (magnitude &- 0x7f80_0000) &>> 31
-                z &-= (magnitude &- 1) &>> 31
+                if region == .nonPositive {
+                    // ±0, or the sign bit set and not NaN (magnitude at most infinity's).
+                    z &-= ((magnitude &- 1) &>> 31) | ((bits &>> 31) & ((magnitude &- 0x7f80_0001) &>> 31))
+                } else {
+                    z &-= (magnitude &- 1) &>> 31
+                }
                 bad &+= finite &+ 1
                 let x = SIMD8<Double>(unsafeBitCast(bits & finite, to: F8.self))
                 sums += x
@@ -139,15 +204,14 @@ public final class ApozObserver: RuntimeObserver {
             column += 8
         }
         for k in column..<columns {
-            for row in 0..<rows { totals[k].add(PlaneStatistics(p + row * columns + k, count: 1)) }
+            for row in 0..<rows { totals[k].add(PlaneStatistics(p + row * columns + k, count: 1, region: region)) }
         }
         return totals
     }
 
-    /// Checks an observed tensor and its channel count; returns its counters and [N, C, M] sizes,
-    /// or nil when it is not observed or holds no values.
-    private func start(_ output: String, _ tensor: RuntimeTensor) throws -> (Counters, Int, Int, Int)? {
-        guard let counter = byTensor[output] else { return nil }
+    /// Checks an observed tensor and its channel count; returns its [N, C, M] sizes, or nil when
+    /// it holds no values.
+    private func start(_ output: String, _ tensor: RuntimeTensor, _ counter: Counters, _ role: Role) throws -> (Int, Int, Int)? {
         guard tensor.elementType == .float32 else {
             throw ModelError("observed tensor '\(output)' holds \(tensor.elementType), not float32 activations")
         }
@@ -163,17 +227,19 @@ public final class ApozObserver: RuntimeObserver {
         } else {
             counter.start(channels: c)
         }
-        counter.batches += 1
+        if role != .offRegion { counter.batches += 1 }
         guard n > 0, c > 0, m > 0 else { return nil }
-        return (counter, n, c, m)
+        return (n, c, m)
     }
 
     /// Adds `total(channel)`, the channel's statistics over the batch's `n` samples of `m` values,
-    /// to each channel's totals, channels split over `threads`.
+    /// to the totals `role` feeds, channels split over `threads`.
     @inline(__always)
-    private func accumulate(_ counter: Counters, _ n: Int, _ c: Int, _ m: Int, threads: Int, cost: Int,
+    private func accumulate(_ counter: Counters, _ role: Role, _ n: Int, _ c: Int, _ m: Int, threads: Int, cost: Int,
                             _ total: (_ channel: Int) -> PlaneStatistics) {
+        let countsZeros = role != .values, countsValues = role != .offRegion
         counter.zeros.withUnsafeMutableBufferPointer { zeros in
+        counter.zeroPositions.withUnsafeMutableBufferPointer { zeroPositions in
         counter.positions.withUnsafeMutableBufferPointer { positions in
         counter.nonFinite.withUnsafeMutableBufferPointer { nonFinite in
         counter.sums.withUnsafeMutableBufferPointer { sums in
@@ -181,14 +247,19 @@ public final class ApozObserver: RuntimeObserver {
             parallelChunks(c, threads: threads, cost: cost) { channels in
                 for ch in channels {
                     let total = total(ch)
-                    zeros[ch] &+= total.zeros
-                    nonFinite[ch] &+= total.nonFinite
-                    positions[ch] &+= UInt64(n * m)
-                    sums[ch] += total.sum
-                    squares[ch] += total.sumOfSquares
+                    if countsZeros {
+                        zeros[ch] &+= total.zeros
+                        zeroPositions[ch] &+= UInt64(n * m)
+                    }
+                    if countsValues {
+                        nonFinite[ch] &+= total.nonFinite
+                        positions[ch] &+= UInt64(n * m)
+                        sums[ch] += total.sum
+                        squares[ch] += total.sumOfSquares
+                    }
                 }
             }
-        }}}}}
+        }}}}}}
     }
 
     /// The totals so far, one entry per point in `points` order.
@@ -197,6 +268,10 @@ public final class ApozObserver: RuntimeObserver {
         let missing = counters.filter { $0.channels == nil }.map(\.point.tensor)
         if !missing.isEmpty {
             throw ModelError("observed tensor(s) \(missing.map { "'\($0)'" }.joined(separator: ", ")) were never computed (outputs of constant-only nodes are folded away)")
+        }
+        // An off-region point's input and output are element by element the same shape.
+        if let c = counters.first(where: { $0.zeroPositions != $0.positions }), let input = c.point.input {
+            throw ModelError("observed tensor '\(c.point.tensor)': its input '\(input)' was seen over \(c.zeroPositions.reduce(0, +)) positions, the output over \(c.positions.reduce(0, +))")
         }
         return counters.map { c in
             TensorStatistics(point: c.point, zeros: c.zeros, positions: c.positions, nonFinite: c.nonFinite,

@@ -13,6 +13,12 @@ public struct ObservationPoint: Sendable, Equatable {
     /// Several when channels are tied by an element-wise op (a residual Add); the node where the
     /// walk stopped when it meets a layer that moves channels around (Concat, Reshape, …).
     public var producers: [Layer]
+    /// What is counted per channel: zeros of `tensor` (ReLU, ReLU6: the paper's APoZ), or the
+    /// off region, values ≤ 0 of `input` (SiLU, GELU, HardSwish, …).
+    public var region: CountedRegion
+    /// The activation's input (pre-activation) whose values ≤ 0 are counted, for the off region;
+    /// nil when `tensor`'s own zeros are.
+    public var input: String?
 
     public struct Layer: Sendable, Equatable, Codable {
         public var name: String
@@ -23,11 +29,13 @@ public struct ObservationPoint: Sendable, Equatable {
         }
     }
 
-    public init(tensor: String, node: String, op: String, producers: [Layer]) {
+    public init(tensor: String, node: String, op: String, producers: [Layer], input: String? = nil) {
         self.tensor = tensor
         self.node = node
         self.op = op
         self.producers = producers
+        self.input = input
+        region = input == nil ? .zeros : .nonPositive
     }
 }
 
@@ -35,7 +43,8 @@ public struct ObservationPoint: Sendable, Equatable {
 public enum ObservationPoints {
     /// How `names` changes the default points.
     public enum Selection: Sendable, Equatable {
-        /// Every Relu output and every Clip with min 0 (ReLU6).
+        /// Every Relu output and every Clip with min 0 (ReLU6), counting zeros, and every
+        /// off-region activation (`OffRegionActivation`), counting its input's values ≤ 0.
         case defaults
         /// Exactly the named tensors.
         case only([String])
@@ -54,14 +63,16 @@ public enum ObservationPoints {
         let opset = Int(model.defaultOpset)
         let constants = constantValues(graph)
         let producers = graph.producers
+        let offRegion = offRegionActivations(graph, opset: opset, constants: constants)
+        let inputs = Dictionary(offRegion.map { ($0.output, $0.input) }, uniquingKeysWith: { a, _ in a })
         var names: [String]
         switch selection {
         case .defaults:
-            names = defaultTensors(graph, opset: opset, constants: constants)
+            names = defaultTensors(graph, opset: opset, constants: constants, offRegion: offRegion)
         case .only(let given):
             names = given
         case .adding(let given):
-            names = defaultTensors(graph, opset: opset, constants: constants)
+            names = defaultTensors(graph, opset: opset, constants: constants, offRegion: offRegion)
             names += given.filter { !names.contains($0) }
         }
         var seen = Set<String>()
@@ -71,24 +82,29 @@ public enum ObservationPoints {
             throw ModelError("--observe: no node produces \(unknown.map { "'\($0)'" }.joined(separator: ", ")) (graph inputs and initializers cannot be observed)")
         }
         if names.isEmpty {
-            throw ModelError("the model has no observable activation (no Relu, no Clip with min 0); name tensors with --observe")
+            throw ModelError("the model has no observable activation (no Relu, no Clip with min 0, no SiLU, GELU, HardSwish, ELU, LeakyRelu, PRelu, Mish or Softplus); name tensors with --observe")
         }
         // Node order, so reports follow the network from input to output.
         let ordered = names.sorted { producers[$0]! < producers[$1]! }
         return ordered.map { name in
             let node = graph.nodes[producers[name]!]
             return ObservationPoint(tensor: name, node: node.displayName, op: node.opType,
-                                    producers: channelProducers(of: name, graph, producers, constants))
+                                    producers: channelProducers(of: name, graph, producers, constants), input: inputs[name])
         }
     }
 
-    /// Relu outputs and Clip outputs whose lower bound is 0.
-    static func defaultTensors(_ graph: Graph, opset: Int, constants: [String: Tensor]) -> [String] {
-        graph.nodes.compactMap { node -> String? in
-            guard let kind = node.kind, kind.isApozActivation, let out = node.outputs.first, !out.isEmpty else { return nil }
+    /// Relu outputs and Clip outputs whose lower bound is 0, except those inside a decomposed
+    /// off-region activation (the Clip of x·Clip(x + 3, 0, 6)/6), then the off-region activations.
+    static func defaultTensors(_ graph: Graph, opset: Int, constants: [String: Tensor],
+                               offRegion: [OffRegionActivation]) -> [String] {
+        let inner = offRegion.reduce(into: Set<Int>()) { $0.formUnion($1.inner) }
+        let zeros = graph.nodes.enumerated().compactMap { k, node -> String? in
+            guard !inner.contains(k), let kind = node.kind, kind.isApozActivation, let out = node.outputs.first, !out.isEmpty
+            else { return nil }
             // Clip is a ReLU only when it floors at 0.
             return kind != .clip || clipLowerBound(node, opset: opset, constants) == 0 ? out : nil
         }
+        return zeros + offRegion.map(\.output).filter { !zeros.contains($0) }
     }
 
     /// Clip's min: an attribute before opset 11, a constant input from then on.

@@ -1,7 +1,9 @@
 /// Per-channel activation statistics of one observed tensor (channel axis 1).
 ///
 /// Counts are exact integers; APoZ of channel c is `zeros[c] / positions[c]`, where positions
-/// count every element of the channel over all samples (N·M), non-finite ones included.
+/// count every element of the channel over all samples (N·M), non-finite ones included. For an
+/// off-region point (`region` `.nonPositive`) `zeros` counts the values ≤ 0 of `input`, the
+/// activation's input, at the same positions; the sums are always `tensor`'s.
 public struct TensorStatistics: Codable, Sendable, Equatable {
     /// The observed tensor.
     public var tensor: String
@@ -11,7 +13,11 @@ public struct TensorStatistics: Codable, Sendable, Equatable {
     /// The layers whose output channels these are (see `ObservationPoint.producers`).
     public var producers: [ObservationPoint.Layer]
     public var channels: Int
-    /// Exact zeros (+0 and -0) per channel.
+    /// What `zeros` counts; nil (files written before off regions existed) means `.zeros`.
+    public var region: CountedRegion?
+    /// For the off region, the activation's input whose values ≤ 0 `zeros` counts.
+    public var input: String?
+    /// Exact zeros (+0 and -0) per channel, or the input's values ≤ 0 (see `region`).
     public var zeros: [UInt64]
     /// Elements seen per channel: samples × positions per sample.
     public var positions: [UInt64]
@@ -28,6 +34,8 @@ public struct TensorStatistics: Codable, Sendable, Equatable {
         node = point.node
         op = point.op
         producers = point.producers
+        region = point.region
+        input = point.input
         channels = zeros.count
         self.zeros = zeros
         self.positions = positions
@@ -36,7 +44,11 @@ public struct TensorStatistics: Codable, Sendable, Equatable {
         self.sumsOfSquares = sumsOfSquares
     }
 
-    /// APoZ per channel (0 for a channel with no positions).
+    /// What `zeros` counts, `.zeros` for files that do not say.
+    public var countedRegion: CountedRegion { region ?? .zeros }
+
+    /// APoZ per channel (0 for a channel with no positions): the share of zeros, or of
+    /// positions in the activation's off region.
     public var apoz: [Double] {
         zip(zeros, positions).map { z, p in p > 0 ? Double(z) / Double(p) : 0 }
     }
