@@ -85,6 +85,10 @@ public struct FineTuneSettings: Sendable {
     public var limit: Int?
     public var validationLimit: Int?
     public var threads = 1
+    /// Where this run sits in a longer schedule: its first epoch is epoch `startEpoch` of
+    /// `totalEpochs` (nil: the schedule spans this run alone). `trim --schedule-span loop` uses it
+    /// so that one schedule runs over every iteration's retraining.
+    public var schedulePhase: (startEpoch: Int, totalEpochs: Int)?
 
     public init() {}
 }
@@ -168,7 +172,8 @@ public final class FineTuner {
         let allLabels = try labels.readLabels(start: 0, count: total)
         let batch = settings.batchSize
         let stepsPerEpoch = (total + batch - 1) / batch
-        let totalSteps = stepsPerEpoch * settings.epochs
+        let firstEpoch = settings.schedulePhase?.startEpoch ?? 0
+        let totalSteps = stepsPerEpoch * (settings.schedulePhase?.totalEpochs ?? settings.epochs)
         let per = reader.sampleElementCount
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: batch * per)
         defer { buffer.deallocate() }
@@ -193,7 +198,8 @@ public final class FineTuner {
                 let input = try RuntimeTensor(shape: [n] + reader.sampleShape,
                                               copying: UnsafeBufferPointer(start: buffer, count: n * per))
                 let result = try trainer.gradients(input: input, labels: order[range].map { allLabels[$0] })
-                rate = Double(settings.schedule.rate(step: epoch * stepsPerEpoch + step, totalSteps: totalSteps, epoch: epoch))
+                rate = Double(settings.schedule.rate(step: (firstEpoch + epoch) * stepsPerEpoch + step, totalSteps: totalSteps,
+                                                     epoch: firstEpoch + epoch))
                 try optimizer.step(trainer, result.gradients, learningRate: Float(rate))
                 lossSum += result.loss * Double(n)
                 correct += result.correct

@@ -15,6 +15,9 @@ public struct TrimLoopRequest {
     /// Stop once accuracy after fine-tuning falls more than this many points (0–100) below the
     /// original, keeping the last model within the budget.
     public var maxAccuracyDrop: Double?
+    /// One learning-rate schedule over every iteration's retraining (a cosine anneals once, across
+    /// the loop) instead of a fresh schedule per iteration.
+    public var scheduleSpansLoop = false
     public var output: String?
     public var backup = false
 
@@ -94,6 +97,10 @@ extension TrimSession {
             let trimmedAccuracy = try accuracy(of: result.model, data: valData, labels: valLabels)
             var fineTune = request.fineTune
             fineTune.seed &+= UInt64(round - 1)
+            if request.scheduleSpansLoop {
+                let epochs = fineTune.epochs
+                fineTune.schedulePhase = ((round - 1) * epochs, max(1, request.iterations) * epochs)
+            }
             let tuner = try FineTuner(model: result.model, settings: fineTune)
             let training = try FineTuner.reader(for: result.model, data: request.training.data,
                                                 preprocessing: settings.preprocessing)

@@ -70,6 +70,8 @@ struct Trim: ParsableCommand {
     @Option(help: "Use only the first N training samples.") var trainLimit: Int?
     @Option(help: "Stop when accuracy after fine-tuning is more than D points below the original; keep the last model within.")
     var maxAccuracyDrop: Double?
+    @Option(help: "What --schedule spans: each iteration's retraining afresh, or the whole loop as one run (a cosine anneals once, across all iterations).")
+    var scheduleSpan: ScheduleSpan = .iteration
     @OptionGroup(title: "Image folders (--data DIR)") var images: ImageOptions
     @OptionGroup(title: "Fine-tuning (with --train-data)") var training: TrainingOptions
 
@@ -135,9 +137,10 @@ struct Trim: ParsableCommand {
             if let trainData {
                 let fineTune = try training.settings(epochs: finetuneEpochs, batch: trainBatch, limit: trainLimit,
                                                      threads: threads)
-                let request = TrimLoopRequest(validation: (data!, labels), training: (trainData, trainLabels),
+                var request = TrimLoopRequest(validation: (data!, labels), training: (trainData, trainLabels),
                                               iterations: iterations, options: options, fineTune: fineTune,
                                               maxAccuracyDrop: maxAccuracyDrop, output: output, backup: backup)
+                request.scheduleSpansLoop = scheduleSpan == .loop
                 let bar = EpochProgressBar(enabled: isatty(2) != 0 && !json)
                 let outcome = try session.runLoop(request, started: { params, accuracy in
                     guard !json else { return }
@@ -160,6 +163,11 @@ struct Trim: ParsableCommand {
             if json { try printJSON(outcome) } else { print(outcome.text(verbose: verbose)) }
         }
     }
+}
+
+/// What a learning-rate schedule covers in the trim → fine-tune loop.
+enum ScheduleSpan: String, CaseIterable, ExpressibleByArgument {
+    case iteration, loop
 }
 
 /// The paper's table, one row per iteration, as `trim --iterations` prints it.

@@ -88,4 +88,22 @@ final class FineTuneTests: XCTestCase {
         XCTAssertEqual(result.epochs[1].learningRate, 1e-3 * 0.5 * (1 + cos(Double.pi * 5 / 6)), accuracy: 1e-9)
         XCTAssertNotEqual(result.model.graph.initializers, model.graph.initializers)
     }
+
+    /// A run placed in a longer schedule (trim --schedule-span loop) takes its rates from that
+    /// schedule's later part: epochs 3–4 of 4 anneal towards 0 instead of restarting.
+    func testSchedulePhaseContinuesALongerSchedule() throws {
+        let model = try ModelFile.open(lenet)
+        var settings = FineTuneSettings()
+        settings.epochs = 2
+        settings.batchSize = 50
+        settings.limit = 100
+        settings.schedule = LearningRateSchedule(kind: .cosine, baseRate: 0.1)
+        settings.schedulePhase = (startEpoch: 2, totalEpochs: 4)
+        let tuner = try FineTuner(model: model, settings: settings)
+        let reader = try FineTuner.reader(for: model, data: fashionImages, preprocessing: fashionScale.preprocessing)
+        let result = try tuner.run(train: reader, labels: try openSource(path: fashionLabels))
+        // 2 steps per epoch, 8 in all; the last step of each epoch is global step 5 and 7.
+        XCTAssertEqual(result.epochs[0].learningRate, 0.1 * 0.5 * (1 + cos(Double.pi * 5 / 8)), accuracy: 1e-7)
+        XCTAssertEqual(result.epochs[1].learningRate, 0.1 * 0.5 * (1 + cos(Double.pi * 7 / 8)), accuracy: 1e-7)
+    }
 }
