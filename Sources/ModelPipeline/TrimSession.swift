@@ -55,6 +55,9 @@ public final class TrimSession {
     public var progress: (_ unit: String) -> BatchProgress? = { _ in nil }
     /// Receives warnings as they arise (non-finite statistics, training state dropped from a .h5).
     public var warn: (String) -> Void = { _ in }
+    /// The fed input's shape for one sample of the data last measured or checked on, by input
+    /// name: MACs in the reports are counted for it (a dynamic height and width become concrete).
+    public var inputShapes: [String: [Int]] = [:]
 
     /// Reads the model; the format comes from the file's extension.
     public init(modelFile: String, settings: DataSettings = DataSettings()) throws {
@@ -66,8 +69,21 @@ public final class TrimSession {
 
     /// APoZ of `model` over `data` at the default observation points.
     public func measureApoz(on data: String) throws -> ApozStatistics {
-        try ApozCollection(model: model, modelFile: modelFile, data: data, settings: settings)
-            .run(progress: progress("samples")).statistics
+        let result = try ApozCollection(model: model, modelFile: modelFile, data: data, settings: settings)
+            .run(progress: progress("samples"))
+        inputShapes = result.inputShapes
+        return result.statistics
+    }
+
+    /// The fed input's shape for one sample of `data` ([1] + the sample shape the reader delivers),
+    /// read from the data's header without running the model.
+    public func sampleInputShapes(of data: String) throws -> [String: [Int]] {
+        let fed = model.graph.runtimeInputs
+        guard fed.count == 1, let input = fed.first, let shape = input.tensorType?.shape else { return [:] }
+        let reader = try BatchReader(source: try openSource(path: data, images: settings.imageOptions),
+                                     modelInput: shape.dims.map(\.value), inputName: input.name,
+                                     preprocessing: settings.preprocessing)
+        return [input.name: [reader.modelBatchSize ?? 1] + reader.sampleShape]
     }
 
     /// Reads a statistics file and checks it was collected on `model`.
@@ -139,6 +155,8 @@ public final class TrimSession {
         case .file(let path):
             statistics = try readApoz(from: path)
             source = path
+            // The statistics file does not record the sample shape: the checking data gives it.
+            if let samples = request.evaluation?.data { inputShapes = try sampleInputShapes(of: samples) }
         case .measure(let data):
             statistics = try measureApoz(on: data)
             source = data
@@ -146,7 +164,7 @@ public final class TrimSession {
         for warning in statistics.warnings { warn(warning) }
         let plan = try plan(statistics, options: request.options)
         let result = try rewrite(plan)
-        var outcome = TrimOutcome(model: modelFile, plan: plan, report: try result.report(), statistics: source,
+        var outcome = TrimOutcome(model: modelFile, plan: plan, report: try result.report(inputShapes: inputShapes), statistics: source,
                                   samples: statistics.samples)
         outcome.dryRun = request.dryRun
         guard !request.dryRun else { return outcome }
