@@ -1,9 +1,12 @@
 /// Parameter and multiply-accumulate counts per node, after onnx-tool's conventions.
 ///
-/// **Parameters** of a node are the elements of its constant inputs: initializers (dense or sparse)
-/// and outputs of Constant nodes, such as weights, biases, BatchNormalization scale/bias/mean/var and
-/// PRelu slopes. Integer and boolean constants (shapes, axes, indices: int32, int64, bool) are not
-/// parameters. A tensor read by several nodes appears in each node's count but only once in the totals.
+/// **Parameters** of a node are the elements of the initializers (dense or sparse, of any element
+/// type) it reads, as onnx-tool's `model_profile` counts them: weights, biases, BatchNormalization
+/// statistics, PRelu slopes, Resize scales, Split sizes. Outputs of Constant nodes are not
+/// parameters (onnx-tool sees no initializer there; exporters use them for small values such as
+/// Clip bounds), and initializers read only by the data-movement operators onnx-tool hides
+/// (Reshape, Gather, Concat, Slice, Pad, Cast, Squeeze, Unsqueeze, Shape, Identity, ...) are not
+/// either. A tensor read by several nodes appears in each node's count but only once in the totals.
 ///
 /// **MACs** (1 MAC = a·b + c; FLOPs = 2 × MACs) use onnx-tool's instruction costs per element:
 /// MUL = ADD = CMP = 1, DIV = 4, EXP = POW = 32, LOG = 43, SQRT = 24, TANH = EXP + 2·ADD + DIV = 38.
@@ -126,25 +129,19 @@ extension Model {
             g.inputs[i].type = .tensor(t)
         }
         let types = try g.inferShapes(opset: defaultOpset)
-        var constants: [String: (DataType, Int)] = [:]
+        var constants: [String: Int] = [:]
         for t in g.initializers {
             try t.validate()
-            constants[t.name] = (t.dataType, t.elementCount)
+            constants[t.name] = t.elementCount
         }
         for s in g.sparseInitializers {
             try s.values.validate()
-            constants[s.name] = (s.values.dataType, s.values.elementCount)
-        }
-        for n in g.nodes where n.kind == .constant {
-            if let o = n.outputs.first, let t = types[o], let count = DimMath.elementCount(t.shape) {
-                constants[o] = (t.elementType, count)
-            }
+            constants[s.name] = s.values.elementCount
         }
         return try g.nodes.map { node in
             var counts: [String: Int] = [:]
-            for input in node.inputs where !input.isEmpty {
-                guard let (type, count) = constants[input], ![.int64, .int32, .bool, .string].contains(type) else { continue }
-                counts[input] = count
+            for input in node.inputs where !input.isEmpty && !onnxToolHiddenOps.contains(node.opType) {
+                if let count = constants[input] { counts[input] = count }
             }
             let inShapes = node.inputs.map { $0.isEmpty ? nil : types[$0]?.shape }
             let outShapes = node.outputs.map { $0.isEmpty ? nil : types[$0]?.shape }
@@ -163,6 +160,11 @@ extension Model {
         ProfileTotals(try profile(batch: batch, inputShapes: inputShapes))
     }
 }
+
+/// The operators onnx-tool's `model_profile` leaves out of its table (its `NoMacsOps`): an
+/// initializer read only by them is not a parameter (a Reshape's target shape, a Gather's table).
+let onnxToolHiddenOps: Set<String> = ["Identity", "Constant", "Shape", "Squeeze", "Unsqueeze", "Reshape",
+                                      "ConstantOfShape", "Cast", "Pad", "Concat", "Slice", "Gather"]
 
 /// onnx-tool's per-element instruction costs.
 enum MACCost {

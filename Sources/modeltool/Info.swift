@@ -17,9 +17,10 @@ struct Info: ParsableCommand {
         otherwise leave layers' MACs unknown).
 
         Counting conventions (those of onnx-tool's profiler):
-          parameters  elements of a layer's constant float inputs (weights, biases, BatchNorm
-                      statistics, PRelu slopes); integer constants such as shapes are not counted;
-                      a tensor read by several layers counts once in the total.
+          parameters  elements of the initializers a layer reads (weights, biases, BatchNorm
+                      statistics, PRelu slopes, Resize scales); not Constant nodes' outputs, nor
+                      initializers read only by Reshape, Gather, Concat, Slice, Pad, Cast, Squeeze,
+                      Unsqueeze, Shape or Identity; a tensor read by several layers counts once.
           MACs        one multiply-accumulate = one MAC (FLOPs = 2 x MACs). Conv:
                       N*Cout*Hout*Wout*(Cin/group)*kH*kW (+1 per output with a bias); Gemm/MatMul:
                       M*N*K (+M*N for a bias); pooling: outputs x kernel size; element-wise ops and
@@ -56,7 +57,12 @@ struct Info: ParsableCommand {
         try runReportingErrors {
             let model = try ModelFile.open(file, format: format, kerasConfig: config)
             let shapes = Dictionary(inputShape.map { ($0.name, $0.dims) }, uniquingKeysWith: { a, _ in a })
-            let report = try ModelReport(model: model, file: file, batch: batch ?? 1, inputShapes: shapes)
+            let report: ModelReport
+            do {
+                report = try ModelReport(model: model, file: file, batch: batch ?? 1, inputShapes: shapes)
+            } catch let e as ModelError {
+                throw e.at(file)
+            }
             var apoz: ApozReport?
             if apozOptions.wanted {
                 let stats = try apozOptions.statistics(model: model, file: file, batch: batch)
