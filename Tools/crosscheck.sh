@@ -29,6 +29,9 @@ if [ ! -x "$ivenv/bin/python" ] || ! "$ivenv/bin/python" -c "import PIL, numpy, 
   "$ivenv/bin/pip" install -q --disable-pip-version-check -r Tools/requirements-images.txt
 fi
 "$ivenv/bin/python" Tools/image-crosscheck.py "$tool"
+# Parameters and MACs of the bundled models against onnx-tool's profile (its own venv, .venv-macs).
+# The full run adds Fixtures/roundtrip and torchvision models: Tools/macs-crosscheck.py --torchvision.
+python3 Tools/macs-crosscheck.py "$tool" --smoke
 # APoZ per channel against onnxruntime with the observed tensors exposed as outputs.
 "$py" Tools/apoz-crosscheck.py "$tool"
 # Keras -> ONNX conversions against the outputs Keras itself saved (no TensorFlow needed here).

@@ -9,7 +9,8 @@ only). --torchvision adds resnet18 and mobilenet_v2 (weights=None) exported at 2
 legacy exporter into a temporary folder (never committed), plus a resnet18 exported with dynamic
 batch, height and width that is profiled with `info --input-shape input=1,3,224,224`; the export
 runs in .venv-torch (Tools/requirements-training.txt) with torchvision's pure-Python model
-definitions added (--no-deps: its C extension is not needed to build the models).
+definitions added (--no-deps, with Pillow, which they import: torchvision's C extension is not
+needed to build the models).
 
 onnx-tool is run as its `model_profile` runs it: shapes inferred for the given (or batch-1)
 input shapes, and the operators it hides (Identity, Constant, Shape, Reshape, Concat, Slice, ...)
@@ -102,7 +103,7 @@ def export_torchvision(folder: Path) -> list[tuple[Path, dict[str, list[int]]]]:
         venv_bootstrap.STAMP.write_text(venv_bootstrap.REQUIREMENTS.read_text())
     if subprocess.run([str(python), "-c", "import torchvision.models"], capture_output=True).returncode != 0:
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                        "--no-deps", "torchvision==0.28.0"], check=True)
+                        "--no-deps", "torchvision==0.28.0", "pillow==12.0.0"], check=True)
     subprocess.run([str(python), str(ROOT / "Tools" / "macs" / "export_torchvision.py"), str(folder)], check=True)
     return [(folder / "resnet18.onnx", {}), (folder / "mobilenet_v2.onnx", {}),
             (folder / "resnet18_dynamic.onnx", {"input": [1, 3, 224, 224]})]

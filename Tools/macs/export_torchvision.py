@@ -11,9 +11,19 @@ import sys
 import warnings
 from pathlib import Path
 
+import importlib.util
+import types
+
 import torch
 
-warnings.filterwarnings("ignore")  # torchvision warns that its image extension is missing
+warnings.filterwarnings("ignore")
+# torchvision's package __init__ registers operators of its C extension, which a wheel built for
+# another torch cannot load; the model definitions are pure Python, so they are imported through
+# an empty package module that only knows where torchvision's files are.
+_spec = importlib.util.find_spec("torchvision")
+_package = types.ModuleType("torchvision")
+_package.__path__ = list(_spec.submodule_search_locations)
+sys.modules["torchvision"] = _package
 import torchvision.models as models  # noqa: E402
 
 
