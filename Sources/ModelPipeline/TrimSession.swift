@@ -123,19 +123,21 @@ public final class TrimSession {
     public func deviation(ofFileAt path: String, samples: String) throws -> Double? {
         var few = settings
         few.limit = min(settings.limit ?? 8, 8)
-        let reread = try ModelFile.open(path)
-        let a = try PreparedRun(model: model, data: samples, settings: few)
-        let b = try PreparedRun(model: reread, data: samples, settings: few)
-        // One batch of all the chosen samples.
-        let batches = try a.batches(selection: SampleSelection(limit: few.limit), size: few.limit)
-        guard !batches.range.isEmpty else { return nil }
+        // One batch of all the chosen samples, run through one model after the other so that only
+        // one interpreter (with its copy of the weights) is alive at a time.
+        func outputs(of model: Model) throws -> [String: (shape: [Int], values: [Float])]? {
+            let run = try PreparedRun(model: model, data: samples, settings: few)
+            let batches = try run.batches(selection: SampleSelection(limit: few.limit), size: few.limit)
+            guard !batches.range.isEmpty else { return nil }
+            var result: [String: (shape: [Int], values: [Float])] = [:]
+            try run.forEach(batches) { _, out in result = out.mapValues { ($0.shape, $0.floats) } }
+            return result
+        }
+        guard let before = try outputs(of: model), let after = try outputs(of: try ModelFile.open(path)) else { return nil }
         var worst = 0.0
-        try a.forEach(batches) { batch, before in
-            let after = try b.run(batch)
-            for (name, x) in before {
-                guard let y = after[name], x.shape == y.shape else { worst = .infinity; return }
-                for (u, v) in zip(x.floats, y.floats) { worst = max(worst, Double(abs(u - v))) }
-            }
+        for (name, x) in before {
+            guard let y = after[name], x.shape == y.shape else { return .infinity }
+            for (u, v) in zip(x.values, y.values) { worst = max(worst, Double(abs(u - v))) }
         }
         return worst
     }
