@@ -19,6 +19,8 @@ models=()
 for d in Fixtures/models Fixtures/roundtrip Fixtures/keras; do [ -d "$d" ] && models+=("$d"); done
 [ -d ../shared/onnx-backend-data ] && models+=(../shared/onnx-backend-data) || echo "crosscheck: ../shared/onnx-backend-data absent, checking Fixtures only"
 "$py" Tools/roundtrip-check.py "$tool" "${models[@]}"
+# paddle2onnx's -1 dimensions through info, convert and trim (a small model built on the fly).
+"$py" Tools/dynamic-dims-check.py "$tool"
 # Outputs (1e-4 relative) and eval top-1 counts of every bundled model against onnxruntime.
 "$py" Tools/runtime-crosscheck.py "$tool"
 # Image folders against Pillow (what torchvision's transforms run on): --preset torchvision within
