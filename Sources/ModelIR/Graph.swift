@@ -105,3 +105,12 @@ public struct Model: Sendable, Equatable {
             && a.metadata.map(\.value) == b.metadata.map(\.value) && a.graph == b.graph && a.preserved == b.preserved
     }
 }
+
+extension Model {
+    /// Lets the files the weights are borrowed from drop their resident pages
+    /// (`TensorBytes.releaseResidentPages`; a file holding several tensors is asked once per
+    /// tensor, which costs little when nothing is resident); the weights stay readable.
+    public func releaseResidentPages() {
+        for t in graph.initializers { t.bytes?.releaseResidentPages() }
+    }
+}

@@ -133,7 +133,11 @@ public final class TrimSession {
             try run.forEach(batches) { _, out in result = out.mapValues { ($0.shape, $0.floats) } }
             return result
         }
-        guard let before = try outputs(of: model), let after = try outputs(of: try ModelFile.open(path)) else { return nil }
+        guard let before = try outputs(of: model) else { return nil }
+        // The model's weights may live in its mapped file (ONNX): its pages need not stay resident
+        // while the written file is read and run.
+        model.releaseResidentPages()
+        guard let after = try outputs(of: try ModelFile.open(path)) else { return nil }
         var worst = 0.0
         for (name, x) in before {
             guard let y = after[name], x.shape == y.shape else { return .infinity }

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// A file mapped read-only into memory; tensors borrow slices of it.
-final class MappedFile: @unchecked Sendable {
+final class MappedFile: @unchecked Sendable, ResidentPages {
     let pointer: UnsafeRawPointer?
     let size: Int
 
@@ -28,6 +28,12 @@ final class MappedFile: @unchecked Sendable {
 
     deinit {
         if let pointer { munmap(UnsafeMutableRawPointer(mutating: pointer), size) }
+    }
+
+    /// Drops the pages read so far from this process's memory; the next access reads them from the
+    /// file again (the mapping is read-only and private, so nothing of ours is lost).
+    func releaseResidentPages() {
+        if let pointer { _ = madvise(UnsafeMutableRawPointer(mutating: pointer), size, Int32(MADV_DONTNEED)) }
     }
 }
 
