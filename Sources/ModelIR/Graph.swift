@@ -107,9 +107,8 @@ public struct Model: Sendable, Equatable {
 }
 
 extension Model {
-    /// Lets the files the weights are borrowed from drop their resident pages
-    /// (`TensorBytes.releaseResidentPages`; a file holding several tensors is asked once per
-    /// tensor, which costs little when nothing is resident); the weights stay readable.
+    /// Lets the files the weights are borrowed from drop the resident pages of every initializer
+    /// (`TensorBytes.releaseResidentPages`); the weights stay readable.
     public func releaseResidentPages() {
         for t in graph.initializers { t.bytes?.releaseResidentPages() }
     }
