@@ -19,6 +19,8 @@ models=()
 for d in Fixtures/models Fixtures/roundtrip Fixtures/keras; do [ -d "$d" ] && models+=("$d"); done
 [ -d ../shared/onnx-backend-data ] && models+=(../shared/onnx-backend-data) || echo "crosscheck: ../shared/onnx-backend-data absent, checking Fixtures only"
 "$py" Tools/roundtrip-check.py "$tool" "${models[@]}"
+# paddle2onnx's -1 dimensions through info, convert and trim (a small model built on the fly).
+"$py" Tools/dynamic-dims-check.py "$tool"
 # Outputs (1e-4 relative) and eval top-1 counts of every bundled model against onnxruntime.
 "$py" Tools/runtime-crosscheck.py "$tool"
 # Image folders against Pillow (what torchvision's transforms run on): --preset torchvision within
@@ -29,6 +31,9 @@ if [ ! -x "$ivenv/bin/python" ] || ! "$ivenv/bin/python" -c "import PIL, numpy, 
   "$ivenv/bin/pip" install -q --disable-pip-version-check -r Tools/requirements-images.txt
 fi
 "$ivenv/bin/python" Tools/image-crosscheck.py "$tool"
+# Parameters and MACs of the bundled models against onnx-tool's profile (its own venv, .venv-macs).
+# The full run adds Fixtures/roundtrip and torchvision models: Tools/macs-crosscheck.py --torchvision.
+python3 Tools/macs-crosscheck.py "$tool" --smoke
 # APoZ per channel against onnxruntime with the observed tensors exposed as outputs.
 "$py" Tools/apoz-crosscheck.py "$tool"
 # Keras -> ONNX conversions against the outputs Keras itself saved (no TensorFlow needed here).

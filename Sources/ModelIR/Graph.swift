@@ -105,3 +105,11 @@ public struct Model: Sendable, Equatable {
             && a.metadata.map(\.value) == b.metadata.map(\.value) && a.graph == b.graph && a.preserved == b.preserved
     }
 }
+
+extension Model {
+    /// Lets the files the weights are borrowed from drop the resident pages of every initializer
+    /// (`TensorBytes.releaseResidentPages`); the weights stay readable.
+    public func releaseResidentPages() {
+        for t in graph.initializers { t.bytes?.releaseResidentPages() }
+    }
+}

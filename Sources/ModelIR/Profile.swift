@@ -1,9 +1,12 @@
 /// Parameter and multiply-accumulate counts per node, after onnx-tool's conventions.
 ///
-/// **Parameters** of a node are the elements of its constant inputs: initializers (dense or sparse)
-/// and outputs of Constant nodes, such as weights, biases, BatchNormalization scale/bias/mean/var and
-/// PRelu slopes. Integer and boolean constants (shapes, axes, indices: int32, int64, bool) are not
-/// parameters. A tensor read by several nodes appears in each node's count but only once in the totals.
+/// **Parameters** of a node are the elements of the initializers (dense or sparse, of any element
+/// type) it reads, as onnx-tool's `model_profile` counts them: weights, biases, BatchNormalization
+/// statistics, PRelu slopes, Resize scales, Split sizes. Outputs of Constant nodes are not
+/// parameters (onnx-tool sees no initializer there; exporters use them for small values such as
+/// Clip bounds), and initializers read only by the data-movement operators onnx-tool hides
+/// (Reshape, Gather, Concat, Slice, Pad, Cast, Squeeze, Unsqueeze, Shape, Identity, ...) are not
+/// either. A tensor read by several nodes appears in each node's count but only once in the totals.
 ///
 /// **MACs** (1 MAC = a·b + c; FLOPs = 2 × MACs) use onnx-tool's instruction costs per element:
 /// MUL = ADD = CMP = 1, DIV = 4, EXP = POW = 32, LOG = 43, SQRT = 24, TANH = EXP + 2·ADD + DIV = 38.
@@ -23,8 +26,10 @@
 /// - ReduceMean / ReduceSum / ReduceMax: input elements. Resize / Upsample per output element:
 ///   nearest 0, linear 4, cubic 8.
 /// - Shape and data-movement operators cost nothing; If/Loop/Scan bodies are not counted (0).
-/// A symbolic batch dimension of the graph inputs is set to `batch` before counting; nodes whose
-/// shapes stay unknown (other symbols, unknown operators) have `macs == nil`.
+/// Graph inputs named in `inputShapes` take those shapes (`info --input-shape`, or the data's sample
+/// shape in `trim` and `apoz`); a remaining symbolic leading (batch) dimension is set to `batch`
+/// before counting; nodes whose shapes stay unknown (other symbols such as a dynamic height, unknown
+/// operators) have `macs == nil`.
 public struct LayerProfile: Sendable, Equatable {
     /// The node's display name (its name, or op type and first output).
     public var name: String
@@ -73,11 +78,48 @@ public struct ProfileTotals: Sendable, Equatable {
 }
 
 extension Model {
-    /// Per-node parameters and MACs, in node order, with symbolic batch dimensions set to `batch`.
+    /// This model with the named graph inputs given concrete shapes (e.g. `["x": [1, 3, 640, 640]]`),
+    /// so that inference makes every shape that follows from them concrete. A name that is not a
+    /// fed input, a rank that differs from the declared one, or a number that contradicts a declared
+    /// number throws a one-line error; symbolic and unknown dimensions (dim_param, paddle's -1) take
+    /// the given value.
+    public func binding(inputShapes: [String: [Int]]) throws -> Model {
+        guard !inputShapes.isEmpty else { return self }
+        var m = self
+        let constant = Set(graph.initializers.map(\.name))
+        let fed = graph.inputs.indices.filter { !constant.contains(graph.inputs[$0].name) }
+        for name in inputShapes.keys.sorted() where !fed.contains(where: { graph.inputs[$0].name == name }) {
+            let names = fed.map { "'\(graph.inputs[$0].name)'" }.joined(separator: ", ")
+            throw ModelError("the model has no input '\(name)' (its inputs: \(names.isEmpty ? "none" : names))")
+        }
+        for i in fed {
+            let name = graph.inputs[i].name
+            guard let dims = inputShapes[name] else { continue }
+            guard dims.allSatisfy({ $0 > 0 && $0 < 1 << 32 }) else {
+                throw ModelError("input '\(name)': every dimension must be a positive number, got \(dims)")
+            }
+            let declared = graph.inputs[i].tensorType
+            if let shape = declared?.shape {
+                guard shape.rank == dims.count else {
+                    throw ModelError("input '\(name)' has rank \(shape.rank) (\(shape)), the given shape \(dims) has \(dims.count) dimensions")
+                }
+                for (axis, (d, v)) in zip(shape.dims, dims).enumerated() {
+                    if let fixed = d.value, fixed != v {
+                        throw ModelError("input '\(name)' has dimension \(fixed) on axis \(axis) (\(shape)), the given shape says \(v)")
+                    }
+                }
+            }
+            m.graph.inputs[i].type = .tensor(TensorType(declared?.elementType ?? .float, Shape(fixed: dims)))
+        }
+        return m
+    }
+
+    /// Per-node parameters and MACs, in node order, with `inputShapes` bound first (see
+    /// `binding(inputShapes:)`) and any remaining symbolic batch dimension set to `batch`.
     /// See `LayerProfile` for the counting conventions.
-    public func profile(batch: Int = 1) throws -> [LayerProfile] {
+    public func profile(batch: Int = 1, inputShapes: [String: [Int]] = [:]) throws -> [LayerProfile] {
         guard batch > 0 else { throw ModelError("batch size must be positive, got \(batch)") }
-        var g = graph
+        var g = try binding(inputShapes: inputShapes).graph
         let constant = Set(g.initializers.map(\.name))
         // Bind the leading (batch) dimension of every fed input that is not a number.
         for i in g.inputs.indices where !constant.contains(g.inputs[i].name) {
@@ -87,25 +129,19 @@ extension Model {
             g.inputs[i].type = .tensor(t)
         }
         let types = try g.inferShapes(opset: defaultOpset)
-        var constants: [String: (DataType, Int)] = [:]
+        var constants: [String: Int] = [:]
         for t in g.initializers {
             try t.validate()
-            constants[t.name] = (t.dataType, t.elementCount)
+            constants[t.name] = t.elementCount
         }
         for s in g.sparseInitializers {
             try s.values.validate()
-            constants[s.name] = (s.values.dataType, s.values.elementCount)
-        }
-        for n in g.nodes where n.kind == .constant {
-            if let o = n.outputs.first, let t = types[o], let count = DimMath.elementCount(t.shape) {
-                constants[o] = (t.elementType, count)
-            }
+            constants[s.name] = s.values.elementCount
         }
         return try g.nodes.map { node in
             var counts: [String: Int] = [:]
-            for input in node.inputs where !input.isEmpty {
-                guard let (type, count) = constants[input], ![.int64, .int32, .bool, .string].contains(type) else { continue }
-                counts[input] = count
+            for input in node.inputs where !input.isEmpty && !onnxToolHiddenOps.contains(node.opType) {
+                if let count = constants[input] { counts[input] = count }
             }
             let inShapes = node.inputs.map { $0.isEmpty ? nil : types[$0]?.shape }
             let outShapes = node.outputs.map { $0.isEmpty ? nil : types[$0]?.shape }
@@ -119,11 +155,16 @@ extension Model {
         }
     }
 
-    /// Totals of `profile(batch:)`.
-    public func profileTotals(batch: Int = 1) throws -> ProfileTotals {
-        ProfileTotals(try profile(batch: batch))
+    /// Totals of `profile(batch:inputShapes:)`.
+    public func profileTotals(batch: Int = 1, inputShapes: [String: [Int]] = [:]) throws -> ProfileTotals {
+        ProfileTotals(try profile(batch: batch, inputShapes: inputShapes))
     }
 }
+
+/// The operators onnx-tool's `model_profile` leaves out of its table (its `NoMacsOps`): an
+/// initializer read only by them is not a parameter (a Reshape's target shape, a Gather's table).
+let onnxToolHiddenOps: Set<String> = ["Identity", "Constant", "Shape", "Squeeze", "Unsqueeze", "Reshape",
+                                      "ConstantOfShape", "Cast", "Pad", "Concat", "Slice", "Gather"]
 
 /// onnx-tool's per-element instruction costs.
 enum MACCost {

@@ -51,6 +51,20 @@ public final class TensorBytes: @unchecked Sendable {
     }
 
     public var array: [UInt8] { [UInt8](buffer) }
+
+    /// Asks the owner of borrowed bytes to give back the memory of these bytes that it can read
+    /// again later (a mapped file's resident pages); nothing happens for owned bytes. The values
+    /// stay readable.
+    public func releaseResidentPages() {
+        (owner as? ResidentPages)?.releaseResidentPages(of: buffer)
+    }
+}
+
+/// Memory that can drop its resident pages and read them again on the next access (a read-only
+/// file mapping), so a run need not keep a whole model file resident once its weights are copied.
+public protocol ResidentPages: AnyObject {
+    /// Drops the whole pages inside `bytes` (which lie in this memory).
+    func releaseResidentPages(of bytes: UnsafeRawBufferPointer)
 }
 
 extension TensorBytes: Equatable {

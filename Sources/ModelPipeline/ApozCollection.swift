@@ -18,6 +18,10 @@ public struct ApozCollection {
     public struct Result {
         public var statistics: ApozStatistics
         public var seconds: Double
+        /// The fed input's shape for one sample as the data delivers it ([1] + sample shape, or
+        /// the model's fixed batch first),
+        /// by input name: what MACs are counted for.
+        public var inputShapes: [String: [Int]]
     }
 
     public init(model: Model, modelFile: String, data: String, settings: DataSettings, shard: Shard? = nil,
@@ -51,7 +55,8 @@ public struct ApozCollection {
         let tensors = countActivations ? try observer.statistics() : []
         let stats = ApozStatistics(fingerprint: ModelFingerprint.of(model), modelFile: modelFile, runs: [run],
                                    tensors: tensors)
-        return Result(statistics: stats, seconds: seconds)
+        return Result(statistics: stats, seconds: seconds,
+                      inputShapes: [prepared.input.name: [prepared.reader.modelBatchSize ?? 1] + prepared.reader.sampleShape])
     }
 
     private func countNonFiniteSamples(_ batch: Batch) -> Int {

@@ -42,22 +42,25 @@ public struct ModelReport: Encodable, Sendable {
     public var totalMACs: Int
     /// The batch size symbolic dimensions are set to for the MACs.
     public var macsBatch: Int
+    /// Input shapes given by the caller (`--input-shape`), bound before inference.
+    public var inputShapes: [String: [Int]]
     public var layersWithUnknownMACs: [String]
     public var unsupported: [Unsupported]
 
-    /// Infers the shapes of `model` and profiles it for `batch` samples.
-    public init(model: Model, file: String, batch: Int) throws {
+    /// Infers the shapes of `model` and profiles it for `batch` samples, with the inputs named in
+    /// `inputShapes` bound to those shapes first (shown shapes are concrete then too).
+    public init(model: Model, file: String, batch: Int, inputShapes: [String: [Int]] = [:]) throws {
         self.file = file
         producer = model.producerName
         producerVersion = model.producerVersion
         irVersion = model.irVersion
         let versions = model.opsetVersions
         opsets = Dictionary(versions.map { (OperatorSetDomain.displayName($0.key), $0.value) }, uniquingKeysWith: { a, _ in a })
-        let types = try model.graph.inferShapes(opset: model.defaultOpset)
+        let types = try model.binding(inputShapes: inputShapes).graph.inferShapes(opset: model.defaultOpset)
         func describe(_ name: String) -> String { types[name]?.description ?? "?" }
         inputs = model.graph.runtimeInputs.map { Value(name: $0.name, type: describe($0.name)) }
         outputs = model.graph.outputs.map { Value(name: $0.name, type: describe($0.name)) }
-        let profile = try model.profile(batch: batch)
+        let profile = try model.profile(batch: batch, inputShapes: inputShapes)
         let constants = Set(model.graph.initializers.map(\.name))
         layers = zip(model.graph.nodes, profile).map { node, p in
             Layer(name: node.displayName, op: node.opType,
@@ -68,6 +71,7 @@ public struct ModelReport: Encodable, Sendable {
         totalParams = totals.params
         totalMACs = totals.macs
         macsBatch = batch
+        self.inputShapes = inputShapes
         layersWithUnknownMACs = totals.layersWithUnknownMACs
         unsupported = Interpreter.unsupportedNodes(in: model).map {
             Unsupported(node: $0.displayName, op: $0.opType, domain: OperatorSetDomain.displayName($0.normalizedDomain),

@@ -89,7 +89,7 @@ extension TrimSession {
             for warning in statistics.warnings { warn(warning) }
             let plan = try plan(statistics, options: request.options)
             let result = try rewrite(plan)
-            let report = try result.report()
+            let report = try result.report(inputShapes: inputShapes)
             guard report.paramsAfter < report.paramsBefore else {
                 outcome.stopped = "iteration \(round): no channel is above the criterion any more"
                 break

@@ -14,6 +14,8 @@ public struct TrimOutcome: Encodable {
     public var paramsAfter: Int
     public var macsBefore: Int
     public var macsAfter: Int
+    /// The input shapes the MACs were counted for: one sample of the data (empty when no data was read).
+    public var macsInputShapes: [String: [Int]]
     public var compressionRate: Double
     public var notes: [TrimNote]
     /// The file written (nil for a dry run).
@@ -34,6 +36,7 @@ public struct TrimOutcome: Encodable {
         paramsAfter = report.paramsAfter
         macsBefore = report.macsBefore
         macsAfter = report.macsAfter
+        macsInputShapes = report.inputShapes
         compressionRate = report.compressionRate
         // The report of a written model already holds the plan's notes.
         notes = report.notes + plan.notes.filter { !report.notes.contains($0) }

@@ -55,6 +55,9 @@ public final class TrimSession {
     public var progress: (_ unit: String) -> BatchProgress? = { _ in nil }
     /// Receives warnings as they arise (non-finite statistics, training state dropped from a .h5).
     public var warn: (String) -> Void = { _ in }
+    /// The fed input's shape for one sample of the data last measured or checked on, by input
+    /// name: MACs in the reports are counted for it (a dynamic height and width become concrete).
+    public var inputShapes: [String: [Int]] = [:]
 
     /// Reads the model; the format comes from the file's extension.
     public init(modelFile: String, settings: DataSettings = DataSettings()) throws {
@@ -66,8 +69,21 @@ public final class TrimSession {
 
     /// APoZ of `model` over `data` at the default observation points.
     public func measureApoz(on data: String) throws -> ApozStatistics {
-        try ApozCollection(model: model, modelFile: modelFile, data: data, settings: settings)
-            .run(progress: progress("samples")).statistics
+        let result = try ApozCollection(model: model, modelFile: modelFile, data: data, settings: settings)
+            .run(progress: progress("samples"))
+        inputShapes = result.inputShapes
+        return result.statistics
+    }
+
+    /// The fed input's shape for one sample of `data` ([1] + the sample shape the reader delivers),
+    /// read from the data's header without running the model.
+    public func sampleInputShapes(of data: String) throws -> [String: [Int]] {
+        let fed = model.graph.runtimeInputs
+        guard fed.count == 1, let input = fed.first, let shape = input.tensorType?.shape else { return [:] }
+        let reader = try BatchReader(source: try openSource(path: data, images: settings.imageOptions),
+                                     modelInput: shape.dims.map(\.value), inputName: input.name,
+                                     preprocessing: settings.preprocessing)
+        return [input.name: [reader.modelBatchSize ?? 1] + reader.sampleShape]
     }
 
     /// Reads a statistics file and checks it was collected on `model`.
@@ -107,19 +123,25 @@ public final class TrimSession {
     public func deviation(ofFileAt path: String, samples: String) throws -> Double? {
         var few = settings
         few.limit = min(settings.limit ?? 8, 8)
-        let reread = try ModelFile.open(path)
-        let a = try PreparedRun(model: model, data: samples, settings: few)
-        let b = try PreparedRun(model: reread, data: samples, settings: few)
-        // One batch of all the chosen samples.
-        let batches = try a.batches(selection: SampleSelection(limit: few.limit), size: few.limit)
-        guard !batches.range.isEmpty else { return nil }
+        // One batch of all the chosen samples, run through one model after the other so that only
+        // one interpreter (with its copy of the weights) is alive at a time.
+        func outputs(of model: Model) throws -> [String: (shape: [Int], values: [Float])]? {
+            let run = try PreparedRun(model: model, data: samples, settings: few)
+            let batches = try run.batches(selection: SampleSelection(limit: few.limit), size: few.limit)
+            guard !batches.range.isEmpty else { return nil }
+            var result: [String: (shape: [Int], values: [Float])] = [:]
+            try run.forEach(batches) { _, out in result = out.mapValues { ($0.shape, $0.floats) } }
+            return result
+        }
+        guard let before = try outputs(of: model) else { return nil }
+        // The model's weights may live in its mapped file (ONNX): its pages need not stay resident
+        // while the written file is read and run.
+        model.releaseResidentPages()
+        guard let after = try outputs(of: try ModelFile.open(path)) else { return nil }
         var worst = 0.0
-        try a.forEach(batches) { batch, before in
-            let after = try b.run(batch)
-            for (name, x) in before {
-                guard let y = after[name], x.shape == y.shape else { worst = .infinity; return }
-                for (u, v) in zip(x.floats, y.floats) { worst = max(worst, Double(abs(u - v))) }
-            }
+        for (name, x) in before {
+            guard let y = after[name], x.shape == y.shape else { return .infinity }
+            for (u, v) in zip(x.values, y.values) { worst = max(worst, Double(abs(u - v))) }
         }
         return worst
     }
@@ -139,6 +161,8 @@ public final class TrimSession {
         case .file(let path):
             statistics = try readApoz(from: path)
             source = path
+            // The statistics file does not record the sample shape: the checking data gives it.
+            if let samples = request.evaluation?.data { inputShapes = try sampleInputShapes(of: samples) }
         case .measure(let data):
             statistics = try measureApoz(on: data)
             source = data
@@ -146,7 +170,7 @@ public final class TrimSession {
         for warning in statistics.warnings { warn(warning) }
         let plan = try plan(statistics, options: request.options)
         let result = try rewrite(plan)
-        var outcome = TrimOutcome(model: modelFile, plan: plan, report: try result.report(), statistics: source,
+        var outcome = TrimOutcome(model: modelFile, plan: plan, report: try result.report(inputShapes: inputShapes), statistics: source,
                                   samples: statistics.samples)
         outcome.dryRun = request.dryRun
         guard !request.dryRun else { return outcome }

@@ -34,6 +34,9 @@ extension Interpreter {
             do { constantValue[slot(t.name)] = try RuntimeTensor(t) } catch let e as ModelError {
                 throw e.at("initializer '\(t.name)'")
             }
+            // The runtime keeps its own copy: the tensor's pages of a mapped model file need not
+            // stay resident beside it (they are read again if the model is written or run again).
+            t.bytes?.releaseResidentPages()
         }
         let initializerNames = Set(graph.initializers.map(\.name))
         inputSlots = graph.inputs.filter { !initializerNames.contains($0.name) }.map { ($0, slot($0.name)) }

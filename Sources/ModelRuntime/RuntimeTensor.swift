@@ -76,6 +76,17 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     /// float32.
     public init(_ tensor: Tensor) throws {
         try tensor.validate()
+        #if _endian(little)
+        // float32 bytes are the runtime's own layout: copied once, with no [Float] in between
+        // (which doubled the peak memory of a model's largest weight while it was planned).
+        if tensor.dataType == .float, let bytes = tensor.bytes {
+            let count = try RuntimeTensor.elementCount(tensor.dims)
+            let buffer = TensorBuffer(byteCount: count * 4)
+            if count > 0 { buffer.raw.copyMemory(from: bytes.pointer, byteCount: count * 4) }
+            self.init(shape: tensor.dims, elementType: .float32, buffer: buffer)
+            return
+        }
+        #endif
         switch tensor.dataType {
         case .int64, .int32, .int16, .int8, .uint8, .uint16, .uint32, .uint64, .bool:
             try self.init(shape: tensor.dims, int64s: tensor.int64s())

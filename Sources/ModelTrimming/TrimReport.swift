@@ -20,32 +20,40 @@ public struct TrimReport: Sendable, Equatable {
     public var paramsAfter: Int
     public var macsBefore: Int
     public var macsAfter: Int
+    /// The input shapes MACs were counted for (empty: the file's shapes, batch 1).
+    public var inputShapes: [String: [Int]]
     public var notes: [TrimNote]
 
     /// Parameters before / after (the paper's compression rate); 1 when nothing was removed.
     public var compressionRate: Double { paramsAfter == 0 ? 0 : Double(paramsBefore) / Double(paramsAfter) }
 
-    /// Totals from ModelIR's profile at batch 1. For a dry run pass the plan's own model twice
-    /// only if no rewrite is wanted; `TrimResult.report` compares the original and the trimmed model.
-    public init(plan: TrimPlan, trimmed: Model?, notes: [TrimNote] = []) throws {
+    /// Totals from ModelIR's profile at batch 1, with `inputShapes` bound (the shape of the samples
+    /// the statistics came from, so a model with dynamic height and width gets concrete MACs).
+    /// For a dry run pass the plan's own model twice only if no rewrite is wanted;
+    /// `TrimResult.report` compares the original and the trimmed model.
+    public init(plan: TrimPlan, trimmed: Model?, notes: [TrimNote] = [], inputShapes: [String: [Int]] = [:]) throws {
         rows = plan.groups.map { g in
             Row(group: g.group.id, layers: g.layers, selected: g.selected, channelsBefore: g.channelsBefore,
                 channelsAfter: g.channelsAfter, meanAPoZ: g.meanAPoZ, threshold: g.threshold, removed: g.removed,
                 barriers: g.group.barriers)
         }
-        let before = try plan.analysis.model.profileTotals()
-        let after = try (trimmed ?? plan.analysis.model).profileTotals()
+        let before = try plan.analysis.model.profileTotals(inputShapes: inputShapes)
+        let after = try (trimmed ?? plan.analysis.model).profileTotals(inputShapes: inputShapes)
         paramsBefore = before.params
         macsBefore = before.macs
         paramsAfter = after.params
         macsAfter = after.macs
+        self.inputShapes = inputShapes
         self.notes = notes
     }
 }
 
 extension TrimResult {
     /// The report comparing the original and the trimmed model.
-    public func report() throws -> TrimReport { try TrimReport(plan: plan, trimmed: model, notes: notes) }
+    /// With `inputShapes`, MACs are counted for those input shapes (see `Model.binding(inputShapes:)`).
+    public func report(inputShapes: [String: [Int]] = [:]) throws -> TrimReport {
+        try TrimReport(plan: plan, trimmed: model, notes: notes, inputShapes: inputShapes)
+    }
 }
 
 /// The whole pass in one call.

@@ -55,6 +55,9 @@ struct Apoz: ParsableCommand {
             var tensors: Int
             var seconds: Double
             var samplesPerSecond: Double
+            /// MACs of one sample at the data's shape (`inputShapes`); nil when some stay unknown.
+            var macsPerSample: Int?
+            var inputShapes: [String: [Int]]
         }
 
         func run() throws {
@@ -73,13 +76,18 @@ struct Apoz: ParsableCommand {
                 }
                 guard let output else { return }
                 try stats.write(to: output)
+                // MACs for the shape the data really has, so a dynamic height and width count.
+                let totals = try m.profileTotals(inputShapes: result.inputShapes)
+                let macs = totals.layersWithUnknownMACs.isEmpty ? totals.macs : nil
                 for w in stats.warnings { printError("modeltool: \(w)") }
                 if json {
                     try printJSON(Summary(output: output, samples: stats.samples, tensors: stats.tensors.count,
-                                          seconds: result.seconds, samplesPerSecond: rate))
+                                          seconds: result.seconds, samplesPerSecond: rate, macsPerSample: macs,
+                                          inputShapes: result.inputShapes))
                 } else {
                     print("\(stats.samples) samples, \(stats.tensors.count) observed tensors -> \(output)"
                         + String(format: " (%.3f s, %.0f samples/s)", result.seconds, rate))
+                    print("MACs per sample: \(macs.map(grouped) ?? "unknown") (inputs \(inputShapesText(result.inputShapes)))")
                 }
             }
         }

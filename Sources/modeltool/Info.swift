@@ -12,11 +12,15 @@ struct Info: ParsableCommand {
         Prints the producer, IR version, operator sets, inputs and outputs, then one row per layer:
         op type, input shapes -> output shape, parameters and MACs, then totals. A symbolic batch
         dimension stays symbolic in the shapes; MACs are counted for --batch samples (default 1).
+        --input-shape NAME=1,3,640,640 (repeatable) gives an input concrete dimensions: every shape
+        that follows from them, and every MAC count, becomes concrete (dynamic height and width
+        otherwise leave layers' MACs unknown).
 
         Counting conventions (those of onnx-tool's profiler):
-          parameters  elements of a layer's constant float inputs (weights, biases, BatchNorm
-                      statistics, PRelu slopes); integer constants such as shapes are not counted;
-                      a tensor read by several layers counts once in the total.
+          parameters  elements of the initializers a layer reads (weights, biases, BatchNorm
+                      statistics, PRelu slopes, Resize scales); not Constant nodes' outputs, nor
+                      initializers read only by Reshape, Gather, Concat, Slice, Pad, Cast, Squeeze,
+                      Unsqueeze, Shape or Identity; a tensor read by several layers counts once.
           MACs        one multiply-accumulate = one MAC (FLOPs = 2 x MACs). Conv:
                       N*Cout*Hout*Wout*(Cin/group)*kH*kW (+1 per output with a bias); Gemm/MatMul:
                       M*N*K (+M*N for a bias); pooling: outputs x kernel size; element-wise ops and
@@ -35,17 +39,30 @@ struct Info: ParsableCommand {
     @Option(help: "The model's Keras config (to_json() text), for a weights-only .h5.") var config: String?
     @Option(help: "Batch size the MACs are counted for (default 1); with --data also samples per batch (default 64).")
     var batch: Int?
+    @Option(name: .customLong("input-shape"),
+            help: ArgumentHelp("Concrete dimensions of an input, for shapes and MACs (repeatable).", valueName: "name=d1,d2,..."))
+    var inputShape: [InputShape] = []
     @Flag(help: "Print the same information as JSON.") var json = false
     @OptionGroup(title: "APoZ") var apozOptions: ApozInfoOptions
 
     func validate() throws {
         if let batch, batch <= 0 { throw ValidationError("--batch must be positive") }
+        let names = inputShape.map(\.name)
+        if let twice = names.first(where: { n in names.filter { $0 == n }.count > 1 }) {
+            throw ValidationError("--input-shape names input '\(twice)' twice")
+        }
     }
 
     func run() throws {
         try runReportingErrors {
             let model = try ModelFile.open(file, format: format, kerasConfig: config)
-            let report = try ModelReport(model: model, file: file, batch: batch ?? 1)
+            let shapes = Dictionary(inputShape.map { ($0.name, $0.dims) }, uniquingKeysWith: { a, _ in a })
+            let report: ModelReport
+            do {
+                report = try ModelReport(model: model, file: file, batch: batch ?? 1, inputShapes: shapes)
+            } catch let e as ModelError {
+                throw e.at(file)
+            }
             var apoz: ApozReport?
             if apozOptions.wanted {
                 let stats = try apozOptions.statistics(model: model, file: file, batch: batch)
@@ -59,6 +76,21 @@ struct Info: ParsableCommand {
                 print(report.text + (apoz.map { $0.text(channels: apozOptions.channels) } ?? ""))
             }
         }
+    }
+}
+
+/// `--input-shape NAME=1,3,640,640`: an input's name (which may itself hold '=') and its dimensions.
+struct InputShape: ExpressibleByArgument {
+    var name: String
+    var dims: [Int]
+
+    init?(argument: String) {
+        guard let eq = argument.lastIndex(of: "="), eq != argument.startIndex else { return nil }
+        let parts = argument[argument.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false)
+        let dims = parts.compactMap { Int($0) }
+        guard !parts.isEmpty, dims.count == parts.count, dims.allSatisfy({ $0 > 0 }) else { return nil }
+        name = String(argument[..<eq])
+        self.dims = dims
     }
 }
 
@@ -95,7 +127,8 @@ extension ModelReport {
         }
         out.append(table.render())
         out.append("")
-        out.append("  total       \(grouped(totalParams)) parameters (\(humanCount(totalParams))), \(grouped(totalMACs)) MACs (\(humanCount(totalMACs))) with symbolic batch dimensions set to \(macsBatch)")
+        let context = inputShapes.isEmpty ? "" : " for inputs \(inputShapesText(inputShapes)),"
+        out.append("  total       \(grouped(totalParams)) parameters (\(humanCount(totalParams))), \(grouped(totalMACs)) MACs (\(humanCount(totalMACs)))\(context) with symbolic batch dimensions set to \(macsBatch)")
         if !layersWithUnknownMACs.isEmpty {
             out.append("  unknown     MACs of \(layersWithUnknownMACs.count) layer(s) with unknown shapes are left out: \(layersWithUnknownMACs.joined(separator: ", "))")
         }

@@ -24,6 +24,12 @@ struct TextTable {
     }
 }
 
+/// Input shapes as `--input-shape` takes them: "x=1,3,640,640 y=1,10", sorted by name.
+func inputShapesText(_ shapes: [String: [Int]]) -> String {
+    shapes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.map(String.init).joined(separator: ","))" }
+        .joined(separator: " ")
+}
+
 /// 1234567 -> "1,234,567".
 func grouped(_ n: Int) -> String {
     let s = String(n.magnitude)

@@ -26,7 +26,8 @@ extension TrimOutcome {
         out.append(table.render())
         out.append("")
         out.append("  parameters  \(grouped(paramsBefore)) -> \(grouped(paramsAfter))  (compression rate \(String(format: "%.2f", compressionRate))x)")
-        out.append("  MACs        \(grouped(macsBefore)) -> \(grouped(macsAfter))")
+        let shapes = inputShapesText(macsInputShapes)
+        out.append("  MACs        \(grouped(macsBefore)) -> \(grouped(macsAfter))" + (shapes.isEmpty ? "" : "  (inputs \(shapes))"))
         if let before = accuracyBefore, let after = accuracyAfter {
             out.append(String(format: "  accuracy    %.2f%% -> %.2f%% (top-1)", 100 * before, 100 * after))
         }

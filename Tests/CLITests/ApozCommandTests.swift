@@ -26,6 +26,8 @@ final class ApozCommandTests: XCTestCase {
         var r = try modeltool(["apoz", model, "--data", data, "--scale", scale, "--limit", "91", "--batch", "16", "-o", full])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("91 samples, 3 observed tensors -> \(full)"), r.stdout)
+        // MACs are counted for the shape the data has.
+        XCTAssertTrue(r.stdout.contains("\nMACs per sample: 2,338,170 (inputs input=1,1,28,28)\n"), r.stdout)
         var shards: [String] = []
         for i in 0..<3 {
             let path = dir.appendingPathComponent("shard\(i).json").path

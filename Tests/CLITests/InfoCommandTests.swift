@@ -43,4 +43,26 @@ final class InfoCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("onnx-tool"), r.stdout)
         XCTAssertTrue(r.stdout.contains("N*Cout*Hout*Wout*(Cin/group)*kH*kW"), r.stdout)
     }
+
+    /// --input-shape binds the input: shapes become concrete and MACs scale with the batch given.
+    func testInputShapeMakesShapesAndMACsConcrete() throws {
+        let r = try modeltool(["info", "Fixtures/models/lenet.onnx", "--input-shape", "input=3,1,28,28"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("  inputs      input float32[3,1,28,28]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("float32[3,1,28,28] -> float32[3,20,24,24]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("7,014,510 MACs (7.01M) for inputs input=3,1,28,28,"), r.stdout)
+
+        let wrongName = try modeltool(["info", "Fixtures/models/lenet.onnx", "--input-shape", "image=1,1,28,28"])
+        XCTAssertEqual(wrongName.status, 1)
+        XCTAssertEqual(wrongName.stderr, "modeltool: Fixtures/models/lenet.onnx: the model has no input 'image' (its inputs: 'input')\n")
+        let wrongDim = try modeltool(["info", "Fixtures/models/lenet.onnx", "--input-shape", "input=1,1,32,32"])
+        XCTAssertEqual(wrongDim.status, 1)
+        XCTAssertTrue(wrongDim.stderr.contains("has dimension 28 on axis 2"), wrongDim.stderr)
+        let twice = try modeltool(["info", "Fixtures/models/lenet.onnx", "--input-shape", "input=1,1,28,28",
+                                   "--input-shape", "input=2,1,28,28"])
+        XCTAssertNotEqual(twice.status, 0)
+        XCTAssertTrue(twice.stderr.contains("names input 'input' twice"), twice.stderr)
+        let malformed = try modeltool(["info", "Fixtures/models/lenet.onnx", "--input-shape", "input=1,x"])
+        XCTAssertNotEqual(malformed.status, 0)
+    }
 }

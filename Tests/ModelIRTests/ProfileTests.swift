@@ -86,4 +86,40 @@ final class ProfileTests: XCTestCase {
         XCTAssertEqual(layers[3].outputShapes, [Shape(fixed: [1, 2, 6, 6])])
         XCTAssertEqual(layers[3].macs, 36 * (2 * 2 * 2)) // input elements × (Cout/g)·kH·kW
     }
+
+    /// onnx-tool's parameter rule: initializers of any type count unless only a hidden data-movement
+    /// op reads them; Constant nodes' outputs never count.
+    func testParametersFollowOnnxTool() throws {
+        let value = Tensor(name: "", floats: [0, 6], dims: [2])
+        let nodes = [TG.node("Constant", [], ["lo"], name: "lo", [Attribute("value", .tensor(value))]),
+                     TG.node("Clip", ["x", "lo"], ["c"], name: "clip"),
+                     TG.node("Split", ["c", "sizes"], ["a", "b"], name: "split", [TG.int("axis", 1)]),
+                     TG.node("Gather", ["table", "a"], ["g"], name: "gather")]
+        let layers = try TG.model(nodes, inputs: [TG.input("x", ["n", 4])],
+                                  initializers: [TG.ints("sizes", [1, 3]), TG.weight("table", [5, 2])]).profile()
+        XCTAssertEqual(layers.map(\.params), [0, 0, 2, 0])
+        XCTAssertEqual(ProfileTotals(layers).params, 2)
+    }
+
+    /// Bound input shapes make a dynamic height and width concrete; mistakes are one-line errors.
+    func testInputShapesMakeDynamicSpatialDimsConcrete() throws {
+        let nodes = [TG.node("Conv", ["x", "w"], ["y"], name: "conv", [TG.ints("pads", [1, 1, 1, 1])]),
+                     TG.node("Relu", ["y"], ["r"], name: "relu")]
+        let model = TG.model(nodes, inputs: [TG.input("x", ["n", 3, "h", "w"])], initializers: [TG.weight("w", [8, 3, 3, 3])])
+        XCTAssertEqual(try model.profileTotals().layersWithUnknownMACs, ["conv", "relu"])
+        let layers = try model.profile(inputShapes: ["x": [2, 3, 32, 16]])
+        XCTAssertEqual(layers[0].outputShapes, [Shape(fixed: [2, 8, 32, 16])])
+        XCTAssertEqual(layers.map(\.macs), [2 * 8 * 32 * 16 * 27, 2 * 8 * 32 * 16])
+        // The batch option does not override a bound batch.
+        XCTAssertEqual(try model.profileTotals(batch: 5, inputShapes: ["x": [2, 3, 32, 16]]).macs, layers.compactMap(\.macs).reduce(0, +))
+        func message(_ shapes: [String: [Int]]) -> String {
+            do { _ = try model.profile(inputShapes: shapes); return "" } catch { return "\(error)" }
+        }
+        XCTAssertEqual(message(["y": [1, 3, 8, 8]]), "the model has no input 'y' (its inputs: 'x')")
+        XCTAssertTrue(message(["x": [1, 3, 8]]).contains("has rank 4"))
+        XCTAssertTrue(message(["x": [1, 4, 8, 8]]).contains("dimension 3 on axis 1"))
+        XCTAssertTrue(message(["x": [1, 3, 0, 8]]).contains("positive"))
+        // An initializer is not an input that can be bound.
+        XCTAssertTrue(message(["w": [8, 3, 3, 3]]).contains("no input 'w'"))
+    }
 }

@@ -5,7 +5,7 @@ import Glibc
 #endif
 
 /// A file mapped read-only into memory; tensors borrow slices of it.
-final class MappedFile: @unchecked Sendable {
+final class MappedFile: @unchecked Sendable, ResidentPages {
     let pointer: UnsafeRawPointer?
     let size: Int
 
@@ -28,6 +28,18 @@ final class MappedFile: @unchecked Sendable {
 
     deinit {
         if let pointer { munmap(UnsafeMutableRawPointer(mutating: pointer), size) }
+    }
+
+    /// Drops the whole pages inside `bytes` from this process's memory; the next access reads them
+    /// from the file again (the mapping is read-only and private, so nothing of ours is lost).
+    func releaseResidentPages(of bytes: UnsafeRawBufferPointer) {
+        guard let pointer, let base = bytes.baseAddress, base >= pointer, base + bytes.count <= pointer + size else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = (Int(bitPattern: base) + page - 1) / page * page
+        let end = (Int(bitPattern: base) + bytes.count) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, Int32(MADV_DONTNEED))
     }
 }
 

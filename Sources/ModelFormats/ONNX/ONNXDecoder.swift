@@ -26,16 +26,19 @@ struct PresenceFlags: OptionSet {
 final class ONNXDecoder {
     let owner: DecodedMessage
     let externalData: ExternalDataReader
+    /// raw_data kept in the mapped file (see `LazyRawData`), by index of the main graph's initializer.
+    let initializerData: [Int: TensorBytes]
 
-    init(owner: DecodedMessage, externalData: ExternalDataReader) {
+    init(owner: DecodedMessage, externalData: ExternalDataReader, initializerData: [Int: TensorBytes] = [:]) {
         self.owner = owner
         self.externalData = externalData
+        self.initializerData = initializerData
     }
 
     func model(_ m: UnsafeMutablePointer<Onnx__ModelProto>) throws -> Model {
         let p = m.pointee
         guard let g = p.graph else { throw ModelError("the model has no graph") }
-        let graph = try self.graph(g)
+        let graph = try self.graph(g, initializerData: initializerData)
         let opsets = messages(p.n_opset_import, p.opset_import).map {
             OpsetImport(domain: string($0.pointee.domain), version: $0.pointee.version)
         }
@@ -51,10 +54,13 @@ final class ONNXDecoder {
                      graph: graph, preserved: Residual.make(flags: 0, rest))
     }
 
-    func graph(_ g: UnsafeMutablePointer<Onnx__GraphProto>) throws -> Graph {
+    /// A graph; `initializerData` replaces the (emptied) raw_data of the initializers it names by index.
+    func graph(_ g: UnsafeMutablePointer<Onnx__GraphProto>, initializerData: [Int: TensorBytes] = [:]) throws -> Graph {
         let p = g.pointee
         var graph = Graph(name: string(p.name))
-        graph.initializers = try messages(p.n_initializer, p.initializer).map(tensor)
+        graph.initializers = try messages(p.n_initializer, p.initializer).enumerated().map {
+            try tensor($1, rawData: initializerData[$0])
+        }
         graph.sparseInitializers = try messages(p.n_sparse_initializer, p.sparse_initializer).map(sparseTensor)
         graph.inputs = try messages(p.n_input, p.input).map(valueInfo)
         graph.outputs = try messages(p.n_output, p.output).map(valueInfo)
@@ -117,8 +123,8 @@ final class ONNXDecoder {
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS: value = .floats(array(p.n_floats, p.floats))
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS: value = .ints(array(p.n_ints, p.ints))
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRINGS: value = .strings(array(p.n_strings, p.strings).map(bytes))
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS: value = .tensors(try messages(p.n_tensors, p.tensors).map(tensor))
-        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS: value = .graphs(try messages(p.n_graphs, p.graphs).map(graph))
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSORS: value = .tensors(try messages(p.n_tensors, p.tensors).map { try tensor($0) })
+        case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPHS: value = .graphs(try messages(p.n_graphs, p.graphs).map { try graph($0) })
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__SPARSE_TENSORS:
             value = .sparseTensors(try messages(p.n_sparse_tensors, p.sparse_tensors).map(sparseTensor))
         case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TYPE_PROTOS:
@@ -199,6 +205,10 @@ final class ONNXDecoder {
             switch d.pointee.value_case {
             case ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE:
                 let v = d.pointee.dim_value
+                // paddle2onnx writes a dynamic dimension as -1; onnx and onnxruntime read it as
+                // unknown. An unchanged type is written back from the file's own bytes (keeping
+                // the -1); a changed one writes the dimension without value or name.
+                if v == -1 { return .unknown }
                 guard v >= 0 else { throw ModelError("negative dimension \(v)") }
                 guard v < 1 << 48 else { throw ModelError("absurd dimension \(v)") }
                 return .fixed(Int(v))

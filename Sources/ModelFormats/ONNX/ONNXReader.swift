@@ -31,7 +31,7 @@ public enum ONNXReader {
             guard file.size <= protobufLimit else {
                 throw ModelError("the file is \(file.size) bytes, over protobuf's 2 GB limit; store weights as external data")
             }
-            return try decode(file.pointer, file.size, modelPath: path)
+            return try decode(file.pointer, file.size, modelPath: path, mapped: file)
         } catch let e as ModelError {
             throw e.at(path)
         }
@@ -42,17 +42,32 @@ public enum ONNXReader {
         try bytes.withUnsafeBytes { try decode($0.baseAddress, $0.count, modelPath: modelPath) }
     }
 
-    private static func decode(_ data: UnsafeRawPointer?, _ count: Int, modelPath: String?) throws -> Model {
+    /// Decodes a model; with `mapped` (the file `data` points into), large initializer payloads
+    /// stay in the mapping instead of being copied (see `LazyRawData`).
+    private static func decode(_ data: UnsafeRawPointer?, _ count: Int, modelPath: String?,
+                               mapped: MappedFile? = nil) throws -> Model {
         guard count > 0, let data else { throw ModelError("the file is empty, not an ONNX model") }
-        try WireScan.check(data.assumingMemoryBound(to: UInt8.self), count: count, descriptor: modelDescriptor)
-        guard let raw = onnx__model_proto__unpack(nil, count, data.assumingMemoryBound(to: UInt8.self)) else {
+        let bytes = data.assumingMemoryBound(to: UInt8.self)
+        try WireScan.check(bytes, count: count, descriptor: modelDescriptor)
+        var initializerData: [Int: TensorBytes] = [:]
+        let split = mapped == nil ? nil : LazyRawData.split(bytes, count: count)
+        if let split, let mapped {
+            for (index, range) in split.payloads {
+                initializerData[index] = TensorBytes(borrowing: data + range.lowerBound, count: range.count, owner: mapped)
+            }
+        }
+        let unpacked = split.map { s in
+            s.message.withUnsafeBufferPointer { onnx__model_proto__unpack(nil, $0.count, $0.baseAddress) }
+        } ?? onnx__model_proto__unpack(nil, count, bytes)
+        guard let raw = unpacked else {
             throw ModelError("not a valid ONNX protobuf (malformed or truncated)")
         }
         let owner = raw.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { DecodedMessage($0) }
         guard raw.pointee.graph != nil else {
             throw ModelError("not an ONNX model: the protobuf has no graph")
         }
-        let decoder = ONNXDecoder(owner: owner, externalData: ExternalDataReader(modelPath: modelPath))
+        let decoder = ONNXDecoder(owner: owner, externalData: ExternalDataReader(modelPath: modelPath),
+                                  initializerData: initializerData)
         var model = try decoder.model(raw)
         do {
             try model.graph.verify()

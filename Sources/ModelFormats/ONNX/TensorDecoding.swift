@@ -15,7 +15,8 @@ struct TensorFlags: OptionSet {
 
 extension ONNXDecoder {
     /// Converts a TensorProto, aliasing its data where the stored layout already is the raw one.
-    func tensor(_ t: UnsafeMutablePointer<Onnx__TensorProto>) throws -> Tensor {
+    /// `rawData` stands for a raw_data payload left in the mapped file.
+    func tensor(_ t: UnsafeMutablePointer<Onnx__TensorProto>, rawData: TensorBytes? = nil) throws -> Tensor {
         let p = t.pointee
         let name = string(p.name)
         let rawDims = array(p.n_dims, p.dims)
@@ -44,7 +45,7 @@ extension ONNXDecoder {
             storage = .bytes(try externalData.load(tensor: name, entries: entries, expectedBytes: need))
         } else if p.has_raw_data != 0 {
             form = .raw
-            storage = .bytes(borrow(p.raw_data.data, p.raw_data.len))
+            storage = .bytes(rawData ?? borrow(p.raw_data.data, p.raw_data.len))
         } else if p.n_float_data > 0 {
             form = .floatData
             guard type == .float || type == .complex64 else { throw mismatch(name, type, "float_data") }

@@ -82,6 +82,9 @@ private struct Hasher256 {
         case .bytes(let b):
             int(b.count)
             sha.update(b.buffer)
+            // Hashing reads every weight; a mapped file's pages need not stay resident after it
+            // (apoz and trim fingerprint while an interpreter holds its own copy of the weights).
+            b.releaseResidentPages()
         case .strings(let s):
             int(s.count)
             for x in s { bytes(x) }
