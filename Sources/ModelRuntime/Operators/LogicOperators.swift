@@ -28,10 +28,12 @@ enum LogicOperators {
                 if c.elementType != .int64 { c = try truthValues(c) }
                 let type: RuntimeElementType = x.elementType == .int64 && y.elementType == .int64 ? .int64 : .float32
                 if type == .float32 { x = try ctx.asFloat(x); y = try ctx.asFloat(y) }
-                let e = try broadcast([c, x, y], ctx)
-                let out = try ctx.tensor(e[0].shape, type)
-                if type == .int64 { selectElements(e[0].i, e[1].i, e[2].i, out.i, count: out.count) }
-                else { selectElements(e[0].i, e[1].f, e[2].f, out.f, count: out.count) }
+                let shape = try broadcastShape(broadcastShape(c.shape, x.shape), y.shape)
+                let (ic, ix, iy) = (broadcastIndices(c.shape, to: shape), broadcastIndices(x.shape, to: shape),
+                                    broadcastIndices(y.shape, to: shape))
+                let out = try ctx.tensor(shape, type)
+                if type == .int64 { selectElements(c.i, ic, x.i, ix, y.i, iy, out.i) }
+                else { selectElements(c.i, ic, x.f, ix, y.f, iy, out.f) }
                 return [out]
             }
         },
@@ -43,20 +45,22 @@ enum LogicOperators {
         return { inputs, ctx in
             var a = try inputs.required(0), b = try inputs.required(1)
             if a.elementType != .int64 || b.elementType != .int64 { a = try ctx.asFloat(a); b = try ctx.asFloat(b) }
-            let ab = try broadcast([a, b], ctx)
-            let y = try ctx.int64s(ab[0].shape)
-            if a.elementType == .int64 { compareElements(ab[0].i, ab[1].i, y.i, count: y.count, ints) }
-            else { compareElements(ab[0].f, ab[1].f, y.i, count: y.count, floats) }
+            let shape = try broadcastShape(a.shape, b.shape)
+            let (ia, ib) = (broadcastIndices(a.shape, to: shape), broadcastIndices(b.shape, to: shape))
+            let y = try ctx.int64s(shape)
+            if a.elementType == .int64 { compareElements(a.i, ia, b.i, ib, y.i, ints) }
+            else { compareElements(a.f, ia, b.f, ib, y.i, floats) }
             return [y]
         }
     }
 
     static func logic(_ op: @escaping (Bool, Bool) -> Bool) -> OperatorFunction {
         return { inputs, ctx in
-            var ab = [try inputs.required(0), try inputs.required(1)]
-            ab = try broadcast(ab.map { $0.elementType == .int64 ? $0 : try truthValues($0) }, ctx)
-            let y = try ctx.int64s(ab[0].shape)
-            compareElements(ab[0].i, ab[1].i, y.i, count: y.count) { op($0 != 0, $1 != 0) }
+            let ab = try [inputs.required(0), inputs.required(1)].map { $0.elementType == .int64 ? $0 : try truthValues($0) }
+            let shape = try broadcastShape(ab[0].shape, ab[1].shape)
+            let y = try ctx.int64s(shape)
+            compareElements(ab[0].i, broadcastIndices(ab[0].shape, to: shape), ab[1].i, broadcastIndices(ab[1].shape, to: shape),
+                            y.i) { op($0 != 0, $1 != 0) }
             return [y]
         }
     }
@@ -64,15 +68,5 @@ enum LogicOperators {
     /// A float tensor's elements as 0/1 (non-zero is true).
     static func truthValues(_ x: RuntimeTensor) throws -> RuntimeTensor {
         try RuntimeTensor(shape: x.shape, int64s: x.floats.map { $0 != 0 ? 1 : 0 })
-    }
-
-    /// Every tensor expanded to the common broadcast shape (the ones already of that shape as they are).
-    static func broadcast(_ xs: [RuntimeTensor], _ ctx: ExecContext) throws -> [RuntimeTensor] {
-        var shape = xs[0].shape
-        for x in xs.dropFirst() { shape = try broadcastShape(shape, x.shape) }
-        return try xs.map { x in
-            x.shape == shape ? x
-                : try DataMovementOperators.strided(x, base: 0, strides: broadcastStrides(x.shape, to: shape), shape: shape, ctx)
-        }
     }
 }
