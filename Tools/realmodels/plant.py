@@ -69,6 +69,24 @@ def plant(module: nn.Module, layers: int = 6) -> int:
     return total
 
 
+def activation_after(path: str) -> dict[str, str]:
+    """Conv node name -> the op type of the activation it feeds (through a BatchNormalization)."""
+    model = onnx.load(path)
+    users: dict[str, list] = {}
+    for n in model.graph.node:
+        for i in n.input:
+            users.setdefault(i, []).append(n)
+    out = {}
+    for n in model.graph.node:
+        if n.op_type == "Conv":
+            nxt = users.get(n.output[0], [])
+            if len(nxt) == 1 and nxt[0].op_type == "BatchNormalization":
+                nxt = users.get(nxt[0].output[0], [])
+            if len(nxt) == 1:
+                out[n.name] = nxt[0].op_type
+    return out
+
+
 def planted_in_onnx(path: str) -> dict[str, set[int]]:
     """Conv node name -> planted output channels, read from the ONNX file (folded or not)."""
     model = onnx.load(path)
