@@ -9,7 +9,11 @@ enum CoordinateTransform: String, Sendable {
         switch self {
         case .halfPixel: return (x + 0.5) / scale - 0.5
         case .pytorchHalfPixel: return outLength > 1 ? (x + 0.5) / scale - 0.5 : 0
-        case .alignCorners: return outLength == 1 ? 0 : x * Float(inLength - 1) / Float(outLength - 1)
+        // The specification divides by in·scale − 1, not by the rounded output length − 1: they
+        // differ when scales (not sizes) give a length that is not a whole number.
+        case .alignCorners:
+            let span = Float(inLength) * scale - 1
+            return outLength == 1 || span <= 0 ? 0 : x * Float(inLength - 1) / span
         case .asymmetric: return x / scale
         case .tfHalfPixelForNN: return (x + 0.5) / scale
         }
