@@ -62,9 +62,7 @@ final class ConformanceTests: XCTestCase {
     /// Generated node cases (ONNX_NODE_DATA) of operator variants the runtime refuses on purpose,
     /// by a fragment of the case name, with the reason. Everything else must pass.
     static let refusedNodeVariants: [(fragment: String, reason: String)] = [
-        ("cubic", "Resize mode cubic is not implemented"),
         ("antialias", "Resize antialias is not implemented"),
-        ("half_pixel_symmetric", "Resize half_pixel_symmetric (opset 19) is not implemented"),
         ("tf_crop_and_resize", "Resize tf_crop_and_resize is not implemented"),
         ("not_larger", "Resize keep_aspect_ratio_policy other than stretch is not implemented"),
         ("not_smaller", "Resize keep_aspect_ratio_policy other than stretch is not implemented"),
