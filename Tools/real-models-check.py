@@ -169,29 +169,38 @@ def check_model(entry: zoo.Entry, tool: str, tmp: Path) -> dict[str, str]:
         report = trim(tool, p, out, str(data), "--threshold", "0.9999999")
         if report is None:
             raise Failed("trim found no observable activation")
-        # Every planted channel must go. A random network may also have channels that are dead
-        # on their own (a negative bias over non-negative inputs): those may go too, and the
-        # unchanged outputs below show they were dead; they are counted, not hidden.
-        extra = pending = 0
+        # A group's channel is dead only when it is dead at every observation point of the group,
+        # so a planted channel is expected to go when every layer of its group has it planted (a
+        # plant in one conv of a residual group leaves the channel alive in the others). A group
+        # the trimmer refuses (channel shuffle, grouped conv, an operator without a channel map)
+        # keeps its plants; they are counted. A random network also has channels dead on its own
+        # (a negative bias over non-negative inputs): those go too and are counted; the outputs
+        # below, on the same samples, show they were dead.
+        removed = extra = pending = barred = 0
         act = plant.activation_after(p)
         for g in report["groups"]:
-            planted_here = set().union(*(where.get(layer, set()) for layer in g["layers"]))
-            missing = sorted(planted_here - set(g["removed"]))
-            if missing and all(act.get(layer) == "HardSwish" for layer in g["layers"] if layer in where):
-                # HardSwish is not an APoZ observation point yet (off-region APoZ is pending).
-                pending += len(missing)
-                planted_here -= set(missing)
+            layers = g["layers"]
+            expected = set.intersection(*(where.get(layer, set()) for layer in layers)) if layers else set()
+            missing = sorted(expected - set(g["removed"]))
+            if missing and g["barriers"]:
+                barred += len(missing)
+            elif missing and all(act.get(layer) == "HardSwish" for layer in layers):
+                pending += len(missing)  # HardSwish is not an APoZ observation point yet
             elif missing:
-                raise Failed(f"group of {g['layers'][:2]}: planted channels {missing} not removed"
-                             + (f" (barriers {g['barriers']})" if g["barriers"] else ""))
+                raise Failed(f"group of {layers[:2]}: planted channels {missing} not removed")
+            planted_here = set().union(*(where.get(layer, set()) for layer in layers))
+            removed += len(planted_here & set(g["removed"]))
             extra += len(set(g["removed"]) - planted_here)
+        samples = np.load(data)[:2]
         onnx.checker.check_model(onnx.load(out), full_check=True)
-        ref = ort_outputs(p, x)
-        compare(ref, ort_outputs(out, x), "planted model before/after trim (onnxruntime)")
-        compare(ref, tool_outputs(tool, out, x, tmp), "planted model after trim (modeltool)")
-        also = f" (and {extra} found dead without planting)" if extra else ""
-        wait = f"; {pending} before HardSwish kept (off-region APoZ pending)" if pending else ""
-        return f"ok, {count - pending} planted channels removed{also}{wait}, outputs unchanged"
+        ref = ort_outputs(p, samples)
+        compare(ref, ort_outputs(out, samples), "planted model before/after trim (onnxruntime)")
+        compare(ref, tool_outputs(tool, out, samples, tmp), "planted model after trim (modeltool)")
+        notes = [f"{extra} found dead without planting" if extra else "",
+                 f"{barred} in groups the trimmer refuses" if barred else "",
+                 f"{pending} before HardSwish kept (off-region APoZ pending)" if pending else ""]
+        notes = "; ".join(n for n in notes if n)
+        return f"ok, {removed} of {count} planted channels removed{f' ({notes})' if notes else ''}, outputs unchanged"
 
     for name, body in (("info", info), ("run", run), ("trim", ratio), ("plant", planted)):
         step(name, body)

@@ -108,7 +108,13 @@ def export(entry: Entry, module, path: str) -> None:
     """Writes `module` (an nn.Module, or the YOLO wrapper) to ONNX at `path` with a symbolic batch
     (and, for YOLO, symbolic height and width as its exporter's dynamic mode makes them)."""
     if entry.exporter == "ultralytics":
-        out = module.export(format="onnx", imgsz=entry.size, simplify=False, dynamic=True, verbose=False)
+        # It writes next to the working directory's model name: work in the temporary folder.
+        here = os.getcwd()
+        os.chdir(os.path.dirname(path))
+        try:
+            out = module.export(format="onnx", imgsz=entry.size, simplify=False, dynamic=True, verbose=False)
+        finally:
+            os.chdir(here)
         os.replace(out, path)
         return
     module.eval()
