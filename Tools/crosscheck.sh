@@ -46,6 +46,16 @@ mkdir -p .build/trim-out
 TRIM_FIXTURE_OUT=$PWD/.build/trim-out swift test --disable-swift-testing --filter FixtureTrimTests > .build/trim-out/test.log 2>&1 \
   || { cat .build/trim-out/test.log; exit 1; }
 "$py" Tools/trim-crosscheck.py "$tool" .build/trim-out
+# Real models from PyPI (CPU torch + torchvision's model code, installed once into .venv-models):
+# the smoke subset of Tools/real-models-check.py (the UNet-style graph with its detection-style
+# head, SqueezeNet 1.1): info, run against onnxruntime, trim, planted dead channels. The full run
+# is documented in README.md. Then the onnx package's node cases of the detection operators.
+python3 Tools/real-models-check.py "$tool" --smoke
+rm -rf .build/node-cases
+python3 Tools/node-cases.py .build/node-cases
+ONNX_NODE_DATA=$PWD/.build/node-cases swift test --disable-swift-testing --filter ConformanceTests > .build/node-cases/test.log 2>&1 \
+  || { cat .build/node-cases/test.log; exit 1; }
+grep -h "conformance:" .build/node-cases/test.log | head -1
 # Keras writer: h5 -> onnx -> h5/.keras loads back in tf_keras and Keras 3 with the same outputs, and
 # the PyTorch-made models convert to Keras with onnxruntime's outputs. Needs TensorFlow (about
 # 1.2 GB from PyPI, installed once into .venv-keras).

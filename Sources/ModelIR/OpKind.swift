@@ -60,6 +60,18 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     case ceil = "Ceil"
     case sign = "Sign"
 
+    // MARK: Comparison and logic (bool results are int64 0/1 at run time)
+    case equal = "Equal"
+    case less = "Less"
+    case lessOrEqual = "LessOrEqual"
+    case greater = "Greater"
+    case greaterOrEqual = "GreaterOrEqual"
+    case not = "Not"
+    case and = "And"
+    case or = "Or"
+    case xor = "Xor"
+    case `where` = "Where"
+
     // MARK: Shape and data movement
     case flatten = "Flatten"
     case reshape = "Reshape"
@@ -92,6 +104,10 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
     case reduceLogSumExp = "ReduceLogSumExp"
     case resize = "Resize"
     case upsample = "Upsample"
+    case range = "Range"
+    case argMax = "ArgMax"
+    case argMin = "ArgMin"
+    case topK = "TopK"
 
     // MARK: Control flow (known, never executed)
     case ifThenElse = "If"
@@ -114,6 +130,7 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
         case denseAndNormalization = "dense & normalisation"
         case activation = "activations"
         case elementwise = "element-wise"
+        case comparisonAndLogic = "comparison & logic"
         case shapeAndDataMovement = "shape & data movement"
         case controlFlow = "control flow"
     }
@@ -131,11 +148,13 @@ public enum OpKind: String, Sendable, CaseIterable, Hashable, CustomStringConver
         case .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean, .exp, .log, .sqrt, .neg, .abs, .reciprocal,
              .floor, .ceil, .sign:
             return .elementwise
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .where:
+            return .comparisonAndLogic
         case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
              .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .resize, .upsample:
             return .shapeAndDataMovement
         case .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp:
+             .reduceLogSum, .reduceLogSumExp, .range, .argMax, .argMin, .topK:
             return .shapeAndDataMovement
         case .ifThenElse, .loop, .scan:
             return .controlFlow

@@ -26,7 +26,8 @@ extension OpKind {
              .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
              .expand, .tile, .constant, .constantOfShape, .pad,
              .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
+             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan,
+             .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .where, .range, .argMax, .argMin, .topK:
             return .familyRule
         }
     }
@@ -40,7 +41,9 @@ extension OpKind {
              .softplus, .softsign, .gelu, .erf, .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign, .identity:
             return true
         // PRelu's slope broadcasts by position; Cast changes the element type; Dropout may write a mask.
-        case .pRelu, .cast, .dropout:
+        // Comparisons and logic produce int64 0/1, which a blocked float layout cannot hold.
+        case .pRelu, .cast, .dropout,
+             .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .where, .range, .argMax, .argMin, .topK:
             return false
         case .conv, .convTranspose, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .lrn,
              .gemm, .matMul, .batchNormalization, .instanceNormalization, .layerNormalization, .softmax, .logSoftmax,
@@ -75,7 +78,8 @@ extension OpKind {
              .softplus, .softsign, .gelu, .erf, .shrink,
              .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean,
              .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign,
-             .identity, .dropout, .cast:
+             .identity, .dropout, .cast,
+             .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .where:
             return .always
         case .maxPool, .batchNormalization, .layerNormalization, .softmax, .logSoftmax, .gemm, .matMul,
              .reshape, .flatten, .concat, .transpose:
@@ -85,7 +89,7 @@ extension OpKind {
         case .squeeze, .unsqueeze, .split, .slice, .gather, .size, .expand, .tile, .constant, .constantOfShape, .pad,
              .resize, .upsample,
              .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
+             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan, .range, .argMax, .argMin, .topK:
             return .no
         }
     }
@@ -115,7 +119,8 @@ extension OpKind {
              .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
              .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .resize, .upsample,
              .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
+             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan,
+             .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .where, .range, .argMax, .argMin, .topK:
             return nil
         }
     }

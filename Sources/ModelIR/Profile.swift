@@ -276,8 +276,11 @@ struct MACCounter {
             case "cubic": return try perOutput(8)
             default: return 0
             }
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor:
+            return try perOutput(MACCost.cmp)
+        case .argMax, .argMin, .topK: return try times(inCount(0), MACCost.cmp)
         case .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .concat, .split, .slice, .gather, .shape, .size,
-             .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad:
+             .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .where, .range:
             return 0
         case .ifThenElse, .loop, .scan:
             return 0

@@ -31,7 +31,7 @@ public enum KernelRegistry {
         ConvolutionOperators.entries + PoolingOperators.entries + GemmOperators.entries
         + NormalizationOperators.entries + ActivationOperators.entries + ElementwiseOperators.entries
         + ShapeOperators.entries + DataMovementOperators.entries + ReductionOperators.entries
-        + ResizeOperators.entries
+        + ResizeOperators.entries + LogicOperators.entries + SelectionOperators.entries
 
     private static let index: [OpKind: [KernelEntry]] = Dictionary(grouping: entries) { $0.kind }
 

@@ -37,7 +37,10 @@ final class TypedAttributeTests: XCTestCase {
         XCTAssertEqual(node("LayerNormalization").axis(opset: 17), -1)
         XCTAssertNil(node("Relu").axis(opset: 13))
         let withAxis = OpKind.allCases.filter { $0.defaultAxis(opset: 13) != nil }
-        XCTAssertEqual(Set(withAxis), [.flatten, .softmax, .logSoftmax, .layerNormalization, .gather, .split, .concat])
+        XCTAssertEqual(Set(withAxis), [.flatten, .softmax, .logSoftmax, .layerNormalization, .gather, .split, .concat,
+                                       .argMax, .argMin, .topK])
+        XCTAssertEqual(node("TopK").axis(opset: 11), -1)
+        XCTAssertEqual(node("ArgMax").axis(opset: 13), 0)
     }
 
     func testWindowDefaultsAndAutoPad() throws {

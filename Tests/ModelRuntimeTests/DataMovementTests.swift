@@ -82,7 +82,7 @@ final class DataMovementTests: XCTestCase {
         assertTensor(dropout[0], [2], [1, 2])
     }
 
-    func testResizeNearestAndLinear() throws {
+    func testResizeNearestLinearAndCubic() throws {
         let x = iota([1, 1, 2, 2])
         // Opset 10: asymmetric coordinates, floor.
         assertTensor(try run1("Resize", opset: 10, [x, T([4], [1, 1, 2, 2])]), [1, 1, 4, 4],
@@ -103,6 +103,11 @@ final class DataMovementTests: XCTestCase {
                      [1, 1, 1, 2], [2, 4])
         assertTensor(try run1("Resize", opset: 18, [row, nil, T([1], [2])], [ints("axes", [3]), string("coordinate_transformation_mode", "asymmetric")]),
                      [1, 1, 1, 4], [1, 1, 2, 2])
-        XCTAssertThrowsError(try run1("Resize", opset: 13, [row, nil, T([4], [1, 1, 1, 2])], [string("mode", "cubic")]))
+        // Cubic (a = −0.75), asymmetric ×2: x = o/2, taps clamped at the edges; hand-computed.
+        let ramp = T([1, 1, 1, 4], [0, 1, 2, 3])
+        assertTensor(try run1("Resize", opset: 13, [ramp, nil, T([4], [1, 1, 1, 2])],
+                              [string("mode", "cubic"), string("coordinate_transformation_mode", "asymmetric")]),
+                     [1, 1, 1, 8], [0, 0.40625, 1, 1.5, 2, 2.59375, 3, 3.09375])
+        XCTAssertThrowsError(try run1("Resize", opset: 13, [row, nil, T([4], [1, 1, 1, 2])], [string("mode", "area")]))
     }
 }

@@ -7,7 +7,8 @@ extension OpKind {
         // Before opset 13 the input is coerced to 2-D at `axis`; from 13 on it is the last axis.
         case .softmax, .logSoftmax: return opset < 13 ? 1 : -1
         case .layerNormalization: return -1
-        case .gather, .split: return 0
+        case .gather, .split, .argMax, .argMin: return 0
+        case .topK: return -1
         // Required from opset 4 on; files without it are read as opsets 1–3 define it.
         case .concat: return 1
         // Add/Sub/Mul/Div/Pow before opset 7 take an optional broadcast `axis` without a default.
@@ -20,7 +21,8 @@ extension OpKind {
              .reshape, .transpose, .squeeze, .unsqueeze, .slice, .shape, .size,
              .expand, .tile, .constant, .constantOfShape, .identity, .dropout, .cast, .pad, .resize, .upsample,
              .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
+             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan,
+             .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .where, .range:
             return nil
         }
     }

@@ -166,6 +166,14 @@ struct NodeInference {
              .reduceLogSum, .reduceLogSumExp:
             return try inferReduce(kind)
         case .resize, .upsample: return try inferResize(kind)
+        // Logic.swift
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or, .xor: return try inferComparison()
+        case .not: return try inferNot()
+        case .where: return try inferWhere()
+        // Selection.swift
+        case .argMax, .argMin: return try inferArgReduce()
+        case .topK: return try inferTopK()
+        case .range: return try inferRange()
         // No shape rule: their bodies are not inferred, so value_info decides.
         case .ifThenElse, .loop, .scan: return []
         }

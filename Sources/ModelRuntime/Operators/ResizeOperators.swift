@@ -1,6 +1,6 @@
 import ModelIR
 
-/// Resize (opset 10+) and Upsample (opset 7–9): nearest and linear modes, separable per axis.
+/// Resize (opset 10+) and Upsample (opset 7–9): nearest, linear and cubic modes, separable per axis.
 enum ResizeOperators {
     static let entries: [KernelEntry] = [
         KernelEntry(.upsample, 7...8) { n, _ in
@@ -23,8 +23,8 @@ enum ResizeOperators {
                        targets: @escaping ([RuntimeTensor?]) throws -> ([Float]?, [Int]?)) throws -> OperatorFunction {
         let attributes = ResizeAttributes(node, legacy: legacy)
         let mode = attributes.mode
-        guard mode == "nearest" || mode == "linear" || mode == "bilinear" && legacy else {
-            throw ModelError("mode '\(mode)' is not supported (nearest and linear only)")
+        guard mode == "nearest" || mode == "linear" || mode == "cubic" || mode == "bilinear" && legacy else {
+            throw ModelError("mode '\(mode)' is not supported (nearest, linear and cubic only)")
         }
         let ctm = attributes.coordinateTransformation
         guard let transform = CoordinateTransform(rawValue: ctm) else {
@@ -36,7 +36,8 @@ enum ResizeOperators {
         let policy = attributes.keepAspectRatioPolicy
         guard policy == "stretch" else { throw ModelError("keep_aspect_ratio_policy '\(policy)' is not supported") }
         let axesAttr = node.intList("axes")
-        let nearest = mode == "nearest" ? nearestMode : nil
+        let interpolation: ResizeInterpolation = mode == "nearest" ? .nearest(nearestMode)
+            : mode == "cubic" ? .cubic(a: attributes.cubicCoefficient, excludeOutside: attributes.excludeOutside) : .linear
         return { inputs, ctx in
             let input = try ctx.asFloat(try inputs.required(0))
             var x = input
@@ -64,7 +65,7 @@ enum ResizeOperators {
             for a in 0..<rank where sizes[a] != x.shape[a] || scales[a] != 1 {
                 guard x.shape[a] > 0 else { throw ModelError("cannot resize empty axis \(a)") }
                 let sampling = AxisSampling(inLength: x.shape[a], outLength: sizes[a], scale: scales[a],
-                                            transform: transform, nearest: nearest)
+                                            transform: transform, interpolation: interpolation)
                 var shape = x.shape
                 shape[a] = sizes[a]
                 let y = try ctx.floats(shape)

@@ -50,11 +50,14 @@ enum GradientRegistry {
             return DataMovementGradients.routed
         case .resize, .upsample:
             return DataMovementGradients.resize(node)
-        case .shape, .size, .constant, .constantOfShape:
+        // Shapes, constants, comparisons, logic and indices: integer results with no gradient.
+        case .shape, .size, .constant, .constantOfShape,
+             .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor, .range, .argMax, .argMin:
             return .constant
         case .lrn, .instanceNormalization, .layerNormalization, .pow, .max, .min, .shrink, .floor, .ceil, .sign,
              .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
-             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan:
+             .reduceLogSum, .reduceLogSumExp, .ifThenElse, .loop, .scan,
+             .where, .topK:
             return .unsupported
         }
     }

@@ -54,6 +54,11 @@ extension ChannelAnalyzer {
         case .gather: stop(node, "Gather on data is not followed")
         case .expand: stop(node, "Expand is not followed")
         case .tile: stop(node, "Tile is not followed")
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .not, .and, .or, .xor:
+            stop(node, "comparisons and logic are not followed")
+        case .where: stop(node, "Where is not followed")
+        case .argMax, .argMin, .topK: stop(node, "\(kind.opType) selects by value across positions")
+        case .range: return  // computed from scalars: no channels
         case .ifThenElse, .loop, .scan: stop(node, "control flow is not followed")
         }
     }
