@@ -117,6 +117,7 @@ public struct ApozStatistics: Codable, Sendable, Equatable {
         guard stats.version == currentVersion else {
             throw StatisticsError("\(file): format version \(stats.version) is not supported (this modeltool reads version \(currentVersion))")
         }
+        for run in stats.runs { try run.validate(in: file) }
         for t in stats.tensors { try t.validate(in: file) }
         return stats
     }
@@ -162,6 +163,17 @@ extension TensorStatistics {
     }
 }
 
+extension ApozStatistics.Run {
+    /// Checks that the run's sample range lies inside its data set, so that sums of these
+    /// numbers (the overlap check of a merge, the warnings' totals) cannot overflow.
+    func validate(in file: String) throws {
+        guard datasetSamples >= 0, first >= 0, count >= 0, first <= datasetSamples, count <= datasetSamples - first,
+              (0...count).contains(samplesWithNonFiniteInput) else {
+            throw StatisticsError("\(file): run on \(data) covers samples \(first) + \(count) of \(datasetSamples) with \(samplesWithNonFiniteInput) non-finite, which do not fit together")
+        }
+    }
+}
+
 extension TensorStatistics {
     /// Checks that every per-channel array has `channels` entries and counts are consistent.
     func validate(in file: String) throws {
@@ -169,7 +181,8 @@ extension TensorStatistics {
         guard channels >= 0, lengths.allSatisfy({ $0 == channels }) else {
             throw StatisticsError("\(file): tensor '\(tensor)' declares \(channels) channels but its arrays have \(lengths.map(String.init).joined(separator: "/")) entries")
         }
-        for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c] || zeros[c] + nonFinite[c] > positions[c] {
+        // zeros + nonFinite is compared without adding: two counts near 2^64 would overflow.
+        for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c] - zeros[c] {
             throw StatisticsError("\(file): tensor '\(tensor)' channel \(c) counts more zeros or non-finite values than positions")
         }
     }
