@@ -12,8 +12,7 @@ cd "$(dirname "$0")/.."
 name=${1:?usage: Tools/fuzz-campaign.sh NAME RUNS SECONDS}; runs=${2:?}; seconds=${3:?}
 bash Tools/fuzz.sh build || exit 1
 mkdir -p .build-fuzz/findings/"$name"/contained
-suppressions=.build-fuzz/asan-suppressions.txt
-echo "interceptor_via_lib:libhdf5_serial.so" > "$suppressions"
+suppressions=$PWD/Tools/fuzz/libhdf5.supp
 start=$(date +%s); total=0; contained=0; segment=0
 while [ "$total" -lt "$runs" ] && [ $(( $(date +%s) - start )) -lt "$seconds" ]; do
     segment=$((segment + 1)); log=.build-fuzz/campaign-$name-$segment.log

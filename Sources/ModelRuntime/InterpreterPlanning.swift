@@ -39,7 +39,7 @@ extension Interpreter {
         inputSlots = graph.inputs.filter { !initializerNames.contains($0.name) }.map { ($0, slot($0.name)) }
 
         // Folding runs kernels on the file's constants: a shape computation that expands
-        // (ConstantOfShape, Tile, Expand, Range of constants) could ask for terabytes from a tiny
+        // (ConstantOfShape, Tile or Expand of constants) could ask for terabytes from a tiny
         // file. Folded results may take at most 64 MiB plus 8 times the initializers' bytes.
         let weightBytes = graph.initializers.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
         let folding = ExecContext(arena: Arena(byteLimit: Arena.foldingLimit(weightBytes: weightBytes)), threads: threads)
