@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A long libFuzzer run of one harness that goes on past faults inside libhdf5 (contained by the
 # isolated reader, docs/RELIABILITY.md), and stops at the first finding in our own code:
-#   Tools/fuzz-campaign.sh NAME RUNS SECONDS
+#   Tools/fuzz-campaign.sh NAME RUNS SECONDS [extra libFuzzer options, e.g. -rss_limit_mb=4096]
 # Runs `nice -n 19 Tools/fuzz.sh NAME` in segments until RUNS executions or SECONDS have passed.
 # ASan reports raised in an interceptor (memcpy, …) called from libhdf5 are suppressed, so they
 # do not end a segment; a signal or an absurd allocation inside libhdf5 ends the segment, is counted
@@ -18,7 +18,7 @@ while [ "$total" -lt "$runs" ] && [ $(( $(date +%s) - start )) -lt "$seconds" ];
     segment=$((segment + 1)); log=.build-fuzz/campaign-$name-$segment.log
     left=$(( seconds - ($(date +%s) - start) ))
     ASAN_OPTIONS="detect_leaks=0:suppressions=$suppressions" nice -n 19 bash Tools/fuzz.sh "$name" "$left" \
-        -runs=$((runs - total)) > "$log" 2>&1
+        -runs=$((runs - total)) "${@:4}" > "$log" 2>&1
     status=$?
     done_runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log"); done_runs=${done_runs:-0}
     if [ "$done_runs" = 0 ]; then  # a crash prints no final stats: take the last progress line

@@ -47,6 +47,15 @@ final class SkipBadCommandTests: XCTestCase {
         XCTAssertTrue(r.stdout.hasPrefix("4 samples"), r.stdout)
         XCTAssertTrue(r.stderr.contains("skipped 2 unreadable images"), r.stderr)
 
+        // trim (a dry run) and run report them in their own JSON too.
+        for arguments in [["trim", model, "--data", path, "--dry-run", "--json"],
+                          ["run", model, "--input", path, "--json", "-o", stats + ".npy"]] {
+            r = try modeltool(arguments + ["--skip-bad"] + options)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], arguments[0])
+            XCTAssertEqual((object["skippedImages"] as? [String: Any])?["count"] as? Int, 2, arguments[0])
+        }
+
         // Without --skip-bad: one line naming the first bad file, status 1.
         r = try modeltool(["eval", model, "--data", path] + options)
         XCTAssertEqual(r.status, 1)
