@@ -29,6 +29,7 @@ while [ "$total" -lt "$runs" ] && [ $(( $(date +%s) - start )) -lt "$seconds" ];
         echo "segment $segment: $done_runs executions, ended cleanly"
     elif grep -q "^SUMMARY: AddressSanitizer: .*libhdf5" "$log" ||
          { grep -q "libFuzzer: out-of-memory (malloc" "$log" && grep -A1 " in malloc " "$log" | grep -q "libhdf5"; } ||
+         { grep -q "ERROR: libFuzzer: timeout" "$log" && grep -A10 "ERROR: libFuzzer: timeout" "$log" | grep -q "libhdf5"; } ||
          { grep -q "deadly signal" "$log" && grep -m1 -A3 "^==.*ERROR: libFuzzer: deadly signal" "$log" | grep -q "libhdf5"; }; then
         contained=$((contained + 1))
         mv .build-fuzz/findings/"$name"/crash-* .build-fuzz/findings/"$name"/oom-* .build-fuzz/findings/"$name"/contained/ 2>/dev/null

@@ -20,9 +20,11 @@ for name in onnx keras-config keras-zip npy npz idx idx-gz jpeg png apoz-stats; 
         rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
         echo "fuzz $name: ${runs:-?} executions in ${seconds} s (${rate:-?}/s), 0 findings"
     elif grep -q "^SUMMARY: AddressSanitizer: .*libhdf5" "$log" ||
-         { grep -q "libFuzzer: out-of-memory (malloc" "$log" && grep -A1 " in malloc " "$log" | grep -q "libhdf5"; }; then
+         { grep -q "libFuzzer: out-of-memory (malloc" "$log" && grep -A1 " in malloc " "$log" | grep -q "libhdf5"; } ||
+         { grep -q "ERROR: libFuzzer: timeout" "$log" && grep -A10 "ERROR: libFuzzer: timeout" "$log" | grep -q "libhdf5"; }; then
         # (An absurd allocation requested by libhdf5 itself counts too: in the child process it
-        # fails or is refused there, and the parent reports one line.)
+        # fails or is refused there, and the parent reports one line. So does a timeout inside
+        # libhdf5: the child's CPU-time budget stops it, and the parent reports one line.)
         # A fault inside libhdf5 itself: modeltool cannot fix the library, and the CLI parses HDF5
         # in a child process, where such a fault becomes a one-line error (docs/RELIABILITY.md).
         echo "fuzz $name: libhdf5 fault (contained by the isolated reader; input in .build-fuzz/findings/$name/)"
