@@ -40,16 +40,17 @@ build() {
     module ZIPFoundation $(find .build/checkouts/ZIPFoundation/Sources/ZIPFoundation -name '*.swift')
     module ModelFormats $(find Sources/ModelFormats -name '*.swift')
     module Datasets $(find Sources/Datasets -name '*.swift')
-    # The APoZ statistics reader lives in ModelPipeline, whose full build would pull the runtime
-    # and BLAS into the fuzz build: these two modules hold only the files the reader needs, under
-    # the names its sources import (nothing else links against them here).
-    module ModelRuntime Sources/ModelRuntime/Statistics/TensorStatistics.swift Sources/ModelRuntime/Observers/ObservationPoints.swift
+    # The APoZ statistics reader lives in ModelPipeline, whose full build would pull in training
+    # and trimming: the runtime is built whole (it needs BLAS), ModelPipeline only from the files
+    # the reader needs, under the name its sources import (nothing else links against it here).
+    flags+=(-Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap)
+    module ModelRuntime $(find Sources/ModelRuntime -name '*.swift')
     module ModelPipeline Sources/ModelPipeline/Statistics/ApozStatistics.swift Sources/ModelPipeline/Statistics/StatisticsFile.swift \
         Sources/ModelPipeline/Statistics/ModelFingerprint.swift Sources/ModelPipeline/Statistics/SHA256.swift
     echo "fuzz build: modeltool-fuzz" >&2
     swiftc "${flags[@]/-parse-as-library/}" -module-name modeltool_fuzz Fuzz/*.swift -c -wmo -o "$out/obj/modeltool-fuzz.o"
     swiftc -sanitize=address -g "$out"/obj/*.o -o "$out/modeltool-fuzz" -Xlinker "$fuzzer_lib" -lstdc++ \
-        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c -lturbojpeg -lspng 2>&1 | grep -v 'Cannot export' >&2 || true
+        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c -lturbojpeg -lspng -lopenblas 2>&1 | grep -v 'Cannot export' >&2 || true
     test -x "$out/modeltool-fuzz"
     touch "$stamp"
 }
