@@ -14,7 +14,7 @@ enum Harnesses {
     static let all: [String: (UnsafeRawBufferPointer) -> Void] = [
         "onnx": onnx, "keras-config": kerasConfig, "npy": { dataset($0, suffix: ".npy") },
         "idx": { dataset($0, suffix: ".idx") }, "idx-gz": idxGzip, "npz": { dataset($0, suffix: ".npz") },
-        "keras-zip": kerasZip,
+        "keras-zip": kerasZip, "jpeg": jpeg, "png": png, "apoz-stats": apozStats,
     ]
 
     /// Protobuf decoding, our decoder, verify() (in read) and shape inference.

@@ -2,7 +2,7 @@
 # Builds the libFuzzer harnesses (Fuzz/) with -sanitize=fuzzer,address and runs one:
 #   Tools/fuzz.sh NAME SECONDS [extra libFuzzer options]
 #   Tools/fuzz.sh build            only build .build-fuzz/modeltool-fuzz
-# NAME: onnx keras-config keras-zip npy npz idx idx-gz. Seeds come from Fixtures; new corpus
+# NAME: onnx keras-config keras-zip npy npz idx idx-gz jpeg png apoz-stats. Seeds come from Fixtures; new corpus
 # entries go to .build-fuzz/corpus/NAME, findings to .build-fuzz/findings/NAME/.
 # The libraries are compiled here module by module with swiftc (SwiftPM cannot link an executable
 # whose main is libFuzzer's driver together with instrumented libraries).
@@ -13,7 +13,8 @@ mkdir -p "$out/obj"
 cd "$root"
 clang_rt=$(dirname "$(swiftc -print-target-info | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')")/clang
 fuzzer_lib=$(ls "$(dirname "$(dirname "$(command -v swiftc)")")"/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -1)
-flags=(-sanitize=fuzzer,address -Onone -gline-tables-only -parse-as-library -I "$out/obj" -Xcc -I/usr/include/hdf5/serial
+# -enable-testing: the image harnesses reach the decoders (internal to Datasets) with @testable.
+flags=(-sanitize=fuzzer,address -Onone -gline-tables-only -enable-testing -parse-as-library -I "$out/obj" -Xcc -I/usr/include/hdf5/serial
        -Xcc -fmodule-map-file=Sources/CHDF5/module.modulemap -Xcc -fmodule-map-file=Sources/CZlibSystem/module.modulemap
        -Xcc -fmodule-map-file=Sources/CTurboJPEG/module.modulemap -Xcc -fmodule-map-file=Sources/CSPNG/module.modulemap
        -Xcc -fmodule-map-file=$out/obj/CONNX.modulemap -Xcc -fmodule-map-file=.build/checkouts/ZIPFoundation/Sources/CZLib/module.modulemap -swift-version 5)
@@ -39,10 +40,17 @@ build() {
     module ZIPFoundation $(find .build/checkouts/ZIPFoundation/Sources/ZIPFoundation -name '*.swift')
     module ModelFormats $(find Sources/ModelFormats -name '*.swift')
     module Datasets $(find Sources/Datasets -name '*.swift')
+    # The APoZ statistics reader lives in ModelPipeline, whose full build would pull in training
+    # and trimming: the runtime is built whole (it needs BLAS), ModelPipeline only from the files
+    # the reader needs, under the name its sources import (nothing else links against it here).
+    flags+=(-Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap)
+    module ModelRuntime $(find Sources/ModelRuntime -name '*.swift')
+    module ModelPipeline Sources/ModelPipeline/Statistics/ApozStatistics.swift Sources/ModelPipeline/Statistics/StatisticsFile.swift \
+        Sources/ModelPipeline/Statistics/ModelFingerprint.swift Sources/ModelPipeline/Statistics/SHA256.swift
     echo "fuzz build: modeltool-fuzz" >&2
-    swiftc "${flags[@]/-parse-as-library/}" -module-name modeltool_fuzz Fuzz/main.swift Fuzz/Harnesses.swift -c -wmo -o "$out/obj/modeltool-fuzz.o"
+    swiftc "${flags[@]/-parse-as-library/}" -module-name modeltool_fuzz Fuzz/*.swift -c -wmo -o "$out/obj/modeltool-fuzz.o"
     swiftc -sanitize=address -g "$out"/obj/*.o -o "$out/modeltool-fuzz" -Xlinker "$fuzzer_lib" -lstdc++ \
-        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c -lturbojpeg -lspng 2>&1 | grep -v 'Cannot export' >&2 || true
+        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c -lturbojpeg -lspng -lopenblas 2>&1 | grep -v 'Cannot export' >&2 || true
     test -x "$out/modeltool-fuzz"
     touch "$stamp"
 }
@@ -56,7 +64,7 @@ case $name in
     onnx) seeds="Fixtures/models Fixtures/roundtrip Fixtures/bad" ;;
     keras-config) seeds="" ;;
     keras-zip) seeds="" ;;
-    npy|npz|idx|idx-gz) seeds="" ;;
+    npy|npz|idx|idx-gz|jpeg|png|apoz-stats) seeds="" ;;
     *) echo "unknown harness $name" >&2; exit 2 ;;
 esac
 corpus=$out/corpus/$name
@@ -75,6 +83,10 @@ if [ -z "$(ls -A "$corpus")" ]; then
         npz) for f in Fixtures/keras/k2_sequential.npz Fixtures/keras/k3_conv1d.npz; do cp "$f" "$corpus/"; done ;;
         idx) cp Fixtures/fashion-mnist/labels100-idx1-ubyte "$corpus/"; head -c 4000 Fixtures/fashion-mnist/images100-idx3-ubyte > "$corpus/images-head" ;;
         idx-gz) cp Fixtures/fashion-mnist/labels100-idx1-ubyte "$corpus/"; head -c 4000 Fixtures/fashion-mnist/images100-idx3-ubyte > "$corpus/images-head" ;;
+        jpeg) cp Fixtures/images/*.jpg "$corpus/" ;;
+        # Every colour type and bit depth (Tools/fixtures/make_fuzz_seeds.py) and two Fashion-MNIST images.
+        png) cp Fixtures/fuzz/*.png "$corpus/"; cp Fixtures/fashion-mnist/png200/0/0019.png Fixtures/fashion-mnist/png200/9/0000.png "$corpus/" ;;
+        apoz-stats) cp Fixtures/fuzz/apoz_stats.json "$corpus/" ;;
     esac
 fi
 export MODELTOOL_ROOT=$root

@@ -9,11 +9,17 @@ public struct ImageFolderOptions: Equatable, Sendable {
     public var classesFile: String?
     /// Threads decoding the images of a batch (nil: the number of cores).
     public var threads: Int?
+    /// `--skip-bad`: nil stops at the first unreadable image with its one-line error; a log
+    /// makes the folder decode every image once when opened, leave out the ones that fail and
+    /// record them here.
+    public var skipBad: SkippedImages?
 
-    public init(transform: ImageTransform = ImageTransform(), classesFile: String? = nil, threads: Int? = nil) {
+    public init(transform: ImageTransform = ImageTransform(), classesFile: String? = nil, threads: Int? = nil,
+                skipBad: SkippedImages? = nil) {
         self.transform = transform
         self.classesFile = classesFile
         self.threads = threads
+        self.skipBad = skipBad
     }
 }
 
@@ -73,11 +79,23 @@ public final class ImageFolderSource: SampleSource {
             files += images
             labels += Array(repeating: index, count: images.count)
         }
+        if let log = options.skipBad {
+            // One decode of every file up front (the cost of --skip-bad): dropping a file later,
+            // mid-batch, would change the sample count after it was reported.
+            let (good, bad) = partitionReadable(files, transform: options.transform,
+                                                threads: max(1, options.threads ?? ProcessInfo.processInfo.activeProcessorCount))
+            for (i, message) in bad { log.record(file: files[i], error: message) }
+            guard !good.isEmpty else {
+                throw DatasetError(path, "has no readable images (all \(files.count) were left out by --skip-bad)")
+            }
+            files = good.map { files[$0] }
+            labels = good.map { labels[$0] }
+        }
         self.classes = classes
         self.files = files
         self.labels = labels
         let first = try imageDimensions(path: files[0])
-        let size = transform.outputSize(height: first.height, width: first.width)
+        let size = try transform.checkedOutputSize(height: first.height, width: first.width, name: files[0])
         sampleShape = [transform.color.channels, size.height, size.width]
     }
 
@@ -192,7 +210,7 @@ public final class ImageFolderSource: SampleSource {
             transform.applyCrop(image, region: region, height: sampleShape[1], width: sampleShape[2], into: target)
             return
         }
-        let size = transform.outputSize(height: image.height, width: image.width)
+        let size = try transform.checkedOutputSize(height: image.height, width: image.width, name: path)
         guard [transform.color.channels, size.height, size.width] == sampleShape else {
             let resized = transform.resize == nil ? "" : " after resizing"
             throw DatasetError(path, "is \(size.width)x\(size.height)\(resized) but \(files[0]) is \(sampleShape[2])x\(sampleShape[1]); use --resize HxW or --crop N to give every image one size")

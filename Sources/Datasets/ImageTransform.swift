@@ -46,9 +46,22 @@ public struct ImageTransform: Equatable, Sendable {
         case .exact(let h, let w): return (h, w)
         case .shorterSide(let n):
             // torchvision: the long side is int(n * long / short), computed in floating point.
-            if width <= height { return (Int(Double(n) * Double(height) / Double(width)), n) }
-            return (n, Int(Double(n) * Double(width) / Double(height)))
+            // Clamped so that a hostile aspect ratio cannot trap the conversion to Int;
+            // `checkedOutputSize` refuses such sizes.
+            func long(_ a: Int, _ b: Int) -> Int { Int(min(Double(n) * Double(a) / Double(b), 1e15)) }
+            if width <= height { return (long(height, width), n) }
+            return (n, long(width, height))
         }
+    }
+
+    /// `outputSize`, refusing an image whose resized size would pass the decompression-bomb
+    /// limit: `--resize 256` of a 1×100,000,000 PNG (a few kilobytes) asks for 25.6 G pixels.
+    func checkedOutputSize(height: Int, width: Int, name: String) throws -> (height: Int, width: Int) {
+        let resized = resizedSize(height: height, width: width)
+        guard resized.height > 0, resized.width > 0, resized.width <= maxImagePixels / resized.height else {
+            throw DatasetError(name, "is \(width)x\(height), which resizes to \(resized.width)x\(resized.height) pixels, more than the limit of \(maxImagePixels)")
+        }
+        return outputSize(height: height, width: width)
     }
 
     /// The size of the sample made from an image of `height` × `width`.

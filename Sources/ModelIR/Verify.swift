@@ -57,23 +57,43 @@ extension Graph {
     /// Node names along one cycle, or nil when the node dependencies are acyclic.
     public func findCycle() -> [String]? {
         let producer = producers
-        // 0 = unvisited, 1 = on the current path, 2 = done.
+        // 0 = unvisited, 1 = on the current path, 2 = done. Depth-first with an explicit stack: a
+        // chain of 100,000 nodes would overflow the call stack of a recursive walk.
         var state = [UInt8](repeating: 0, count: nodes.count)
         var path: [Int] = []
-        func visit(_ i: Int) -> [Int]? {
-            state[i] = 1
-            path.append(i)
-            for input in nodes[i].inputs where !input.isEmpty {
-                guard let p = producer[input] else { continue }
-                if state[p] == 1 { return Array(path[path.firstIndex(of: p)!...]) + [p] }
-                if state[p] == 0, let c = visit(p) { return c }
+        var positionOnPath = [Int](repeating: -1, count: nodes.count)
+        var nextInput: [Int] = []  // per path entry: the next input of that node to look at
+        for root in nodes.indices where state[root] == 0 {
+            state[root] = 1
+            positionOnPath[root] = 0
+            path = [root]
+            nextInput = [0]
+            while let i = path.last {
+                let inputs = nodes[i].inputs
+                var descended = false
+                while nextInput[nextInput.count - 1] < inputs.count {
+                    let input = inputs[nextInput[nextInput.count - 1]]
+                    nextInput[nextInput.count - 1] += 1
+                    guard !input.isEmpty, let p = producer[input] else { continue }
+                    if state[p] == 1 {
+                        let cycle = Array(path[positionOnPath[p]...]) + [p]
+                        return cycle.reversed().map { nodes[$0].displayName }
+                    }
+                    if state[p] == 0 {
+                        state[p] = 1
+                        positionOnPath[p] = path.count
+                        path.append(p)
+                        nextInput.append(0)
+                        descended = true
+                        break
+                    }
+                }
+                if !descended {
+                    state[i] = 2
+                    path.removeLast()
+                    nextInput.removeLast()
+                }
             }
-            path.removeLast()
-            state[i] = 2
-            return nil
-        }
-        for i in nodes.indices where state[i] == 0 {
-            if let c = visit(i) { return c.reversed().map { nodes[$0].displayName } }
         }
         return nil
     }
@@ -82,19 +102,25 @@ extension Graph {
     /// nodes already in order keep their order. Throws on a cycle.
     public func topologicallySorted() throws -> Graph {
         let producer = producers
-        var remaining = nodes.indices.map { i in
-            Set(nodes[i].inputs.compactMap { producer[$0] }.filter { $0 != i })
+        // Kahn's algorithm, always taking the lowest-numbered ready node (a min-heap), so an
+        // ordered graph keeps its order; O((nodes + edges) log nodes) where repeated passes over
+        // the nodes were quadratic for a chain stored backwards.
+        var waitingFor = [Int](repeating: 0, count: nodes.count)
+        var dependents = [[Int]](repeating: [], count: nodes.count)
+        for i in nodes.indices {
+            for p in Set(nodes[i].inputs.compactMap({ producer[$0] })) where p != i {
+                waitingFor[i] += 1
+                dependents[p].append(i)
+            }
         }
-        var done = [Bool](repeating: false, count: nodes.count)
+        var ready = MinHeap(nodes.indices.filter { waitingFor[$0] == 0 })
         var order: [Int] = []
-        var progress = true
-        while order.count < nodes.count && progress {
-            progress = false
-            for i in nodes.indices where !done[i] && remaining[i].allSatisfy({ done[$0] }) {
-                done[i] = true
-                order.append(i)
-                progress = true
-                remaining[i] = []
+        order.reserveCapacity(nodes.count)
+        while let i = ready.pop() {
+            order.append(i)
+            for d in dependents[i] {
+                waitingFor[d] -= 1
+                if waitingFor[d] == 0 { ready.push(d) }
             }
         }
         guard order.count == nodes.count else {
@@ -103,5 +129,40 @@ extension Graph {
         var sorted = self
         sorted.nodes = order.map { nodes[$0] }
         return sorted
+    }
+}
+
+/// A binary min-heap of node indices.
+private struct MinHeap {
+    private var items: [Int] = []
+
+    init(_ values: [Int]) { for v in values { push(v) } }
+
+    mutating func push(_ v: Int) {
+        items.append(v)
+        var k = items.count - 1
+        while k > 0, items[(k - 1) / 2] > items[k] {
+            items.swapAt(k, (k - 1) / 2)
+            k = (k - 1) / 2
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            var k = 0
+            while true {
+                let l = 2 * k + 1, r = l + 1
+                var m = k
+                if l < items.count, items[l] < items[m] { m = l }
+                if r < items.count, items[r] < items[m] { m = r }
+                if m == k { break }
+                items.swapAt(k, m)
+                k = m
+            }
+        }
+        return top
     }
 }

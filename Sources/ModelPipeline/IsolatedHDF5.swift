@@ -88,6 +88,9 @@ public enum IsolatedHDF5 {
     /// The message for a child killed by `signal`. Swift's own traps (SIGILL, SIGTRAP) are our
     /// bugs, not the library's, and are reported as such.
     static func crashMessage(file: String, signal: Int32) -> String {
+        if signal == SIGXCPU {
+            return "\(file): malformed HDF5 file (the HDF5 library used more than \(kerasCPUSeconds) s of CPU time reading it)"
+        }
         if signal == SIGILL || signal == SIGTRAP {
             return "\(file): malformed file (modeltool's reader stopped on it with signal \(signal); please report it)"
         }
@@ -99,9 +102,15 @@ public enum IsolatedHDF5 {
     public static func childMain(kind: String, file: String, configPath: String?, nchwInput: Bool) -> Int32 {
         // A hook for tests of the parent's handling: the child dies as libhdf5 would.
         if ProcessInfo.processInfo.environment["MODELTOOL_TEST_CHILD_CRASH"] == "1" { raise(SIGSEGV) }
+        exitWithParent()
         do {
             switch kind {
             case "keras":
+                // libhdf5 can spin on a malformed file (a libFuzzer keras-zip input ran for over
+                // 5 minutes in H5HG_read): the kernel stops the child past a CPU-time budget far
+                // above what a real model's import takes (SIGXCPU, reported by the parent).
+                var limit = rlimit(rlim_cur: rlim_t(kerasCPUSeconds), rlim_max: rlim_t(kerasCPUSeconds + 5))
+                setrlimit(__rlimit_resource_t(RLIMIT_CPU.rawValue), &limit)
                 let model = try KerasReader.read(path: file, configPath: configPath, nchwInput: nchwInput)
                 try writeAll(try ONNXWriter.serialize(model))
             case "dataset":
@@ -115,6 +124,25 @@ public enum IsolatedHDF5 {
             try? writeAll(Array(message.utf8))
             return errorStatus
         }
+    }
+
+    /// CPU seconds a Keras import may take in the child (`MODELTOOL_HDF5_CPU_SECONDS`, default 300).
+    static var kerasCPUSeconds: Int {
+        ProcessInfo.processInfo.environment["MODELTOOL_HDF5_CPU_SECONDS"].flatMap { Int($0) }.map { max(1, $0) } ?? 300
+    }
+
+    /// Ends the child when its parent is gone (killed while waiting), so that a child stuck in
+    /// libhdf5 does not run on as an orphan. A watcher thread compares the parent's id once a
+    /// second (prctl's PR_SET_PDEATHSIG is variadic C, which Swift cannot call).
+    private static func exitWithParent() {
+        let parent = getppid()
+        let watcher = Thread {
+            while true {
+                sleep(1)
+                if getppid() != parent { _exit(errorStatus) }
+            }
+        }
+        watcher.start()
     }
 
     private static func readEverySample(_ path: String) throws {

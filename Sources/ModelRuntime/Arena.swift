@@ -10,7 +10,24 @@ public final class Arena: @unchecked Sendable {
     /// Number of buffers this arena has allocated.
     public private(set) var allocatedBuffers = 0
 
-    public init() {}
+    /// Most bytes this arena may allocate in all (nil: no limit); `ExecContext` refuses a tensor
+    /// that would pass it, before allocating.
+    let byteLimit: Int?
+
+    public init() { byteLimit = nil }
+
+    init(byteLimit: Int) { self.byteLimit = byteLimit }
+
+    /// The budget of constant folding: 64 MiB plus 8 times the bytes of the model's weights.
+    static func foldingLimit(weightBytes: Int) -> Int {
+        (64 << 20) + 8 * max(0, min(weightBytes, 1 << 50))
+    }
+
+    /// Throws when `byteCount` more bytes would pass `byteLimit`.
+    func checkBudget(_ byteCount: Int, shape: [Int]) throws {
+        guard let byteLimit, byteCount > byteLimit - allocatedBytes else { return }
+        throw ModelError("a constant computation of shape \(shape) would take \(byteCount) bytes, past the \(byteLimit) bytes allowed for folding constants in this model (64 MiB + 8 × its weights)")
+    }
 
     /// A buffer of exactly `byteCount` bytes, reused when one is free. Contents are undefined.
     func take(byteCount: Int) -> TensorBuffer {
@@ -52,12 +69,14 @@ struct ExecContext {
     /// A new float32 tensor from the arena, contents undefined.
     func floats(_ shape: [Int]) throws -> RuntimeTensor {
         let n = try RuntimeTensor.elementCount(shape)
+        try arena.checkBudget(n * 4, shape: shape)
         return RuntimeTensor(shape: shape, elementType: .float32, buffer: arena.take(byteCount: n * 4))
     }
 
     /// A new int64 tensor from the arena, contents undefined.
     func int64s(_ shape: [Int]) throws -> RuntimeTensor {
         let n = try RuntimeTensor.elementCount(shape)
+        try arena.checkBudget(n * 8, shape: shape)
         return RuntimeTensor(shape: shape, elementType: .int64, buffer: arena.take(byteCount: n * 8))
     }
 

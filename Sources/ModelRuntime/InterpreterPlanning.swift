@@ -41,7 +41,11 @@ extension Interpreter {
         let initializerNames = Set(graph.initializers.map(\.name))
         inputSlots = graph.inputs.filter { !initializerNames.contains($0.name) }.map { ($0, slot($0.name)) }
 
-        let folding = ExecContext(arena: Arena(), threads: threads)
+        // Folding runs kernels on the file's constants: a shape computation that expands
+        // (ConstantOfShape, Tile or Expand of constants) could ask for terabytes from a tiny
+        // file. Folded results may take at most 64 MiB plus 8 times the initializers' bytes.
+        let weightBytes = graph.initializers.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
+        let folding = ExecContext(arena: Arena(byteLimit: Arena.foldingLimit(weightBytes: weightBytes)), threads: threads)
         for node in graph.nodes {
             let entry = KernelRegistry.entry(for: node, opsets: opsets)!
             let opset = opsets[OperatorSetDomain.onnx]!
@@ -63,8 +67,10 @@ extension Interpreter {
         }
         constants = constantValue.map { ($0.key, $0.value) }
         outputSlots = graph.outputs.map { ($0.name, slot($0.name)) }
-        for (name, s) in outputSlots where constantValue[s] == nil && !inputSlots.contains(where: { $0.slot == s })
-            && !steps.contains(where: { $0.outputs.contains(s) }) {
+        // Sets, not searches of the step list per output: a file may declare thousands of outputs.
+        let fedSlots = Set(inputSlots.map(\.slot))
+        let producedSlots = Set(steps.flatMap { $0.outputs.compactMap { $0 } })
+        for (name, s) in outputSlots where constantValue[s] == nil && !fedSlots.contains(s) && !producedSlots.contains(s) {
             throw ModelError("graph output '\(name)' is not produced by any node, input or initializer")
         }
 

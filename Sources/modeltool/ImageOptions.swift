@@ -16,6 +16,8 @@ struct ImageOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Image folders: class names, one per line (line i is class i), instead of the sorted folder names.",
                                valueName: "classes.txt"))
     var classes: String?
+    @Flag(help: "Image folders: leave out unreadable, truncated or corrupt images (each is decoded once when the folder is opened), report them and go on.")
+    var skipBad = false
 
     func validate() throws {
         _ = try size()
@@ -42,10 +44,15 @@ struct ImageOptions: ParsableArguments {
         if let crop { transform.crop = crop }
         if let interpolation { transform.interpolation = interpolation }
         if let color { transform.color = color }
-        p.images = ImageFolderOptions(transform: transform, classesFile: classes, threads: threads)
+        p.images = ImageFolderOptions(transform: transform, classesFile: classes, threads: threads,
+                                      skipBad: skipBad ? skippedImages : nil)
         return p
     }
 }
+
+/// The images `--skip-bad` left out during this run of the CLI (one process, one command); the
+/// command's output reports them (`reportSkippedImages`, and `skippedImages` in `--json`).
+let skippedImages = SkippedImages()
 
 extension PreprocessingPreset: ExpressibleByArgument {}
 extension ImageTransform.Interpolation: ExpressibleByArgument {}

@@ -109,6 +109,12 @@ struct InfoJSON: Encodable {
 }
 
 /// The report as `info` prints it.
+/// A list of shapes, its middle elided past 8 entries: "a, b, c, … (10,000 inputs), z".
+private func abbreviated(_ shapes: [String]) -> String {
+    guard shapes.count > 8 else { return shapes.joined(separator: ", ") }
+    return (shapes.prefix(3) + ["… (\(grouped(shapes.count)) in all)"] + shapes.suffix(1)).joined(separator: ", ")
+}
+
 extension ModelReport {
     var text: String {
         var out: [String] = [file]
@@ -121,7 +127,7 @@ extension ModelReport {
         out.append("")
         var table = TextTable(header: ["#", "layer", "op", "shapes", "params", "MACs"], rightAligned: [0, 4, 5])
         for (i, l) in layers.enumerated() {
-            let shapes = l.inputs.joined(separator: ", ") + " -> " + l.outputs.joined(separator: ", ")
+            let shapes = abbreviated(l.inputs) + " -> " + abbreviated(l.outputs)
             table.add([String(i), l.name, l.op, shapes, l.params > 0 ? grouped(l.params) : "-",
                        l.macs.map { $0 > 0 ? grouped($0) : "-" } ?? "?"])
         }

@@ -1,5 +1,6 @@
-import ModelRuntime
+import Datasets
 import Foundation
+import ModelRuntime
 
 /// Plain-text tables: columns padded to their widest cell; numeric columns right-aligned.
 struct TextTable {
@@ -9,9 +10,14 @@ struct TextTable {
 
     mutating func add(_ row: [String]) { rows.append(row) }
 
+    /// Columns are padded to at most this width; a longer cell overflows its own row only. Padding
+    /// every row to one huge cell (a Sum of 10,000 inputs lists 10,000 shapes) made the table's
+    /// size the product of the row count and that cell.
+    static let maxPaddedWidth = 160
+
     func render(indent: String = "  ") -> String {
         var widths = header.map(\.count)
-        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], min(c.count, TextTable.maxPaddedWidth)) } }
         func line(_ cells: [String]) -> String {
             let padded = cells.enumerated().map { i, c -> String in
                 let pad = String(repeating: " ", count: max(0, widths[i] - c.count))
@@ -60,7 +66,30 @@ func printJSON<T: Encodable>(_ value: T) throws {
     // they are written as strings, which Python's json and jq read back.
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity",
                                                                   nan: "NaN")
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    let skipped = skippedImages.entries
+    let data = skipped.isEmpty ? try encoder.encode(value) : try encoder.encode(WithSkippedImages(value: value, files: skipped))
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// A command's JSON result with `"skippedImages": {"count": N, "files": [{"file", "error"}]}`
+/// added beside its own keys (`--skip-bad` left images out).
+private struct WithSkippedImages<T: Encodable>: Encodable {
+    var value: T
+    var files: [SkippedImages.Entry]
+
+    struct Report: Encodable {
+        var count: Int
+        var files: [SkippedImages.Entry]
+    }
+
+    enum Key: String, CodingKey { case skippedImages }
+
+    func encode(to encoder: Encoder) throws {
+        // JSONEncoder merges a second keyed container at the same level into the same object.
+        try value.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(Report(count: files.count, files: files), forKey: .skippedImages)
+    }
 }
 
 /// The slowest steps of a profiled run: time per sample and share of the time in nodes.

@@ -31,6 +31,9 @@ final class BoundedResourceTests: XCTestCase {
         // keras-config: a Conv2D with strides [0, 2] divided by zero while mapping the layer.
         try assertRefused(["info", "Fixtures/keras/k2_weights_only.h5", "--config", "Fixtures/bad/fuzz_keras_zero_stride.json"],
                           file: "Fixtures/keras/k2_weights_only.h5", containing: "layer 'stem': strides [0, 2] must be between 1 and 65536")
+        // keras-config: a Concatenate along axis 0 (the batch) indexed the shape without the batch at -1.
+        try assertRefused(["info", "Fixtures/keras/k2_weights_only.h5", "--config", "Fixtures/bad/fuzz_keras_concat_batch_axis.json"],
+                          file: "Fixtures/keras/k2_weights_only.h5", containing: "cannot concatenate along the batch axis")
         // idx and idx-gz: 17 dimensions, the first 0, the rest multiplying past Int.max: the
         // sample size overflowed once the (empty) file was accepted.
         let idx = "Fixtures/bad/fuzz_idx_overflowing_sample.idx"

@@ -42,4 +42,16 @@ final class HDF5IsolationTests: XCTestCase {
         XCTAssertEqual(data.status, 1)
         XCTAssertEqual(data.stderr, "modeltool: Fixtures/keras/k2_zoo.h5: \(crashMessage)\n")
     }
+
+    /// A .keras on which libhdf5 spins (found by the keras-zip libFuzzer campaign: over 5 minutes
+    /// in H5HG_read) is stopped by the child's CPU-time budget, here lowered to 2 s.
+    func testAHangInsideLibhdf5IsStoppedByTheCPUBudget() throws {
+        let file = "Fixtures/bad/hdf5_hang_fuzz.keras"
+        let start = Date()
+        let r = try modeltool(["info", file], environment: ["MODELTOOL_HDF5_CPU_SECONDS": "2"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr, "modeltool: \(file): malformed HDF5 file (the HDF5 library used more than 2 s of CPU time reading it)\n")
+        // Generous: 2 s of CPU time on a loaded machine, and the start of two processes.
+        XCTAssertLessThan(Date().timeIntervalSince(start), 120)
+    }
 }

@@ -134,4 +134,16 @@ enum DimMath {
 extension Shape {
     /// A shape of `rank` unknown dimensions.
     static func unknown(rank: Int) -> Shape { Shape(Array(repeating: .unknown, count: rank)) }
+
+    /// The most dimensions a shape may have when its rank comes from the file's data (the length
+    /// of a shape vector), so that a declared length of 10^12 cannot allocate a 10^12-entry shape.
+    static let maxRank = 1024
+
+    /// A shape of `rank` unknown dimensions, `rank` read from the file: refused outside 0...maxRank.
+    static func unknown(declaredRank rank: Int) throws -> Shape {
+        guard rank >= 0, rank <= maxRank else {
+            throw ModelError("a shape of \(rank) dimensions is declared; at most \(maxRank) are supported")
+        }
+        return unknown(rank: rank)
+    }
 }

@@ -91,9 +91,11 @@ struct ShapeContext {
 
     mutating func run(_ graph: Graph) throws -> [String: TensorType] {
         for node in graph.nodes {
-            let n = NodeInference(node: node, context: self)
             let outputs: [Inferred]
-            do { outputs = try n.infer() } catch let e as ModelError {
+            // The NodeInference (a copy of this context) must be gone before `types` and `values`
+            // change below: alive, it shares their storage, and each change would copy the whole
+            // dictionary, once per node (quadratic in the node count).
+            do { outputs = try NodeInference(node: node, context: self).infer() } catch let e as ModelError {
                 throw e.at("node '\(node.displayName)' (\(node.opType))")
             }
             for (i, name) in node.outputs.enumerated() where !name.isEmpty {

@@ -32,7 +32,7 @@ extension NodeInference {
         } else {
             _ = try required(1)
             guard let known = dims(1) else {
-                if let s = shape(1), s.rank == 1, let n = s[0].value { return [Inferred(type, .unknown(rank: n))] }
+                if let s = shape(1), s.rank == 1, let n = s[0].value { return [Inferred(type, try .unknown(declaredRank: n))] }
                 return [Inferred(type, nil)]
             }
             target = known
@@ -123,7 +123,7 @@ extension NodeInference {
         _ = try required(1)
         guard let x = shape(0) else { return [passThrough] }
         guard let target = dims(1) else {
-            if let s = shape(1), s.rank == 1, let n = s[0].value { return [Inferred(elementType(0), .unknown(rank: Swift.max(n, x.rank)))] }
+            if let s = shape(1), s.rank == 1, let n = s[0].value { return [Inferred(elementType(0), try .unknown(declaredRank: Swift.max(n, x.rank)))] }
             return [Inferred(elementType(0), nil)]
         }
         guard let y = DimMath.broadcast(x, Shape(target)) else {
@@ -238,7 +238,7 @@ extension NodeInference {
             fill = ShapeContext.known(t) ?? fill
         }
         guard let dims = dims(0) else {
-            if let s = shape(0), s.rank == 1, let n = s[0].value { return [Inferred(type, .unknown(rank: n))] }
+            if let s = shape(0), s.rank == 1, let n = s[0].value { return [Inferred(type, try .unknown(declaredRank: n))] }
             return [Inferred(type, nil)]
         }
         if let bad = dims.first(where: { ($0.value ?? 0) < 0 }) { throw ModelError("shape \(Shape(dims)) holds \(bad)") }

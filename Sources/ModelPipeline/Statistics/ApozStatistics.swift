@@ -120,6 +120,7 @@ public struct ApozStatistics: Codable, Sendable, Equatable {
         guard stats.version == currentVersion else {
             throw StatisticsError("\(file): format version \(stats.version) is not supported (this modeltool reads version \(currentVersion))")
         }
+        for run in stats.runs { try run.validate(in: file) }
         for t in stats.tensors { try t.validate(in: file) }
         return stats
     }
@@ -165,6 +166,17 @@ extension TensorStatistics {
     }
 }
 
+extension ApozStatistics.Run {
+    /// Checks that the run's sample range lies inside its data set, so that sums of these
+    /// numbers (the overlap check of a merge, the warnings' totals) cannot overflow.
+    func validate(in file: String) throws {
+        guard datasetSamples >= 0, first >= 0, count >= 0, first <= datasetSamples, count <= datasetSamples - first,
+              (0...count).contains(samplesWithNonFiniteInput) else {
+            throw StatisticsError("\(file): run on \(data) covers samples \(first) + \(count) of \(datasetSamples) with \(samplesWithNonFiniteInput) non-finite, which do not fit together")
+        }
+    }
+}
+
 extension TensorStatistics {
     /// Checks that every per-channel array has `channels` entries and counts are consistent.
     func validate(in file: String) throws {
@@ -176,10 +188,11 @@ extension TensorStatistics {
             throw StatisticsError("\(file): tensor '\(tensor)' counts the off region (nonPositive) but names no 'input'")
         }
         // Off-region counts are of the input, non-finite values of the output: each alone is
-        // bounded by the positions, not their sum (−inf in, NaN out).
+        // bounded by the positions, not their sum (−inf in, NaN out). zeros + nonFinite is
+        // compared without adding: two counts near 2^64 would overflow.
         let apart = countedRegion == .nonPositive
         for c in 0..<channels where zeros[c] > positions[c] || nonFinite[c] > positions[c]
-            || (!apart && zeros[c] + nonFinite[c] > positions[c]) {
+            || (!apart && nonFinite[c] > positions[c] - zeros[c]) {
             throw StatisticsError("\(file): tensor '\(tensor)' channel \(c) counts more zeros or non-finite values than positions")
         }
     }

@@ -30,7 +30,11 @@ extension ApozStatistics {
     /// Warnings every reader of statistics should see: non-finite inputs and activations.
     public var warnings: [String] {
         var lines: [String] = []
-        let badSamples = runs.reduce(0) { $0 + $1.samplesWithNonFiniteInput }
+        // Saturating: each run's count is checked on reading, but a merge may add many runs.
+        let badSamples = runs.reduce(0) { total, run in
+            let (sum, overflow) = total.addingReportingOverflow(run.samplesWithNonFiniteInput)
+            return overflow ? Int.max : sum
+        }
         if badSamples > 0 {
             lines.append("warning: \(badSamples) of \(samples) samples hold NaN or infinite input values")
         }

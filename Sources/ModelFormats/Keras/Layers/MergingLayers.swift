@@ -55,8 +55,19 @@ enum MergingLayers {
         let keras = try call.config.int("axis", default: -1)
         guard let axis = KerasGraphBuilder.irAxis(keras, rank: first.rank) else { throw call.error("axis \(keras) is out of range") }
         let k = keras < 0 ? keras + first.rank - 1 : keras - 1  // index into shape (no batch)
+        // The batch axis (0) has no entry in the shape (a libFuzzer keras-config finding: it
+        // indexed shape[-1]).
+        guard first.shape.indices.contains(k) else { throw call.error("cannot concatenate along the batch axis") }
         var shape = first.shape
-        shape[k] = inputs.reduce(Optional(0)) { total, t in total.flatMap { a in t.shape[k].map { a + $0 } } }
+        var total: Int? = 0
+        for t in inputs {
+            guard let a = total, let b = t.shape[k] else { total = nil; continue }
+            // Concatenations of concatenations double a size each time: refuse rather than overflow.
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            guard !overflow else { throw call.error("concatenated size overflows") }
+            total = sum
+        }
+        shape[k] = total
         let out = call.builder.add(.concat, name: call.name, inputs: inputs.map(\.name), output: call.output,
                                    [Attribute("axis", .int(Int64(axis)))])
         return KTensor(name: out, shape: shape)
