@@ -2,6 +2,7 @@
 """Compares `modeltool info --json` totals (parameters, MACs) with onnx-tool's profile.
 
     python3 Tools/macs-crosscheck.py MODELTOOL [--smoke] [--torchvision] [--tolerance 0.001]
+                                     [--file PATH[:INPUT=d,d,...]]...
 
 Runs itself in .venv-macs (made once from Tools/requirements-macs.txt: onnx-tool, onnx, numpy).
 Models: every ONNX file under Fixtures/models and Fixtures/roundtrip (--smoke: Fixtures/models
@@ -120,6 +121,9 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="Fixtures/models only")
     parser.add_argument("--torchvision", action="store_true", help="add torchvision models exported at 224")
     parser.add_argument("--tolerance", type=float, default=0.001, help="relative difference allowed")
+    parser.add_argument("--file", action="append", default=[], metavar="PATH[:NAME=d,d,...]",
+                        help="also profile this ONNX file, its input NAME bound to the given shape (repeatable; "
+                             "e.g. a YOLOv8n export written by Tools/realmodels/zoo.py)")
     args = parser.parse_args()
     tool = str(Path(args.tool).resolve())
 
@@ -127,6 +131,13 @@ def main() -> int:
     cases: list[tuple[Path, dict[str, list[int]]]] = []
     for folder in folders:
         cases += [(p, {}) for p in sorted((ROOT / folder).glob("*.onnx"))]
+    for spec in args.file:
+        path, _, binding = spec.partition(":")
+        shapes = {}
+        if binding:
+            name, _, dims = binding.partition("=")
+            shapes[name] = [int(d) for d in dims.split(",")]
+        cases.append((Path(path).resolve(), shapes))
     with tempfile.TemporaryDirectory(prefix="macs-crosscheck-") as tmp:
         if args.torchvision:
             cases += export_torchvision(Path(tmp))

@@ -113,6 +113,7 @@ def export(entry: Entry, module, path: str) -> None:
         os.chdir(os.path.dirname(path))
         try:
             out = module.export(format="onnx", imgsz=entry.size, simplify=False, dynamic=True, verbose=False)
+            out = os.path.abspath(out)  # some ultralytics versions return a path relative to the folder
         finally:
             os.chdir(here)
         os.replace(out, path)
