@@ -60,7 +60,11 @@ struct ObservedCoverage {
         switch kind {
         case let k0 where OpKind.passesChannelsThrough.contains(k0) && k == 0:
             return node.input(0).flatMap { from([$0], all: true) }
-        case .pad, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .split:
+        // Channel moves, and reductions over other axes (the channel rules pass them only then):
+        // a constant channel stays constant.
+        case .pad, .flatten, .reshape, .transpose, .squeeze, .unsqueeze, .slice, .split, .expand, .tile,
+             .reduceMean, .reduceSum, .reduceMax, .reduceMin, .reduceProd, .reduceSumSquare, .reduceL1, .reduceL2,
+             .reduceLogSum, .reduceLogSumExp:
             return node.input(0).flatMap { from([$0], all: true) }
         case .concat:
             return from(data, all: false)  // each position comes from exactly one input

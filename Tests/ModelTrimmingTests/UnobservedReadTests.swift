@@ -38,6 +38,24 @@ final class UnobservedReadTests: XCTestCase {
         }
     }
 
+    /// Global pooling by ReduceMean before a Gemm (MNASNet, ShuffleNet) keeps the ReLU's coverage.
+    func testReduceMeanKeepsCoverage() throws {
+        var b = Builder()
+        let c1 = b.conv("conv1", "x", cin: 3, cout: 4, k: 1, dead: [2])
+        _ = b.relu(c1, "r1")
+        b.add("ReduceMean", ["r1"], "pooled", [Attribute("axes", .ints([2, 3])), Attribute("keepdims", .int(0))])
+        b.weight("fc.w", [5, 4])
+        b.add("Gemm", ["pooled", "fc.w"], "fc", [Attribute("transB", .int(1))])
+        let model = b.model(input: [2, 3, 5, 5], outputs: ["fc"])
+        let x = try randomInput([2, 3, 5, 5])
+        let (_, stats) = try execute(model, x, observe: ["r1"])
+        let plan = try Trimmer.trim(model, statistics: stats, options: TrimOptions(criterion: .threshold(0.99), layers: .all),
+                                    dryRun: true).plan
+        let g = try XCTUnwrap(plan.groups.first { $0.layers == ["conv1"] })
+        XCTAssertEqual(g.group.barriers, [])
+        XCTAssertEqual(g.removed, [2])
+    }
+
     func testObservedSumIsTrimmed() throws {
         let model = Self.residual(reluAfterAdd: true, deadProjection: true)
         let x = try randomInput([2, 3, 5, 5])
