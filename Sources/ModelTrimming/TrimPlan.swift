@@ -66,6 +66,12 @@ public struct TrimPlan: Sendable {
             return GroupPlan(group: g, selected: false, observedTensors: observed[g.id], scores: scores[g.id],
                              meanAPoZ: s.isEmpty ? nil : s.reduce(0, +) / Double(s.count), threshold: nil, removed: [])
         }
+        // A group whose channels some layer reads unobserved (a linear projection added in after
+        // the observation points) cannot be judged by them: it is kept, with the reason.
+        for (g, why) in ObservedCoverage.unobservedReads(analysis, observed: Set(observed.joined()))
+        where !observed[g].isEmpty && plans[g].group.isPrunable {
+            plans[g].group.barriers.append(why)
+        }
         for id in try TrimPlan.select(options.layers, plans, analysis) {
             let (removed, threshold) = options.criterion.select(scores: plans[id].scores, minKeep: options.minKeep)
             plans[id].selected = true

@@ -1,8 +1,9 @@
 """Dead channels planted the issue's way: a BatchNormalization channel with weight 0 and bias -10
-right before a ReLU, ReLU6 or HardSwish, so the activation's output is 0 (ReLU, ReLU6) or 0
-(HardSwish(-10) = 0) on every input. Afterwards they are found again in the exported ONNX (the
-legacy exporter folds batch norm into the convolution: a conv output channel with all-zero
-weights and bias -10), named by the ONNX Conv node that produces them."""
+right before a ReLU, ReLU6, HardSwish or SiLU, so the activation's output is constant on every
+input: 0 for ReLU, ReLU6 and HardSwish (HardSwish(-10) = 0), SiLU(-10) = -4.54e-4 for SiLU (its
+off region; trimming folds that mean into the consumers). Afterwards they are found again in the
+exported ONNX (the legacy and ultralytics exporters fold batch norm into the convolution: a conv
+output channel with all-zero weights and bias -10), named by the ONNX Conv node that produces them."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import torch
 from torch import nn
 from onnx import numpy_helper
 
-ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish)
-FUNCTIONS = {torch.relu, torch.nn.functional.relu, torch.nn.functional.relu6, torch.nn.functional.hardswish}
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU)
+FUNCTIONS = {torch.relu, torch.nn.functional.relu, torch.nn.functional.relu6, torch.nn.functional.hardswish,
+             torch.nn.functional.silu}
+# What an activation gives for the planted pre-activation -10.
+DEAD_VALUE = {"Relu": 0.0, "Clip": 0.0, "HardSwish": 0.0, "SiLU": float(torch.nn.functional.silu(torch.tensor(-10.0)))}
 
 
 def candidates(module: nn.Module) -> list[str]:
@@ -40,6 +44,13 @@ def candidates(module: nn.Module) -> list[str]:
         return found
     except Exception:
         pass
+    for name, m in module.named_modules():
+        # ultralytics' Conv block (not traceable as a whole): forward is act(bn(conv(x))).
+        conv, bn, act = (getattr(m, a, None) for a in ("conv", "bn", "act"))
+        if isinstance(conv, nn.Conv2d) and conv.groups == 1 and isinstance(bn, nn.BatchNorm2d) and isinstance(act, ACTIVATIONS):
+            found.append(f"{name}.bn" if name else "bn")
+    if found:
+        return found
     for name, seq in module.named_modules():
         if isinstance(seq, nn.Sequential):
             kids = list(seq.named_children())
@@ -84,6 +95,8 @@ def activation_after(path: str) -> dict[str, str]:
                 nxt = users.get(nxt[0].output[0], [])
             if len(nxt) == 1:
                 out[n.name] = nxt[0].op_type
+            elif len(nxt) == 2 and {u.op_type for u in nxt} == {"Sigmoid", "Mul"}:
+                out[n.name] = "SiLU"  # x·Sigmoid(x)
     return out
 
 

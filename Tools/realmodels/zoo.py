@@ -112,8 +112,9 @@ def export(entry: Entry, module, path: str) -> None:
         here = os.getcwd()
         os.chdir(os.path.dirname(path))
         try:
-            out = module.export(format="onnx", imgsz=entry.size, simplify=False, dynamic=True, verbose=False)
-            out = os.path.abspath(out)  # some ultralytics versions return a path relative to the folder
+            # It may answer with a path relative to the working directory.
+            out = os.path.abspath(module.export(format="onnx", imgsz=entry.size, simplify=False, dynamic=True,
+                                                verbose=False))
         finally:
             os.chdir(here)
         os.replace(out, path)
