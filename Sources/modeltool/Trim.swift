@@ -104,8 +104,8 @@ struct Trim: ParsableCommand {
             }
             if let trainLimit, trainLimit <= 0 { throw ValidationError("--train-limit must be positive") }
             if let maxAccuracyDrop, !(maxAccuracyDrop >= 0) { throw ValidationError("--max-accuracy-drop must not be negative") }
-        } else if iterations != 1 || maxAccuracyDrop != nil {
-            throw ValidationError("--iterations and --max-accuracy-drop need --train-data and --train-labels (the fine-tuning between trims)")
+        } else if iterations != 1 || maxAccuracyDrop != nil || scheduleSpan != .iteration {
+            throw ValidationError("--iterations, --max-accuracy-drop and --schedule-span need --train-data and --train-labels (the fine-tuning between trims)")
         }
     }
 

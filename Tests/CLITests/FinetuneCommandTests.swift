@@ -116,6 +116,26 @@ final class FinetuneCommandTests: XCTestCase {
         XCTAssertEqual(eval["top1"] as? Double ?? -1, r["accuracyFinal"] as? Double ?? -2, accuracy: 1e-9)
     }
 
+    /// --schedule-span loop: iteration 2 continues iteration 1's cosine instead of restarting it.
+    func testScheduleSpanLoopRunsOneScheduleAcrossIterations() throws {
+        let dir = try temporaryDirectory(self)
+        let model = try copy("Fixtures/models/lenet.onnx", to: dir)
+        let r = try json(try modeltool(["trim", model, "--data", images, "--labels", labels, "--limit", "200", "--layers", "/fc1/Gemm",
+                                        "--train-data", images, "--train-labels", labels, "--train-limit", "128", "--iterations", "2",
+                                        "--finetune-epochs", "1", "--train-batch", "64", "--schedule", "cosine", "--lr", "0.01",
+                                        "--schedule-span", "loop", "--json", "-o", dir.appendingPathComponent("out.onnx").path] + scale))
+        let rates = (r["iterations"] as? [[String: Any]] ?? []).map {
+            (($0["epochs"] as? [[String: Any]])?.last?["learning_rate"] as? Double) ?? -1
+        }
+        // 2 steps per iteration, 4 in the loop: each iteration's last step is global step 1 and 3.
+        XCTAssertEqual(rates.count, 2, "\(r)")
+        XCTAssertEqual(rates.first ?? -1, 0.01 * 0.5 * (1 + cos(Double.pi / 4)), accuracy: 1e-7)
+        XCTAssertEqual(rates.last ?? -1, 0.01 * 0.5 * (1 + cos(3 * Double.pi / 4)), accuracy: 1e-7)
+        let refused = try modeltool(["trim", model, "--data", images, "--schedule-span", "loop"] + scale)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertTrue(refused.stderr.contains("--schedule-span need --train-data"), refused.stderr)
+    }
+
     func testAccuracyBudgetKeepsTheFileWhenTheFirstIterationBreaksIt() throws {
         let dir = try temporaryDirectory(self)
         let model = try copy("Fixtures/models/lenet.onnx", to: dir)
