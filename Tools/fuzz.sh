@@ -89,7 +89,7 @@ if [ -z "$(ls -A "$corpus")" ]; then
         apoz-stats) cp Fixtures/fuzz/apoz_stats.json "$corpus/" ;;
     esac
 fi
-export MODELTOOL_ROOT=$root
+export MODELTOOL_ROOT=$root MODELTOOL_FUZZ_HARNESS=$name
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} SWIFT_BACKTRACE=enable=no \
     "$out/modeltool-fuzz" "$name" -max_total_time="$seconds" -rss_limit_mb=2048 -max_len=1048576 -timeout=10 \
     -artifact_prefix="$out/findings/$name/" -print_final_stats=1 "$@" "$corpus"
