@@ -101,6 +101,8 @@ extension OpKind {
         case affine
         /// A clamp to a range (Relu, Clip).
         case clamp
+        /// A smooth activation applied last (Sigmoid, HardSigmoid, HardSwish; SiLU as x·Sigmoid(x)).
+        case activation
     }
 
     /// The operator's role in a convolution epilogue, nil when it cannot be fused into one.
@@ -110,9 +112,11 @@ extension OpKind {
             return .affine
         case .relu, .clip:
             return .clamp
+        case .sigmoid, .hardSigmoid, .hardSwish:
+            return .activation
         case .conv, .convTranspose, .maxPool, .averagePool, .globalAveragePool, .globalMaxPool, .lrn,
              .gemm, .matMul, .instanceNormalization, .layerNormalization,
-             .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .sigmoid, .hardSigmoid, .hardSwish, .tanh,
+             .leakyRelu, .thresholdedRelu, .pRelu, .elu, .selu, .tanh,
              .softplus, .softsign, .gelu, .erf, .softmax, .logSoftmax, .shrink,
              .add, .sub, .mul, .div, .pow, .max, .min, .sum, .mean,
              .exp, .log, .sqrt, .neg, .abs, .reciprocal, .floor, .ceil, .sign,

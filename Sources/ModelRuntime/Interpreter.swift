@@ -125,7 +125,11 @@ public final class Interpreter {
     /// its own threads (see `sgemm`). OpenBLAS starts a pool of helper threads when it loads, and
     /// they spin for about 0.1 s before sleeping, taking a core from the runtime's threads, so
     /// the pool is shut down too (OpenBLAS restarts it if anything asks for threads again).
+    /// Call it once only: openblas_set_num_threads restarts the pool when it is down (OpenBLAS
+    /// 0.3.21), which is why `run` does not call it again. OpenBLAS's kernels are chosen first
+    /// (`BLASKernels`), since choosing them re-initialises its tables.
     static let singleThreadedBLAS: Void = {
+        BLASKernels.select()
         openblas_set_num_threads(1)
         #if canImport(Glibc)
         // RTLD_DEFAULT is the null handle on glibc.

@@ -19,8 +19,10 @@ extension Interpreter {
     /// slice, slices in batch order, one call at a time.
     public func run(inputs: [String: RuntimeTensor], observer: (any RuntimeObserver)? = nil) throws
         -> [String: RuntimeTensor] {
-        // The runtime splits work over `threads` itself, BLAS calls included (see `sgemm`).
-        openblas_set_num_threads(1)
+        // The runtime splits work over `threads` itself, BLAS calls included (see `sgemm`). Not
+        // openblas_set_num_threads on every run: it restarts the helper pool that
+        // `singleThreadedBLAS` shut down, and the restarted threads spin for 0.1 s.
+        Interpreter.singleThreadedBLAS
         reclaimOutputs()
         // Each output is asked about once per run, before any step runs: the answers also decide
         // which fusable chains run fused (those whose outputs in between nobody wants).
@@ -133,19 +135,23 @@ extension Interpreter {
         var converted: [RuntimeTensor] = []
         let blocked = args.contains { $0?.blocked == true }
         var relabel = false
+        // A blocked tensor with a per-channel operand (a squeeze-excitation gate) stays blocked.
+        var channelBroadcast: BlockedLayout.ChannelBroadcast?
         if blocked {
             let present = args.compactMap { $0 }
             let allBlocked = present.allSatisfy { $0.blocked }
             switch step.blockedUse {
             case .elementwise: relabel = args[0]?.blocked == true
-            case .sameShape: relabel = allBlocked && present.allSatisfy { $0.shape == present[0].shape }
+            case .sameShape:
+                relabel = allBlocked && present.allSatisfy { $0.shape == present[0].shape }
+                if !relabel { channelBroadcast = BlockedLayout.ChannelBroadcast(step.node, args) }
             default: break
             }
             func keeps(_ k: Int) -> Bool {
                 switch step.blockedUse {
                 case .none: return false
                 case .operatorInput, .elementwise: return k == 0
-                case .sameShape: return relabel
+                case .sameShape: return relabel || channelBroadcast != nil
                 case .channelConcat: return allBlocked
                 }
             }
@@ -162,14 +168,16 @@ extension Interpreter {
         var stepCtx = ctx
         stepCtx.blockedOutput = blockedLayout && step.blockedOutput
         let table = lane.table
-        if step.outputs.count == 1, wanted?[0] == .planeStatistics, !relabel {
+        if step.outputs.count == 1, wanted?[0] == .planeStatistics, !relabel, channelBroadcast == nil {
             table.release()
             table.region = observer?.countedRegion(of: step.node, named: step.node.outputs[0]) ?? .zeros
             stepCtx.statistics = table
         }
         defer { table.release() }
         var results: [RuntimeTensor]
-        do { results = try step.run(args, stepCtx) } catch let e as ModelError { throw e.at(place) }
+        do {
+            results = try channelBroadcast.map { [try $0.run(stepCtx)] } ?? step.run(args, stepCtx)
+        } catch let e as ModelError { throw e.at(place) }
         if relabel { results[0].blocked = true }
         args = []
         while let t = converted.popLast() { ctx.recycle(t) }

@@ -72,8 +72,7 @@ public enum RuntimeParallel {
     /// does: the training pass splits its GEMMs over the runtime's threads itself, and OpenBLAS's
     /// own pool would spin (sched_yield) beside them, a third of a LeNet step's time.
     public static func singleThreadedBLAS() {
-        _ = Interpreter.singleThreadedBLAS
-        openblas_set_num_threads(1)
+        Interpreter.singleThreadedBLAS
     }
 
     /// C (m×n) = alpha · op(A) · op(B) + beta · C, row-major, split over `threads`.

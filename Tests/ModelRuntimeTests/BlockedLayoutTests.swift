@@ -345,9 +345,10 @@ final class BlockedLayoutTests: XCTestCase {
     }
 
     /// Broadcasting operands: Mul by a [1, C, 1, 1] constant, and a squeeze-and-excitation gate
-    /// ([N, C, H, W] × [N, C, 1, 1]). A conv writes plain for them, but the gate's Sigmoid keeps
-    /// its conv's blocked layout, and so does a pooling of a blocked tensor times a constant: the
-    /// interpreter converts those.
+    /// ([N, C, H, W] × [N, C, 1, 1]). The planner cannot tell a per-channel operand from a full
+    /// one, so a conv read by such a Mul beside a plain operand writes plain (r1), and so does the
+    /// gate's Conv+Sigmoid, which runs fused. A pooling of a blocked tensor times a constant
+    /// [1, C, 1, 1] stays blocked: the per-channel broadcast runs on the blocked storage.
     func testBroadcastingOperandsAreConverted() throws {
         var g = GraphBuilder(seed: 20)
         let r1 = g.relu(g.conv("x", 3, 32, [ints("pads", [1, 1, 1, 1])]))
@@ -360,8 +361,22 @@ final class BlockedLayoutTests: XCTestCase {
         let pooled = g.op("MaxPool", [r2], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])])
         let gated = g.op("Mul", [pooled, g.random([1, 32, 1, 1])])
         try check(g.graph(outputs: [y, gated]), ["x": randomTensor([2, 3, 5, 6], seed: 16)],
-                  blocked: [r1: false, scaled: false, gate: true, excited: false, y: false, r2: true, pooled: true, gated: false],
+                  blocked: [r1: false, scaled: false, gate: false, excited: false, y: false, r2: true, pooled: true, gated: true],
                   "broadcasting")
+    }
+
+    /// A blocked tensor with a per-channel operand, constant [1, C, 1, 1] or per image [N, C, 1, 1],
+    /// on either side of Add, Sub, Mul and Div: the results stay blocked and equal the plain run's.
+    func testPerChannelOperandsKeepTheBlockedLayout() throws {
+        var g = GraphBuilder(seed: 40)
+        let r = g.relu(g.conv("x", 3, 32, [ints("pads", [1, 1, 1, 1])]))
+        let p = g.op("MaxPool", [r], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2])])
+        let constant = g.random([1, 32, 1, 1])
+        let gate = g.op("Sigmoid", [g.op("GlobalAveragePool", [p])])
+        let a = g.op("Sub", [constant, p]), b = g.op("Div", [p, gate])
+        let c = g.op("Add", [gate, p]), d = g.op("Sub", [p, gate]), e = g.op("Mul", [gate, p])
+        try check(g.graph(outputs: [a, b, c, d, e]), ["x": randomTensor([2, 3, 6, 8], seed: 41)],
+                  blocked: [p: true, a: true, b: true, c: true, d: true, e: true], "per-channel operands")
     }
 
     // MARK: - Concat

@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 import ModelIR
 @testable import ModelRuntime
 
@@ -85,5 +86,74 @@ final class FusionTests: XCTestCase {
         // conv1 → bn → clip fuses; conv2 → relu fuses; conv3's output is a graph output and
         // a1 has two readers, so neither conv3 nor conv2 can take clip's place.
         XCTAssertEqual(infos, [["conv1", "bn", "clip"], ["conv2", "relu"]])
+    }
+
+    /// Conv (c → m channels, 3×3, pad 1) followed by `activation`'s nodes, reading "c" and writing "y".
+    func activationNet(c: Int, m: Int, _ activation: [Node]) -> Graph {
+        let w = Tensor(name: "w", floats: (0..<(m * c * 9)).map { Float(($0 * 7) % 13) / 13 - 0.45 }, dims: [m, c, 3, 3])
+        let b = Tensor(name: "b", floats: (0..<m).map { Float($0 % 5) / 4 - 0.5 }, dims: [m])
+        return Graph(nodes: [Node(name: "conv", opType: "Conv", inputs: ["x", "w", "b"], outputs: ["c"],
+                                  attributes: [ints("pads", [1, 1, 1, 1])])] + activation,
+                     inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")], initializers: [w, b])
+    }
+
+    /// SiLU (as x·Sigmoid(x), either operand order), Sigmoid, HardSwish and HardSigmoid run in the
+    /// convolution's epilogue, plain (3 channels) and channel-blocked (32, two convolutions in a
+    /// row so the first writes blocked), and equal the formulas evaluated in Double on the
+    /// convolution's own output.
+    func testSmoothActivationsFuseIntoTheConvolution() throws {
+        typealias Case = (name: String, nodes: [Node], f: (Double) -> Double)
+        let sigmoid = { (v: Double) in 1 / (1 + Foundation.exp(-v)) }
+        let cases: [Case] = [
+            ("silu", [Node(name: "g", opType: "Sigmoid", inputs: ["c"], outputs: ["s"]),
+                      Node(name: "mul", opType: "Mul", inputs: ["c", "s"], outputs: ["y"])], { $0 * sigmoid($0) }),
+            ("silu, operands swapped", [Node(name: "g", opType: "Sigmoid", inputs: ["c"], outputs: ["s"]),
+                                        Node(name: "mul", opType: "Mul", inputs: ["s", "c"], outputs: ["y"])], { $0 * sigmoid($0) }),
+            ("sigmoid", [Node(name: "g", opType: "Sigmoid", inputs: ["c"], outputs: ["y"])], sigmoid),
+            ("hardswish", [Node(name: "g", opType: "HardSwish", inputs: ["c"], outputs: ["y"])],
+             { $0 * min(1, max(0, $0 / 6 + 0.5)) }),
+            ("hardsigmoid", [Node(name: "g", opType: "HardSigmoid", inputs: ["c"], outputs: ["y"],
+                                  attributes: [float("alpha", 0.3), float("beta", 0.4)])], { min(1, max(0, 0.3 * $0 + 0.4)) }),
+        ]
+        for (name, nodes, f) in cases {
+            for (c, m) in [(2, 3), (16, 32)] {
+                let x = T([2, c, 5, 6], (0..<(2 * c * 30)).map { Float(($0 * 11) % 23) / 3 - 3.5 })
+                let graph = activationNet(c: c, m: m, nodes)
+                let interpreter = try Interpreter(graph: graph, opset: 17, threads: 2)
+                XCTAssertEqual(interpreter.fusionChains.map { $0.map(\.name) }, [["conv"] + nodes.map(\.name)], name)
+                let fused = try interpreter.run(inputs: ["x": x])["y"]!
+                // The convolution's output, from an interpreter that runs the Conv alone.
+                let convOnly = Graph(nodes: [graph.nodes[0]], inputs: graph.inputs, outputs: [ValueInfo(name: "c")],
+                                     initializers: graph.initializers)
+                let conv = try Interpreter(graph: convOnly, opset: 17, threads: 1).run(inputs: ["x": x])["c"]!.floats
+                assertTensor(fused, [2, m, 5, 6], conv.map { Float(f(Double($0))) }, accuracy: 2e-6)
+                // Observed in between, the nodes run one by one and give the same values.
+                let wants = Wants(["c"])
+                let unfused = try interpreter.run(inputs: ["x": x], observer: wants)["y"]!
+                XCTAssertEqual(wants.seen["c"], conv, name)
+                assertTensor(unfused, [2, m, 5, 6], fused.floats, accuracy: 2e-6)
+            }
+        }
+        // Blocked: a second convolution reads the first's output, so the first writes it blocked.
+        let x = T([1, 16, 4, 4], (0..<256).map { Float(($0 * 5) % 19) / 4 - 2 })
+        var graph = activationNet(c: 16, m: 32, cases[0].nodes)
+        graph.nodes.append(Node(name: "conv2", opType: "Conv", inputs: ["y", "w2"], outputs: ["z"]))
+        graph.initializers.append(Tensor(name: "w2", floats: (0..<(16 * 32)).map { Float($0 % 7) / 7 - 0.4 }, dims: [16, 32, 1, 1]))
+        graph.outputs = [ValueInfo(name: "z")]
+        let fused = try Interpreter(graph: graph, opset: 17, threads: 1).run(inputs: ["x": x])["z"]!
+        let unfused = try Interpreter(graph: graph, opset: 17, threads: 1).run(inputs: ["x": x], observer: Wants(["c"]))["z"]!
+        assertTensor(fused, [1, 16, 4, 4], unfused.floats, accuracy: 1e-5)
+    }
+
+    /// SiLU fuses only when the convolution's output feeds exactly its Sigmoid and its Mul.
+    func testSiluDoesNotFuseWhenItsInputHasAnotherReader() throws {
+        let nodes = [Node(name: "g", opType: "Sigmoid", inputs: ["c"], outputs: ["s"]),
+                     Node(name: "mul", opType: "Mul", inputs: ["c", "s"], outputs: ["m"]),
+                     Node(name: "add", opType: "Add", inputs: ["m", "c"], outputs: ["y"])]
+        let interpreter = try Interpreter(graph: activationNet(c: 2, m: 3, nodes), opset: 17, threads: 1)
+        XCTAssertEqual(interpreter.fusionChains.count, 0)
+        // x·x (no Sigmoid) is no SiLU either.
+        let square = [Node(name: "mul", opType: "Mul", inputs: ["c", "c"], outputs: ["y"])]
+        XCTAssertEqual(try Interpreter(graph: activationNet(c: 2, m: 3, square), opset: 17, threads: 1).fusionChains.count, 0)
     }
 }

@@ -40,6 +40,7 @@ struct Clip: UnaryFloatFunction {
 }
 struct Sigmoid: UnaryFloatFunction {
     func scalar(_ x: Float) -> Float { x >= 0 ? 1 / (1 + expf(-x)) : expf(x) / (1 + expf(x)) }
+    func vector(_ x: F8) -> F8 { VectorMath.sigmoid(x) }
 }
 struct HardSigmoid: UnaryFloatFunction {
     var alpha: Float

@@ -1,13 +1,16 @@
 /// What a convolution does to each output channel before storing it:
-/// y = activation(y·scale[c] + shift[c]). It carries the bias, and a following inference batch
-/// norm and ReLU or Clip when the interpreter fuses them, so the output is finished while it is
-/// still in cache instead of in separate passes over memory. With `statistics` it also counts
+/// y = g(clamp(y·scale[c] + shift[c])). It carries the bias, and a following inference batch
+/// norm, ReLU or Clip, and a smooth activation g (SiLU, Sigmoid, HardSwish, HardSigmoid) when the
+/// interpreter fuses them, so the output is finished while it is still in cache instead of in
+/// separate passes over memory. With `statistics` it also counts
 /// each finished plane there (zeros, non-finite values, sums: APoZ) before it leaves the cache.
 struct ConvEpilogue {
     var scale: [Float]?
     var shift: [Float]?
     /// Values below `low` become `low`, above `high` become `high` (NaN passes, as in Relu/Clip).
     var low = -Float.infinity, high = Float.infinity
+    /// Applied last, after the bounds.
+    var activation = EpilogueActivation.none
     /// Where each finished plane's statistics go, when the output's are wanted.
     var statistics: PlaneStatisticsSink?
 
@@ -24,7 +27,9 @@ struct ConvEpilogue {
     }
 
     /// Whether `apply` changes no value.
-    var keepsValues: Bool { scale == nil && shift == nil && low == -.infinity && high == .infinity }
+    var keepsValues: Bool {
+        scale == nil && shift == nil && low == -.infinity && high == .infinity && activation.kind == .none
+    }
 
     /// Whether kernels may skip `apply`: it neither changes values nor counts them.
     var isIdentity: Bool { keepsValues && statistics == nil }
@@ -41,7 +46,8 @@ struct ConvEpilogue {
             }
         }
         let mode: FinishRule.Mode = scale != nil ? .affine : (shift != nil ? .bias : .bounds)
-        return Finish(scale: s, shift: t, rule: FinishRule(mode: mode, low: F16(repeating: low), high: F16(repeating: high)))
+        return Finish(scale: s, shift: t, rule: FinishRule(mode: mode, low: F16(repeating: low), high: F16(repeating: high),
+                                                           activation: activation))
     }
 
     /// For kernels that applied the epilogue in registers (`Finish`): called exactly once per
@@ -58,7 +64,9 @@ struct ConvEpilogue {
     /// once per (image, channel) plane, with the whole plane.
     @inline(__always)
     func apply(_ y: UnsafeMutablePointer<Float>, image: Int, channel c: Int, count n: Int) {
-        if let scale {
+        if activation.kind != .none {
+            finish(y, image, c, n, AffineActivation(scale?[c] ?? 1, shift?[c] ?? 0, low, high, activation, affine: scale != nil))
+        } else if let scale {
             finish(y, image, c, n, AffineClamp(scale[c], shift?[c] ?? 0, low, high))
         } else if !keepsValues {
             // Bias only: y + t exactly, as an unfused Add would compute it.
@@ -120,6 +128,74 @@ private struct AffineClamp: UnaryFloatFunction {
     }
 }
 
+/// The smooth activation a fused epilogue applies last. NaN passes through each.
+struct EpilogueActivation: Equatable {
+    enum Kind: Equatable {
+        case none
+        /// x·σ(x) (SiLU/Swish, as x·Sigmoid(x) in ONNX).
+        case swish
+        /// σ(x) = 1 / (1 + e^−x).
+        case sigmoid
+        /// x·max(0, min(1, αx + β)) (HardSwish: α = 1/6, β = 1/2).
+        case hardSwish
+        /// max(0, min(1, αx + β)).
+        case hardSigmoid
+    }
+    var kind: Kind
+    var alpha: Float = 1 / 6, beta: Float = 0.5
+
+    static let none = EpilogueActivation(kind: .none), swish = EpilogueActivation(kind: .swish)
+    static let sigmoid = EpilogueActivation(kind: .sigmoid), hardSwish = EpilogueActivation(kind: .hardSwish)
+    static func hardSigmoid(alpha: Float, beta: Float) -> EpilogueActivation {
+        EpilogueActivation(kind: .hardSigmoid, alpha: alpha, beta: beta)
+    }
+
+    @inline(__always)
+    func scalar(_ v: Float) -> Float {
+        switch kind {
+        case .none: return v
+        case .swish: return v * Sigmoid().scalar(v)
+        case .sigmoid: return Sigmoid().scalar(v)
+        case .hardSwish: return v * HardSigmoid(alpha: alpha, beta: beta).scalar(v)
+        case .hardSigmoid: return HardSigmoid(alpha: alpha, beta: beta).scalar(v)
+        }
+    }
+
+    @inline(__always)
+    func vector(_ v: F8) -> F8 { kind == .none ? v : vector(F16(lowHalf: v, highHalf: v)).lowHalf }
+
+    @inline(__always)
+    func vector(_ v: F16) -> F16 {
+        switch kind {
+        case .none: return v
+        case .swish: return v * VectorMath.sigmoid(v)
+        case .sigmoid: return VectorMath.sigmoid(v)
+        case .hardSwish, .hardSigmoid:
+            var g = v * alpha + beta
+            g = g.replacing(with: 0, where: g .< 0).replacing(with: 1, where: g .> 1)
+            return kind == .hardSwish ? v * g : g
+        }
+    }
+}
+
+/// g(clamp(x·s + t)) (or g(clamp(x + t)) without a batch norm, adding exactly as an unfused Add).
+private struct AffineActivation: UnaryFloatFunction {
+    let s: Float, t: Float, low: Float, high: Float, g: EpilogueActivation, affine: Bool
+    let sv: F8, tv: F8, lv: F8, hv: F8
+    @inline(__always) init(_ s: Float, _ t: Float, _ low: Float, _ high: Float, _ g: EpilogueActivation, affine: Bool) {
+        (self.s, self.t, self.low, self.high, self.g, self.affine) = (s, t, low, high, g, affine)
+        (sv, tv, lv, hv) = (F8(repeating: s), F8(repeating: t), F8(repeating: low), F8(repeating: high))
+    }
+    @inline(__always) func scalar(_ x: Float) -> Float {
+        let v = affine ? x * s + t : x + t
+        return g.scalar(v < low ? low : (v > high ? high : v))
+    }
+    @inline(__always) func vector(_ x: F8) -> F8 {
+        let v = affine ? x * sv + tv : x + tv
+        return g.vector(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv))
+    }
+}
+
 /// A `ConvEpilogue` as per-channel constants, for kernels that finish 16 sums at a time in
 /// registers, computing exactly what `apply` computes.
 struct Finish {
@@ -141,6 +217,7 @@ struct FinishRule {
     }
     let mode: Mode
     let low: F16, high: F16
+    var activation = EpilogueActivation.none
 
     @inline(__always)
     func callAsFunction(_ v: F16, _ s: F16, _ t: F16) -> F16 {
@@ -150,6 +227,6 @@ struct FinishRule {
         case .bias: u = v + t
         case .bounds: u = v
         }
-        return u.replacing(with: low, where: u .< low).replacing(with: high, where: u .> high)
+        return activation.vector(u.replacing(with: low, where: u .< low).replacing(with: high, where: u .> high))
     }
 }

@@ -1,7 +1,9 @@
 import ModelIR
 
-/// Chains the interpreter may run as one step: Conv → [BatchNormalization] → [Relu | Clip],
-/// where each intermediate output feeds only the next node. The fused step computes the
+/// Chains the interpreter may run as one step:
+/// Conv → [BatchNormalization] → [Relu | Clip] → [Sigmoid | HardSigmoid | HardSwish | SiLU],
+/// where each intermediate output feeds only the next node, except SiLU's x·Sigmoid(x), whose x
+/// feeds exactly its Sigmoid and its Mul. The fused step computes the
 /// convolution with the batch norm and activation applied per image in its epilogue, so the
 /// intermediates are never written; when an observer wants statistics of the chain's output, the
 /// epilogue counts them too (see `ConvolutionOperators.fusableConv`). Whether a chain runs fused
@@ -30,7 +32,14 @@ enum Fusion {
                        constant: (Int) -> RuntimeTensor?) -> [Chain] {
         // The step that reads each slot, for slots read by exactly one step.
         var readerOf: [Int: Int] = [:]
-        for (k, step) in steps.enumerated() { for case let s? in step.inputs { readerOf[s] = k } }
+        // Every step reading each slot (for SiLU's x, read by its Sigmoid and its Mul).
+        var readersOf: [Int: [Int]] = [:]
+        for (k, step) in steps.enumerated() {
+            for case let s? in step.inputs {
+                readerOf[s] = k
+                if readersOf[s]?.last != k { readersOf[s, default: []].append(k) }
+            }
+        }
 
         /// The single step consuming step `k`'s only output as its first input, if any.
         func next(_ k: Int) -> Int? {
@@ -39,6 +48,21 @@ enum Fusion {
                   let j = readerOf[out], steps[j].inputs.first == out,
                   !steps[j].inputs.dropFirst().contains(where: { $0 == out }) else { return nil }
             return j
+        }
+
+        /// Step `k`'s output x feeding exactly Sigmoid(x) → s and Mul(x, s) (either order), with
+        /// s read by the Mul alone: SiLU as exporters write it. Returns (Sigmoid step, Mul step).
+        func silu(_ k: Int) -> (Int, Int)? {
+            let step = steps[k]
+            guard step.outputs.count == 1, let x = step.outputs[0], !keep.contains(x), readers[x] == 2,
+                  let both = readersOf[x], both.count == 2 else { return nil }
+            let (g, m) = steps[both[0]].node.kind == .sigmoid ? (both[0], both[1]) : (both[1], both[0])
+            let gate = steps[g], mul = steps[m]
+            guard gate.node.kind == .sigmoid, gate.node.isDefaultDomain, gate.inputs == [x], gate.outputs.count == 1,
+                  let s = gate.outputs[0], !keep.contains(s), readers[s] == 1,
+                  mul.node.kind == .mul, mul.node.isDefaultDomain, mul.outputs.count == 1, mul.inputs.count == 2,
+                  Set(mul.inputs.compactMap { $0 }) == [x, s], g < m else { return nil }
+            return (g, m)
         }
 
         var chains: [Chain] = []
@@ -56,6 +80,15 @@ enum Fusion {
                 bounds = b
                 members.append(j)
             }
+            var activation = EpilogueActivation.none
+            if let (g, m) = silu(members.last!) {
+                activation = .swish
+                members += [g, m]
+            } else if let j = next(members.last!), steps[j].node.kind?.convEpilogueRole == .activation,
+                      let a = smoothActivation(steps[j]) {
+                activation = a
+                members.append(j)
+            }
             guard members.count > 1, let conv = try? ConvolutionOperators.fusableConv(step.node) else { continue }
             let run: OperatorFunction = { inputs, ctx in
                 try conv(inputs, ctx) { m, bias in
@@ -70,6 +103,7 @@ enum Fusion {
                         epilogue.shift = (0..<m).map { bias[$0] * affine.scale[$0] + affine.shift[$0] }
                     }
                     if let bounds { (epilogue.low, epilogue.high) = bounds }
+                    epilogue.activation = activation
                     return epilogue
                 }
             }
@@ -93,6 +127,19 @@ enum Fusion {
             b[k] = bias[k] - mean[k] * a[k]
         }
         return (a, b)
+    }
+
+    /// Sigmoid, HardSigmoid or HardSwish as the activation an epilogue applies last.
+    static func smoothActivation(_ step: StepInfo) -> EpilogueActivation? {
+        guard step.node.isDefaultDomain, step.outputs.count == 1, step.inputs.count == 1 else { return nil }
+        switch step.node.kind {
+        case .sigmoid: return .sigmoid
+        case .hardSwish: return .hardSwish
+        case .hardSigmoid:
+            let a = HardSigmoidAttributes(step.node)
+            return .hardSigmoid(alpha: a.alpha, beta: a.beta)
+        default: return nil
+        }
     }
 
     /// Relu, or Clip with constant bounds, as the range its output is clamped to.

@@ -1,0 +1,49 @@
+import XCTest
+@testable import ModelRuntime
+
+/// The vector e^x and logistic function against the C library's, in Double.
+final class VectorMathTests: XCTestCase {
+    func testExpWithinTwoUlpOverTheNormalRange() {
+        var worst: Double = 0
+        var x: Float = -87.3
+        while x < 88.7 {
+            let v = F16((0..<16).map { x + Float($0) * 0.0007 })
+            let got = VectorMath.exp(v)
+            for k in 0..<16 {
+                let exact = Foundation.exp(Double(v[k]))
+                let ulp = Double(Float(exact).ulp)
+                worst = max(worst, abs(Double(got[k]) - exact) / ulp)
+            }
+            x += 0.0137
+        }
+        XCTAssertLessThanOrEqual(worst, 2, "largest error in ulp")
+    }
+
+    func testExpAtTheEdges() {
+        let v = F16([-.infinity, -1000, -87.5, 0, 88.8, 1000, .infinity, .nan, -0.0, 1, -1, 88.7, -87.3, 10, -10, 0.5])
+        let got = VectorMath.exp(v)
+        XCTAssertEqual(got[0], 0)
+        XCTAssertEqual(got[1], 0)
+        XCTAssertEqual(got[2], 0, "below the normal range: 0, no subnormal results")
+        XCTAssertEqual(got[3], 1)
+        XCTAssertEqual(got[4], .infinity)
+        XCTAssertEqual(got[5], .infinity)
+        XCTAssertEqual(got[6], .infinity)
+        XCTAssertTrue(got[7].isNaN)
+        XCTAssertEqual(got[8], 1)
+        XCTAssertEqual(Double(got[11]), Foundation.exp(Double(Float(88.7))), accuracy: Foundation.exp(88.7) * 3e-7)
+        XCTAssertEqual(Double(got[12]), Foundation.exp(Double(Float(-87.3))), accuracy: Foundation.exp(-87.3) * 3e-7)
+    }
+
+    func testSigmoidMatchesTheScalarForm() {
+        let xs: [Float] = (0..<400).map { Float($0) / 8 - 25 } + [-100, 100, .infinity, -.infinity]
+        for start in stride(from: 0, to: xs.count - 7, by: 8) {
+            let got = Sigmoid().vector(F8(xs[start..<start + 8]))
+            for k in 0..<8 {
+                let exact = 1 / (1 + Foundation.exp(-Double(xs[start + k])))
+                XCTAssertEqual(Double(got[k]), exact, accuracy: 3e-7 * max(exact, 1e-30) + 1e-38, "x = \(xs[start + k])")
+            }
+        }
+        XCTAssertTrue(Sigmoid().vector(F8(repeating: .nan))[0].isNaN)
+    }
+}
