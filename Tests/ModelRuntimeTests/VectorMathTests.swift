@@ -47,3 +47,27 @@ final class VectorMathTests: XCTestCase {
         XCTAssertTrue(Sigmoid().vector(F8(repeating: .nan))[0].isNaN)
     }
 }
+
+/// OpenBLAS's kernels: never its SSE3 fallback on a CPU with AVX2 or AVX-512 (unless the user
+/// chose it with OPENBLAS_CORETYPE).
+final class BLASKernelsTests: XCTestCase {
+    func testKernelsMatchTheCPU() throws {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil else {
+            throw XCTSkip("OPENBLAS_CORETYPE is set: OpenBLAS uses the user's choice")
+        }
+        let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        guard flags.contains(" avx2") else { throw XCTSkip("no AVX2 here: OpenBLAS's own choice stands") }
+        XCTAssertNotEqual(BLASKernels.coreName.lowercased(), "prescott")
+        // And the GEMM still computes: [1 2; 3 4] · [5 6; 7 8].
+        let a: [Float] = [1, 2, 3, 4], b: [Float] = [5, 6, 7, 8]
+        var c = [Float](repeating: 0, count: 4)
+        sgemm(m: 2, n: 2, k: 2, a, lda: 2, b, ldb: 2, &c, ldc: 2, threads: 1)
+        XCTAssertEqual(c, [19, 22, 43, 50])
+        // One row: the matrix-vector path, with B transposed and not.
+        var row = [Float](repeating: 0, count: 2)
+        sgemm(transB: true, m: 1, n: 2, k: 2, [1, 2], lda: 2, b, ldb: 2, &row, ldc: 2, threads: 1)
+        XCTAssertEqual(row, [17, 23])
+        sgemm(m: 1, n: 2, k: 2, [1, 2], lda: 2, b, ldb: 2, &row, ldc: 2, threads: 1)
+        XCTAssertEqual(row, [19, 22])
+    }
+}
