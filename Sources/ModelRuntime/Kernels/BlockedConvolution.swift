@@ -3,7 +3,8 @@
 /// channel) from a blocked input.
 ///
 /// Each image's input is first copied into a zero-padded scratch of the same layout (skipped when
-/// the convolution has no padding), so every tap of every output reads inside it. Then:
+/// the convolution has no padding, and for depthwise ones on larger maps, which read X and treat
+/// the border outputs apart), so every tap of every output reads inside it. Then:
 /// - **Ungrouped:** a register block holds up to 4 vectors of 16 output channels × up to 12
 ///   consecutive outputs of a row (24 accumulators at most). For each input channel and tap, the
 ///   block loads one weight vector per channel vector and broadcasts one input value per output:
@@ -29,6 +30,10 @@ struct BlockedConvolution {
     /// Padded input extent; `padded` is false when X itself serves (no padding).
     let PH: Int, PW: Int
     let padded: Bool
+    /// A depthwise convolution with padding whose border outputs are under a quarter of all:
+    /// it reads X unpadded (`depthwiseUnpadded`). On small maps (7×7 with a 5×5 kernel: 40 of 49
+    /// outputs at the border) the padded copy is cheaper than summing so many outputs tap by tap.
+    let readsUnpadded: Bool
     /// Floats between input columns, rows, lanes of a block and blocks, in the (padded) input.
     let colStride: Int, rowStride: Int, laneStride: Int, blockStride: Int
     /// Offset of each kernel tap from a window's first input, in floats.
@@ -66,6 +71,13 @@ struct BlockedConvolution {
         PH = max(IH + g.padBegin[1], (g.output[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1)
         PW = max(IW + g.padBegin[2], (g.output[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1)
         padded = PH != IH || PW != IW || g.padBegin[1] != 0 || g.padBegin[2] != 0
+        /// Outputs along one axis whose window lies inside the input.
+        func inside(_ a: Int) -> Int {
+            let first = (g.padBegin[a] + g.stride[a] - 1) / g.stride[a]
+            let lastStart = g.input[a] - 1 - (g.kernel[a] - 1) * g.dilation[a] + g.padBegin[a]
+            return lastStart < 0 ? 0 : max(0, min(g.output[a] - 1, lastStart / g.stride[a]) - first + 1)
+        }
+        readsUnpadded = depthwise && padded && 4 * inside(1) * inside(2) >= 3 * g.output[1] * g.output[2]
         let lanes = BlockedLayout.lanes
         colStride = inputBlocked ? lanes : 1
         rowStride = PW * colStride
@@ -89,7 +101,7 @@ struct BlockedConvolution {
     }
 
     /// Floats of padded input per image (0 when X serves as it is).
-    var inputScratch: Int { padded ? l.inChannels * PH * PW : 0 }
+    var inputScratch: Int { padded && !readsUnpadded ? l.inChannels * PH * PW : 0 }
     /// Output channels rounded up to whole vectors.
     var paddedChannels: Int { (l.outChannels + BlockedLayout.lanes - 1) / BlockedLayout.lanes * BlockedLayout.lanes }
     var packedWeights: Int { paddedChannels * (depthwise ? 1 : l.inChannels) * kvol }
@@ -159,7 +171,11 @@ struct BlockedConvolution {
                         input = source
                     }
                     counts?.initialize(repeating: BlockedLayout.LaneCounts(region: statistics?.region ?? .zeros), count: vectors)
-                    image(input, packed, sums, taps.baseAddress!, y + n * outputVolume, counts: counts, threads: perImage)
+                    if readsUnpadded {
+                        depthwiseUnpadded(source, packed, sums, y + n * outputVolume, counts: counts, threads: perImage)
+                    } else {
+                        image(input, packed, sums, taps.baseAddress!, y + n * outputVolume, counts: counts, threads: perImage)
+                    }
                     if let counts, let statistics {
                         let plane = UInt64(g.output[1] * g.output[2])
                         for v in 0..<vectors {
@@ -175,6 +191,86 @@ struct BlockedConvolution {
         }
         if let statistics, outputBlocked, l.workers(threads: threads) == 1 && threads > 1 {
             BlockedLayout.planeStatistics(y, shape: [l.batch, m, g.output[1], g.output[2]], into: statistics, threads: threads)
+        }
+    }
+
+    /// Depthwise with padding, straight from the unpadded blocked input: the outputs whose window
+    /// lies inside the input run the register tile with taps for X's own row length; the few at
+    /// the borders sum only the taps that land inside. Copying each image into a padded scratch
+    /// first cost more than the sums (a depthwise output sums 9 products per channel).
+    private func depthwiseUnpadded(_ x: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, _ sums: DirectConvolution.Sums,
+                                   _ y: UnsafeMutablePointer<Float>, counts: UnsafeMutablePointer<BlockedLayout.LaneCounts>?,
+                                   threads: Int) {
+        let g = l.geometry, lanes = BlockedLayout.lanes
+        let (IH, IW, OH, OW) = (g.input[1], g.input[2], g.output[1], g.output[2])
+        let (sh, sw, dh, dw) = (g.stride[1], g.stride[2], g.dilation[1], g.dilation[2])
+        let (top, left, KH, KW) = (g.padBegin[1], g.padBegin[2], g.kernel[1], g.kernel[2])
+        let plane = OH * OW, outBlock = plane * lanes, inBlock = IH * IW * lanes
+        let rule = sums.rule, m = l.outChannels, blocked = outputBlocked
+        // Taps in X itself, and the columns whose whole window is inside: iw0 = ow·sw − left ≥ 0
+        // and iw0 + (KW − 1)·dw < IW.
+        let inner = (0..<kvol).map { t in ((t / KW) * dh * IW + (t % KW) * dw) * lanes }
+        let firstInside = min(OW, (left + sw - 1) / sw)
+        let lastInside = (IW - 1 - (KW - 1) * dw + left) >= 0 ? min(OW - 1, (IW - 1 - (KW - 1) * dw + left) / sw) : -1
+        let interior = lastInside >= firstInside ? firstInside..<(lastInside + 1) : 0..<0
+        let pieces = Self.pieces(interior.count, most: 8).map { ($0.0 + interior.lowerBound, $0.1) }
+        inner.withUnsafeBufferPointer { taps in
+        parallelFor((m / lanes) * OH, threads: threads, cost: OW * kvol * lanes) { k in
+            let (b, oh) = (k / OH, k % OH)
+            let ih0 = oh * sh - top
+            let rowInside = ih0 >= 0 && ih0 + (KH - 1) * dh < IH
+            let xb = x + b * inBlock, w = packed + b * kvol * lanes
+            let s = load16(sums.scale + b * lanes), t = load16(sums.shift + b * lanes)
+            var tileStore = Accumulators24()
+            withUnsafeMutableBytes(of: &tileStore) { raw in
+                let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                /// Outputs `ow..<ow + count` of this row are in `to` (blocked Y, or the tile): counted
+                /// and, for a plain Y, scattered into its planes.
+                func finished(_ to: UnsafeMutablePointer<Float>, _ ow: Int, _ count: Int) {
+                    if !blocked { Self.scatter(tile, vectors: 1, outputs: count, y + b * lanes * plane + oh * OW + ow, plane, lanes: m - b * lanes) }
+                    counts?[b].add(to, count, apart: lanes)
+                }
+                /// One output from the taps inside X.
+                func border(_ ow: Int) {
+                    let iw0 = ow * sw - left
+                    var acc = F16()
+                    for kh in 0..<KH {
+                        let ih = ih0 + kh * dh
+                        guard ih >= 0 && ih < IH else { continue }
+                        for kw in 0..<KW {
+                            let iw = iw0 + kw * dw
+                            guard iw >= 0 && iw < IW else { continue }
+                            acc = acc.addingProduct(load16(xb + (ih * IW + iw) * lanes), load16(w + (kh * KW + kw) * lanes))
+                        }
+                    }
+                    let to = blocked ? y + b * outBlock + (oh * OW + ow) * lanes : tile
+                    store16(rule(acc, s, t), to)
+                    finished(to, ow, 1)
+                }
+                guard rowInside else {
+                    for ow in 0..<OW { border(ow) }
+                    return
+                }
+                for ow in 0..<interior.lowerBound { border(ow) }
+                let src = xb + ih0 * IW * lanes
+                for (ow, count) in pieces {
+                    let from = src + (ow * sw - left) * lanes
+                    let to = blocked ? y + b * outBlock + (oh * OW + ow) * lanes : tile
+                    switch count {
+                    case 8: Self.depthwiseTile(Eight.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    case 7: Self.depthwiseTile(Seven.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    case 6: Self.depthwiseTile(Six.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    case 5: Self.depthwiseTile(Five.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    case 4: Self.depthwiseTile(Four.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    case 3: Self.depthwiseTile(Three.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    case 2: Self.depthwiseTile(Two.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    default: Self.depthwiseTile(One.self, from, sw * lanes, taps.baseAddress!, kvol, w, to, rule, s, t)
+                    }
+                    finished(to, ow, count)
+                }
+                for ow in interior.upperBound..<OW { border(ow) }
+            }
+        }
         }
     }
 
