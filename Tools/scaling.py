@@ -1,12 +1,14 @@
 """Times modeltool on deep and wide graphs at two sizes (n and 4n nodes) and fails when the
 larger takes more than 10 times as long: super-linear passes (topological sort, cycle search,
-shape inference, planning) show up as a 16x ratio where linear work gives about 4x.
-Standard library only (ONNX written with Tools/fixtures/pbwire.py).
+shape inference, planning, the trim planner's channel groups) show up as a 16x ratio where
+linear work gives about 4x. Standard library only (ONNX written with Tools/fixtures/pbwire.py).
 
-    python3 Tools/scaling.py .build/release/modeltool [--nodes 5000] [--repeat 3]
+    python3 Tools/scaling.py .build/release/modeltool [--nodes 5000] [--repeat 3] [--only tied]
 
 For each graph: `info` (read, verify, shape inference, profile) and `run` on one sample
-(interpreter planning and one pass). Start-up time (`--version`) is subtracted before the ratio.
+(interpreter planning and one pass). The graph of n convolutions tied by one Sum is also
+trimmed (`trim --data SAMPLE --dry-run`: APoZ on one sample, channel analysis with one group of
+n producers, plan, rewrite in memory). Start-up time (`--version`) is subtracted before the ratio.
 Issue 16, bounded resources; results are recorded in docs/RELIABILITY.md."""
 import argparse
 import os
@@ -35,8 +37,14 @@ def int_attribute(name, value):
     return f_len(5, f_len(1, name.encode()) + f_varint(3, value) + f_varint(20, 2))
 
 
-def model(nodes, outputs):
-    graph = (b"".join(f_len(1, n) for n in nodes) + f_len(2, b"scaling") + f_len(11, value_info("x", [1, 2]))
+def initializer(name, dims, values):
+    return (b"".join(f_varint(1, d) for d in dims) + f_varint(2, 1) + f_len(8, name.encode())
+            + f_len(9, struct.pack(f"<{len(values)}f", *values)))
+
+
+def model(nodes, outputs, input_dims=(1, 2), initializers=()):
+    graph = (b"".join(f_len(1, n) for n in nodes) + f_len(2, b"scaling")
+             + b"".join(f_len(5, t) for t in initializers) + f_len(11, value_info("x", list(input_dims)))
              + b"".join(f_len(12, f_len(1, o.encode())) for o in outputs))
     return f_varint(1, 8) + f_len(8, f_len(1, b"") + f_varint(2, 17)) + f_len(7, graph)
 
@@ -55,7 +63,32 @@ def wide(n):
     return model(nodes, ["s", "c"])
 
 
-GRAPHS = {"chain": chain, "chain stored backwards": lambda n: chain(n, backwards=True), "wide (Sum + Concat)": wide}
+TIED_INPUT = (1, 2, 1, 1)
+
+
+def tied(n, channels=4):
+    """n 1x1 convolutions of x, each with its own weights and a Relu, summed by one Sum: the trim
+    planner ties all n into one group of `channels` channels (Sum -> Relu -> Conv reads it)."""
+    nodes, weights = [], []
+    for i in range(n):
+        # Channel 0 is dead in every branch (negative weights on a positive sample).
+        w = [-1.0, -1.0] + [(1 + (i + c) % 5) * 0.1 for c in range(2 * channels - 2)]
+        weights += [initializer(f"w{i}", [channels, 2, 1, 1], w), initializer(f"b{i}", [channels], [0.0] * channels)]
+        nodes += [node("Conv", ["x", f"w{i}", f"b{i}"], [f"c{i}"], f"conv{i}"), node("Relu", [f"c{i}"], [f"r{i}"], f"relu{i}")]
+    nodes.append(node("Sum", [f"r{i}" for i in range(n)], ["s"], "sum"))
+    nodes.append(node("Relu", ["s"], ["t"], "relu"))
+    weights += [initializer("wy", [2, channels, 1, 1], [0.5] * (2 * channels)), initializer("by", [2], [0.0, 0.0])]
+    nodes.append(node("Conv", ["t", "wy", "by"], ["y"], "convy"))
+    return model(nodes, ["y"], TIED_INPUT, weights)
+
+
+# name: (build, input shape, also trim)
+GRAPHS = {
+    "chain": (chain, (1, 2), False),
+    "chain stored backwards": (lambda n: chain(n, backwards=True), (1, 2), False),
+    "wide (Sum + Concat)": (wide, (1, 2), False),
+    "tied (n Conv -> Sum)": (tied, TIED_INPUT, True),
+}
 
 
 def seconds(command, repeat):
@@ -75,18 +108,25 @@ def main():
     parser.add_argument("--nodes", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-ratio", type=float, default=10.0)
+    parser.add_argument("--only", help="run only the graphs whose name starts with this (chain, wide, tied)")
     args = parser.parse_args()
     start_up = seconds([args.modeltool, "--version"], args.repeat)
     failed = False
     with tempfile.TemporaryDirectory() as folder:
-        sample = os.path.join(folder, "x.npy")
-        header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }"
-        header += " " * (63 - len(header) % 64) + "\n"
-        with open(sample, "wb") as f:
-            f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack("<2f", -3, 4))
+        samples = {}
+        for dims, values in (((1, 2), (-3, 4)), (TIED_INPUT, (1, 2))):
+            samples[dims] = os.path.join(folder, f"x{len(dims)}.npy")
+            header = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (tuple(dims),)
+            header += " " * (63 - len(header) % 64) + "\n"
+            with open(samples[dims], "wb") as f:
+                f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + struct.pack("<2f", *values))
         print(f"start-up {start_up:.3f} s (subtracted); best of {args.repeat}")
         print(f"{'graph':<24} {'command':<5} {'n':>7} {'time':>8} {'4n':>7} {'time':>8} {'ratio':>6}")
-        for name, build in GRAPHS.items():
+        for name, (build, dims, trims) in GRAPHS.items():
+            if args.only and not name.startswith(args.only):
+                continue
+            sample = samples[dims]
+            commands = ("info", "run", "trim") if trims else ("info", "run")
             times = {}
             for n in (args.nodes, 4 * args.nodes):
                 path = os.path.join(folder, f"{name.split()[0]}-{n}.onnx")
@@ -97,7 +137,9 @@ def main():
                     "info": seconds([args.modeltool, "info", path], args.repeat),
                     "run": seconds([args.modeltool, "run", path, "--input", sample, "-o", out], args.repeat),
                 }
-            for command in ("info", "run"):
+                if trims:
+                    times[n]["trim"] = seconds([args.modeltool, "trim", path, "--data", sample, "--dry-run"], args.repeat)
+            for command in commands:
                 small, large = (max(times[n][command] - start_up, 1e-3) for n in (args.nodes, 4 * args.nodes))
                 ratio = large / small
                 failed |= ratio > args.max_ratio

@@ -59,12 +59,63 @@ public struct ChannelAnalysis: Sendable {
     }
 }
 
+/// Ordered lists of names (a group's producers or barrier reasons) that concatenate in constant
+/// time: each list is a chain of entries in one shared pool, and `union` links one chain after
+/// another instead of copying it. A chain may hold a name more than once; `list` keeps its first
+/// occurrence. That is exactly the list the analysis used to build by appending only names not
+/// yet present (removing later duplicates of `A ++ B` is `A` followed by `B`'s names not in
+/// `A`), without a linear membership test per name or a copy per union: a group of thousands of
+/// producers tied one by one, each time under a fresh root, took quadratic time that way.
+struct NameChains {
+    /// A list: its first and last entries, -1 when empty.
+    struct Chain {
+        var head = -1
+        var tail = -1
+    }
+
+    private var names: [String] = []
+    private var next: [Int] = []
+
+    /// `chain` with `name` appended.
+    mutating func appending(_ name: String, to chain: Chain) -> Chain {
+        let e = names.count
+        names.append(name)
+        next.append(-1)
+        guard chain.tail >= 0 else { return Chain(head: e, tail: e) }
+        next[chain.tail] = e
+        return Chain(head: chain.head, tail: e)
+    }
+
+    /// `a` followed by `b`. Each chain may be linked after another at most once (a group's state
+    /// is dropped when it joins another root), so the links never form a cycle.
+    mutating func concatenating(_ a: Chain, _ b: Chain) -> Chain {
+        guard a.tail >= 0 else { return b }
+        guard b.head >= 0 else { return a }
+        next[a.tail] = b.head
+        return Chain(head: a.head, tail: b.tail)
+    }
+
+    /// The names of `chain` in order, each once (its first occurrence).
+    func list(_ chain: Chain) -> [String] {
+        var out: [String] = []
+        var seen: Set<String> = []
+        var e = chain.head
+        while e >= 0 {
+            if seen.insert(names[e]).inserted { out.append(names[e]) }
+            if e == chain.tail { break }
+            e = next[e]
+        }
+        return out
+    }
+}
+
 /// Mutable state of the analysis: a union-find over group ids, the maps found so far, the edits.
 struct ChannelAnalyzer {
     struct GroupState {
         var size: Int
-        var producers: [String] = []
-        var barriers: [String] = []
+        /// Valid for roots only; read with `names.list`.
+        var producers = NameChains.Chain()
+        var barriers = NameChains.Chain()
     }
 
     let graph: Graph
@@ -75,6 +126,8 @@ struct ChannelAnalyzer {
     var maps: [String: ChannelMap] = [:]
     var parent: [Int] = []
     var states: [GroupState] = []
+    /// The producers and barrier reasons of every group.
+    var names = NameChains()
     var edits: [Int: [ParameterEdit]] = [:]
     /// The node being analysed.
     var current = 0
@@ -120,19 +173,23 @@ struct ChannelAnalyzer {
         let id = states.count
         parent.append(id)
         var s = GroupState(size: size)
-        if let producer { s.producers = [producer] }
-        if let barrier { s.barriers = [barrier] }
+        if let producer { s.producers = names.appending(producer, to: s.producers) }
+        if let barrier { s.barriers = names.appending(barrier, to: s.barriers) }
         states.append(s)
         return id
     }
 
-    /// Ties two groups of equal size: channel c of one is channel c of the other.
+    /// Ties two groups of equal size: channel c of one is channel c of the other. `a`'s root
+    /// stays the root; its producers and barriers come first, then `b`'s that it lacks. Constant
+    /// time besides `find`: the lists are linked, not copied (see `NameChains`).
     mutating func union(_ a: Int, _ b: Int) {
         let ra = find(a), rb = find(b)
         guard ra != rb else { return }
         parent[rb] = ra
-        states[ra].producers += states[rb].producers.filter { !states[ra].producers.contains($0) }
-        states[ra].barriers += states[rb].barriers.filter { !states[ra].barriers.contains($0) }
+        states[ra].producers = names.concatenating(states[ra].producers, states[rb].producers)
+        states[ra].barriers = names.concatenating(states[ra].barriers, states[rb].barriers)
+        states[rb].producers = NameChains.Chain()
+        states[rb].barriers = NameChains.Chain()
     }
 
     /// Gives `tensor` a new group of its axis-1 size; a barrier reason makes it fixed.
@@ -146,8 +203,9 @@ struct ChannelAnalyzer {
     mutating func barrier(_ tensor: String, _ reason: String) {
         guard let m = maps[tensor] else { return }
         for s in m.segments {
+            // A reason already listed is dropped when the list is read.
             let r = find(s.group)
-            if !states[r].barriers.contains(reason) { states[r].barriers.append(reason) }
+            states[r].barriers = names.appending(reason, to: states[r].barriers)
         }
     }
 
@@ -218,7 +276,8 @@ struct ChannelAnalyzer {
         for g in states.indices where find(g) == g {
             number[g] = groups.count
             let s = states[g]
-            groups.append(ChannelGroup(id: groups.count, channels: s.size, producers: s.producers, barriers: s.barriers, tensors: []))
+            groups.append(ChannelGroup(id: groups.count, channels: s.size, producers: names.list(s.producers),
+                                       barriers: names.list(s.barriers), tensors: []))
         }
         var out: [String: ChannelMap] = [:]
         for (name, m) in maps {

@@ -30,6 +30,11 @@ struct Rewriter {
     /// How many node inputs read each value in the original graph.
     let uses: [String: Int]
     var names: Set<String>
+    /// Names of the original graph's initializers and of its declared inputs (built once: `store`
+    /// asks for every edited parameter, and building them there made a trim of thousands of
+    /// layers quadratic).
+    let initializerNames: Set<String>
+    let inputNames: Set<String>
     var replaced: [String: Tensor] = [:]
     var added: [Tensor] = []
     /// Values no longer read by the node they were rewired away from.
@@ -47,6 +52,8 @@ struct Rewriter {
         for o in graph.outputs { uses[o.name, default: 0] += 1 }
         self.uses = uses
         names = Set(graph.initializers.map(\.name) + graph.inputs.map(\.name) + graph.nodes.flatMap(\.outputs))
+        initializerNames = Set(graph.initializers.map(\.name))
+        inputNames = Set(graph.inputs.map(\.name))
     }
 
     mutating func kept(_ t: String) -> [Int] {
@@ -147,8 +154,7 @@ struct Rewriter {
     /// otherwise under a fresh name.
     mutating func store(_ node: inout Node, _ k: Int, _ t: Tensor) {
         let old = node.input(k)
-        if let old, uses[old] == 1, replaced[old] == nil, plan.analysis.model.graph.initializerIndex[old] != nil,
-           !plan.analysis.model.graph.inputs.contains(where: { $0.name == old }) {
+        if let old, uses[old] == 1, replaced[old] == nil, initializerNames.contains(old), !inputNames.contains(old) {
             var t = t
             t.name = old
             replaced[old] = t

@@ -58,7 +58,9 @@ public struct TrimPlan: Sendable {
             try stats.validate(channels: map.channelCount, tensor: name)
             for (p, e) in map.channelEntries.enumerated() {
                 scores[e.group][e.channel] = Swift.min(scores[e.group][e.channel] ?? .infinity, stats.apoz[p])
-                if !observed[e.group].contains(name) { observed[e.group].append(name) }
+                // Only this iteration appends `name`, and only `name`: it is listed iff it is last
+                // (a `contains` here was quadratic for a group observed at thousands of tensors).
+                if observed[e.group].last != name { observed[e.group].append(name) }
             }
         }
         var plans = analysis.groups.map { g -> GroupPlan in

@@ -83,4 +83,67 @@ final class CouplingTests: XCTestCase {
         let split = try XCTUnwrap(t.model.graph.nodes.first { $0.name == "split" })
         XCTAssertEqual(try t.model.graph.initializerIndex[split.inputs[1]]?.int64s(), [2, 2])
     }
+
+    /// 300 convolutions (each with a Relu) summed by one Sum node: one group of 300 producers,
+    /// tied one by one under a fresh root each time (the case that made `union` quadratic). The
+    /// producers are listed in the order the analysis has always given (the last operand first),
+    /// and a channel dead in every branch goes from every conv and from the consumer.
+    func testHundredsOfProducersTiedByOneSum() throws {
+        let n = 300
+        var b = Builder()
+        for i in 0..<n { _ = b.relu(b.conv("conv\(i)", "x", cin: 2, cout: 4, k: 1, dead: [1]), "r\(i)") }
+        b.add("Sum", (0..<n).map { "r\($0)" }, "s")
+        _ = b.relu("s", "t")
+        _ = b.conv("convy", "t", cin: 4, cout: 2, k: 1)
+        let model = b.model(input: [2, 2, 3, 3], outputs: ["convy"])
+
+        let analysis = try ChannelAnalysis(model: model)
+        let tied = analysis.groups.filter { !$0.producers.isEmpty && $0.producers != ["convy"] }
+        XCTAssertEqual(tied.count, 1)
+        let g = try XCTUnwrap(tied.first)
+        XCTAssertEqual(g.producers, (0..<n).reversed().map { "conv\($0)" })
+        XCTAssertEqual(g.channels, 4)
+        XCTAssertTrue(g.isPrunable, "\(g.barriers)")
+        XCTAssertEqual(analysis.groups(of: "t"), [g.id])
+        XCTAssertEqual(analysis.groups(of: "r0"), [g.id])
+        XCTAssertEqual(analysis.groups(of: "r\(n - 1)"), [g.id])
+
+        let (t, diff) = try trim(model, [2, 2, 3, 3], observe: ["t"], TrimOptions(criterion: .threshold(0.99), layers: .named(["conv7"])))
+        XCTAssertLessThanOrEqual(diff, 1e-4)
+        let plan = try XCTUnwrap(t.plan.groups.first { $0.layers.contains("conv0") })
+        XCTAssertEqual(plan.layers.count, n)
+        XCTAssertEqual(plan.removed, [1])
+        XCTAssertEqual(t.plan.groups.filter { !$0.removed.isEmpty }.count, 1)
+        for i in [0, 1, n / 2, n - 1] { XCTAssertEqual(t.model.initializer("conv\(i).w")?.dims, [3, 2, 1, 1], "conv\(i)") }
+        XCTAssertEqual(t.model.initializer("convy.w")?.dims, [2, 3, 1, 1])
+    }
+
+    /// Barrier reasons found on some branches before the Sum ties them all are merged into the one
+    /// group: in the order the analysis has always given, each reason once.
+    func testBarriersOfTiedBranchesAreMergedInOrderOnce() throws {
+        let n = 200
+        var b = Builder()
+        for i in 0..<n { _ = b.relu(b.conv("conv\(i)", "x", cin: 2, cout: 4, k: 1), "r\(i)") }
+        b.add("LRN", ["r20"], "l20", [Attribute("size", .int(3))])
+        // One node without a channel rule reads two branches: the same reason on two groups.
+        b.nodes.append(Node(name: "odd", opType: "Mystery", domain: "x.y", inputs: ["r5", "r150"], outputs: ["m"]))
+        b.add("Sum", (0..<n).map { "r\($0)" }, "s")
+        _ = b.relu("s", "t")
+        _ = b.conv("convy", "t", cin: 4, cout: 2, k: 1)
+        let model = b.model(input: [1, 2, 3, 3], outputs: ["convy", "l20"])
+
+        let analysis = try ChannelAnalysis(model: model)
+        let g = try XCTUnwrap(analysis.groups.first { $0.producers.contains("conv0") })
+        XCTAssertEqual(g.producers.count, n)
+        XCTAssertEqual(Set(g.producers).count, n)
+        XCTAssertFalse(g.isPrunable)
+        let odd = "odd (Mystery)"
+        XCTAssertEqual(g.barriers.filter { $0.hasPrefix(odd) }.count, 1, "\(g.barriers)")
+        XCTAssertEqual(g.barriers.filter { $0.hasPrefix("l20 (LRN)") }.count, 1, "\(g.barriers)")
+        XCTAssertEqual(g.barriers.count, 2, "\(g.barriers)")
+        // Operands are tied last first, so r150's reason (the Mystery node) precedes r20's.
+        XCTAssertTrue(g.barriers[0].hasPrefix(odd), "\(g.barriers)")
+        XCTAssertThrowsError(try TrimPlan(analysis: analysis, statistics: ["t": ChannelStatistics(apoz: [1, 0, 0, 0], mean: [0, 1, 1, 1])],
+                                          options: TrimOptions(layers: .named(["conv3"]))))
+    }
 }
