@@ -110,6 +110,53 @@ final class BlockedLayoutTests: XCTestCase {
         }
     }
 
+    /// Depthwise convolutions on maps large enough to read X unpadded (`readsUnpadded`: border
+    /// outputs under a quarter), into a blocked and a plain Y, equal the plain operator's values;
+    /// and a 1×1 convolution of 16 blocked channels into a plain Y of 24 (the plain kernels).
+    func testDepthwiseWithoutThePaddedCopy() throws {
+        let cases: [(String, [Int], [Int], [Attribute])] = [
+            ("3×3 pad 1", [2, 32, 20, 18], [3, 3], [ints("pads", [1, 1, 1, 1])]),
+            ("stride 2", [1, 16, 21, 24], [3, 3], [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]),
+            ("dilation 2", [1, 16, 32, 30], [3, 3], [ints("pads", [2, 2, 2, 2]), ints("dilations", [2, 2])]),
+            ("asymmetric pads", [2, 16, 18, 19], [3, 3], [ints("pads", [0, 1, 2, 0])]),
+            ("5×5 SAME_UPPER stride 2", [1, 32, 41, 40], [5, 5], [string("auto_pad", "SAME_UPPER"), ints("strides", [2, 2])]),
+            ("3×3 on 4×4 (padded copy)", [1, 16, 4, 4], [3, 3], [ints("pads", [1, 1, 1, 1])]),
+        ]
+        var rng = SplitMix64(11)
+        for (what, shape, kernel, attributes) in cases {
+            let c = shape[1]
+            let node = Node(name: what, opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"],
+                            attributes: attributes + [int("group", Int64(c))])
+            let conv = try KernelRegistry.entry(domain: "", opType: "Conv", opset: 13)!.make(node, 13)
+            let x = randomTensor(shape, seed: rng.next()), w = randomTensor([c, 1] + kernel, seed: rng.next())
+            let b = randomTensor([c], seed: rng.next())
+            let geometry = try WindowGeometry(spatial: Array(shape[2...]), kernel: kernel, WindowAttributes.forKernels(node))
+            let layout = ConvLayout(batch: shape[0], inChannels: c, outChannels: c, groups: c, geometry: geometry)
+            XCTAssertEqual(BlockedConvolution(layout, inputBlocked: true, outputBlocked: true).readsUnpadded,
+                           !what.contains("padded copy"), what)
+            for threads in [1, 2] {
+                var ctx = ExecContext(arena: Arena(), threads: threads)
+                let expected = try conv([x, w, b], ctx)[0]
+                let input = try BlockedLayout.blocked(x, ctx)
+                for blockedOutput in [true, false] {
+                    ctx.blockedOutput = blockedOutput
+                    let y = try conv([input, w, b], ctx)[0]
+                    XCTAssertEqual(y.blocked, blockedOutput, what)
+                    assertClose((y.blocked ? try BlockedLayout.planar(y, ctx) : y).floats, expected.floats,
+                                "\(what), \(threads) thread(s), \(blockedOutput ? "blocked" : "plain") Y")
+                }
+            }
+        }
+        let node = Node(name: "1×1", opType: "Conv", inputs: ["x", "w"], outputs: ["y"])
+        let conv = try KernelRegistry.entry(domain: "", opType: "Conv", opset: 13)!.make(node, 13)
+        let x = randomTensor([2, 16, 9, 10], seed: 5), w = randomTensor([24, 16, 1, 1], seed: 6)
+        let ctx = ExecContext(arena: Arena(), threads: 1)
+        let expected = try conv([x, w], ctx)[0]
+        let y = try conv([try BlockedLayout.blocked(x, ctx), w], ctx)[0]
+        XCTAssertFalse(y.blocked)
+        assertClose(y.floats, expected.floats, "1×1 from blocked X into a plain Y of 24 channels")
+    }
+
     /// A rank-3 (1-D) convolution never writes the blocked layout, although its geometry would
     /// fit the kernel: blocked tensors are [N, C, H, W].
     func testOneDimensionalConvOperatorStaysPlain() throws {

@@ -70,7 +70,7 @@ enum ConvolutionOperators {
             // A plain Y is scattered from the blocked kernel's tiles value by value; when each output
             // sums few products (a 1×1 convolution of 16 channels) that costs more than the sums, and
             // the plain kernels on a plain copy of X run several times faster (MobileNetV3's 16 → 72).
-            let scatterBound = !blockedOutput && channels / groups * layout.geometry.kernelVolume < 64
+            let scatterBound = !blockedOutput && groups == 1 && channels * layout.geometry.kernelVolume < 64
             if x.rank == 4 && (x.blocked || blockedOutput) && !scatterBound
                 && BlockedConvolution.applies(to: layout, inputBlocked: x.blocked, outputBlocked: blockedOutput) {
                 let kernel = BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput)
