@@ -98,7 +98,7 @@ def startup(tool: str, model: Path, one: Path, threads: int, repeat: int) -> tup
     mine, theirs = [], []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([tool, "run", str(model), "--input", str(one), "--threads", str(threads)],
+        subprocess.run([tool, "run", str(model), "--input", str(one), "--threads", str(threads), "-o", str(one.parent / "out.npy")],
                        check=True, capture_output=True)
         mine.append(time.perf_counter() - start)
         x = np.load(one)

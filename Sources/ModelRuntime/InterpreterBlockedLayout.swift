@@ -22,7 +22,7 @@ extension Interpreter {
             self = .none
             guard let kind = node.kind else { return }
             switch kind {
-            case .conv, .globalAveragePool, .globalMaxPool:
+            case .conv, .globalAveragePool, .globalMaxPool, .batchNormalization:
                 self = .operatorInput
             case .maxPool, .averagePool:
                 // Not with MaxPool's indices, which count positions in the plain layout.
@@ -85,7 +85,7 @@ extension Interpreter {
                 case .operatorInput where writes[k] == true:
                     // A depthwise convolution runs blocked only from a blocked input.
                     if let w = weights(k), !isDepthwise(w) || input0 { blocked.insert(output) }
-                case .operatorInput where node.kind == .maxPool || node.kind == .averagePool:
+                case .operatorInput where node.kind == .maxPool || node.kind == .averagePool || node.kind == .batchNormalization:
                     if input0 { blocked.insert(output) }
                 case .elementwise where input0:
                     blocked.insert(output)

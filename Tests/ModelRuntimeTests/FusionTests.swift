@@ -156,4 +156,44 @@ final class FusionTests: XCTestCase {
         let square = [Node(name: "mul", opType: "Mul", inputs: ["c", "c"], outputs: ["y"])]
         XCTAssertEqual(try Interpreter(graph: activationNet(c: 2, m: 3, square), opset: 17, threads: 1).fusionChains.count, 0)
     }
+
+    /// BatchNormalization → Relu/Clip without a convolution before it (DenseNet's pre-activation)
+    /// runs as one step, on plain data and on a blocked conv output, with the unfused values.
+    func testBatchNormalizationWithActivationFusesOnItsOwn() throws {
+        let c = 32
+        let w = Tensor(name: "w", floats: (0..<(c * 3 * 9)).map { Float(($0 * 5) % 17) / 17 - 0.5 }, dims: [c, 3, 3, 3])
+        let values = [1.5, -0.2, 0.1, 2.0].enumerated().map { k, base in (0..<c).map { Float(base) + Float(($0 + k) % 7) / 10 } }
+        let bn = zip(["s", "t", "m", "v"], values).map { Tensor(name: $0, floats: $1, dims: [c]) }
+        let w2 = Tensor(name: "w2", floats: (0..<(16 * c)).map { Float($0 % 9) / 9 - 0.4 }, dims: [16, c, 1, 1])
+        // x → bn1 → relu1 (plain input); conv → [add] → bn2 → clip → conv2: conv's output is
+        // blocked, and the Add keeps the BN from fusing into the convolution.
+        let graph = Graph(nodes: [
+            Node(name: "bn1", opType: "BatchNormalization", inputs: ["x", "s3", "t3", "m3", "v3"], outputs: ["n1"]),
+            Node(name: "relu1", opType: "Relu", inputs: ["n1"], outputs: ["y1"]),
+            Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["c"], attributes: [ints("pads", [1, 1, 1, 1])]),
+            Node(name: "add", opType: "Add", inputs: ["c", "c"], outputs: ["d"]),
+            Node(name: "bn2", opType: "BatchNormalization", inputs: ["d", "s", "t", "m", "v"], outputs: ["n2"]),
+            Node(name: "clip", opType: "Clip", inputs: ["n2"], outputs: ["a2"], attributes: [float("min", 0), float("max", 1)]),
+            Node(name: "conv2", opType: "Conv", inputs: ["a2", "w2"], outputs: ["y2"]),
+        ], inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y1"), ValueInfo(name: "y2")],
+           initializers: [w, w2] + bn + zip(["s3", "t3", "m3", "v3"], values).map {
+               Tensor(name: $0, floats: Array($1.prefix(3)), dims: [3])
+           })
+        let interpreter = try Interpreter(graph: graph, opset: 9, threads: 2)
+        XCTAssertEqual(interpreter.fusionChains.map { $0.map { $0.name } }, [["bn1", "relu1"], ["bn2", "clip"]])
+        let x = T([2, 3, 6, 7], (0..<252).map { Float(($0 * 13) % 29) / 7 - 2 })
+        let fused = try interpreter.run(inputs: ["x": x])
+        let wants = Wants(["n1", "n2"])
+        let unfused = try interpreter.run(inputs: ["x": x], observer: wants)
+        XCTAssertEqual(Set(wants.seen.keys), ["n1", "n2"])
+        assertTensor(fused["y1"]!, [2, 3, 6, 7], unfused["y1"]!.floats, accuracy: 0)
+        assertTensor(fused["y2"]!, [2, 16, 6, 7], unfused["y2"]!.floats, accuracy: 1e-6)
+        // And against the formula: relu(x·a + b) per channel.
+        let a = (0..<3).map { k in values[0][k] / (values[3][k] + 1e-5).squareRoot() }
+        let expected = x.floats.enumerated().map { i, v -> Float in
+            let k = (i / 42) % 3
+            return max(0, v * a[k] + (values[1][k] - values[2][k] * a[k]))
+        }
+        assertTensor(fused["y1"]!, [2, 3, 6, 7], expected, accuracy: 1e-6)
+    }
 }

@@ -4,16 +4,44 @@ import Glibc
 import Darwin
 #endif
 
-/// y = x·scale[c] + shift[c] over [n, c, spatial] data (inference batch norm, folded form).
+/// y = clamp(x·scale[c] + shift[c], low, high) over [n, c, spatial] data (inference batch norm,
+/// folded form, and a Relu or Clip fused after it), or over the same data channel-blocked.
 func channelAffine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, scale: [Float], shift: [Float],
-                   batch: Int, spatial: Int, threads: Int) {
+                   batch: Int, spatial: Int, low: Float = -.infinity, high: Float = .infinity, blocked: Bool = false,
+                   threads: Int) {
     let channels = scale.count
+    let bounded = low != -.infinity || high != .infinity
+    if blocked {
+        // [N, C/16, spatial, 16]: a vector of 16 channels' scale and shift per block.
+        let lanes = BlockedLayout.lanes, blocks = channels / lanes
+        let (lv, hv) = (F16(repeating: low), F16(repeating: high))
+        parallelFor(batch * blocks, threads: threads, cost: spatial * lanes) { row in
+            let b = row % blocks
+            let sv = F16(scale[(b * lanes)..<(b * lanes + lanes)]), tv = F16(shift[(b * lanes)..<(b * lanes + lanes)])
+            let xr = x + row * spatial * lanes, yr = y + row * spatial * lanes
+            for p in 0..<spatial {
+                let v = load16(xr + p * lanes) * sv + tv
+                store16(bounded ? v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv) : v, yr + p * lanes)
+            }
+        }
+        return
+    }
     parallelFor(batch * channels, threads: threads, cost: spatial) { row in
         let c = row % channels
         let s = scale[c], t = shift[c]
-        let sv = F8(repeating: s), tv = F8(repeating: t)
+        let sv = F8(repeating: s), tv = F8(repeating: t), lv = F8(repeating: low), hv = F8(repeating: high)
         let xr = x + row * spatial, yr = y + row * spatial
         var i = 0
+        if bounded {
+            // NaN passes, as in Relu and Clip.
+            while i + 8 <= spatial {
+                let v = load8(xr + i) * sv + tv
+                store8(v.replacing(with: lv, where: v .< lv).replacing(with: hv, where: v .> hv), yr + i)
+                i += 8
+            }
+            while i < spatial { let v = xr[i] * s + t; yr[i] = v < low ? low : (v > high ? high : v); i += 1 }
+            return
+        }
         while i + 8 <= spatial { store8(load8(xr + i) * sv + tv, yr + i); i += 8 }
         while i < spatial { yr[i] = xr[i] * s + t; i += 1 }
     }

@@ -1,7 +1,8 @@
 import ModelIR
 
 /// Chains the interpreter may run as one step:
-/// Conv → [BatchNormalization] → [Relu | Clip] → [Sigmoid | HardSigmoid | HardSwish | SiLU],
+/// Conv → [BatchNormalization] → [Relu | Clip] → [Sigmoid | HardSigmoid | HardSwish | SiLU], and
+/// BatchNormalization → Relu | Clip,
 /// where each intermediate output feeds only the next node, except SiLU's x·Sigmoid(x), whose x
 /// feeds exactly its Sigmoid and its Mul. The fused step computes the
 /// convolution with the batch norm and activation applied per image in its epilogue, so the
@@ -108,6 +109,22 @@ enum Fusion {
                 }
             }
             chains.append(Chain(steps: members, run: run))
+        }
+        // BatchNormalization → Relu/Clip on its own (DenseNet's pre-activation before each
+        // convolution): one pass over the data, in either layout, instead of two.
+        let taken = Set(chains.flatMap(\.steps))
+        for (k, step) in steps.enumerated() where step.node.kind == .batchNormalization && !taken.contains(k) {
+            guard let affine = batchNormAffine(step, constant), let j = next(k),
+                  steps[j].node.kind?.convEpilogueRole == .clamp, let bounds = activationBounds(steps[j], constant) else { continue }
+            let run: OperatorFunction = { inputs, ctx in
+                let x = try ctx.asFloat(try inputs.required(0))
+                guard x.rank >= 2, x.shape[1] == affine.scale.count else {
+                    throw ModelError("X has shape \(x.shape), the batch normalization \(affine.scale.count) channels")
+                }
+                return [try NormalizationOperators.affine(x, scale: affine.scale, shift: affine.shift,
+                                                          low: bounds.0, high: bounds.1, ctx)]
+            }
+            chains.append(Chain(steps: [k, j], run: run))
         }
         return chains
     }

@@ -36,11 +36,18 @@ enum NormalizationOperators {
                 a[k] = scale[k] / (variance[k] + epsilon).squareRoot()
                 b[k] = bias[k] - mean[k] * a[k]
             }
-            let y = try ctx.floats(x.shape)
-            channelAffine(x.f, y.f, scale: a, shift: b, batch: x.shape[0], spatial: product(x.shape[2...]),
-                          threads: ctx.threads)
-            return [y]
+            return [try affine(x, scale: a, shift: b, ctx)]
         }
+    }
+
+    /// clamp(x·scale[c] + shift[c], low, high) in x's layout (plain or channel-blocked).
+    static func affine(_ x: RuntimeTensor, scale: [Float], shift: [Float], low: Float = -.infinity, high: Float = .infinity,
+                       _ ctx: ExecContext) throws -> RuntimeTensor {
+        var y = try ctx.floats(x.shape)
+        y.blocked = x.blocked
+        channelAffine(x.f, y.f, scale: scale, shift: shift, batch: x.shape[0], spatial: product(x.shape[2...]),
+                      low: low, high: high, blocked: x.blocked, threads: ctx.threads)
+        return y
     }
 
     static func instanceNormalization(_ node: Node) -> OperatorFunction {
