@@ -85,19 +85,26 @@ struct BlockedConvolution {
         blockStride = lanes * PH * PW
         let (column, row) = (colStride, rowStride)
         taps = (0..<kvol).map { t in (t / g.kernel[2]) * g.dilation[1] * row + (t % g.kernel[2]) * g.dilation[2] * column }
-        var groups: [(first: Int, count: Int)] = []
-        let vectors = (l.outChannels + lanes - 1) / lanes
-        var v = 0
-        while !depthwise && v < vectors {
-            let count = min(4, vectors - v)
-            groups.append((v, count))
-            v += count
-        }
-        self.groups = groups
         let flat = kvol == 1 && !padded && g.stride[1] == 1 && g.stride[2] == 1
         (rows, rowWidth) = flat ? (1, g.output[1] * g.output[2]) : (g.output[1], g.output[2])
         let width = rowWidth
         piecesByCount = Self.pieceWidths.map { $0 == 0 ? [] : Self.pieces(width, most: $0) }
+        // Vectors per group: the count whose tiles hold the most sums on average over a row's
+        // pieces (ties to the larger count). Short rows fit 3 vectors better than 4: a row of 7
+        // takes one 3 × 7 tile (21 sums) but two 4 × 3–4 tiles (14 on average).
+        let pieces = piecesByCount
+        let perGroup = (1...4).max { a, b in
+            (a * width * pieces[b].count, a) < (b * width * pieces[a].count, b)
+        }!
+        var groups: [(first: Int, count: Int)] = []
+        let vectors = (l.outChannels + lanes - 1) / lanes
+        var v = 0
+        while !depthwise && v < vectors {
+            let count = min(perGroup, vectors - v)
+            groups.append((v, count))
+            v += count
+        }
+        self.groups = groups
     }
 
     /// Floats of padded input per image (0 when X serves as it is).
