@@ -74,6 +74,11 @@ final class BlockedLayoutTests: XCTestCase {
                  attributes: [ints("pads", [0, 1, 2, 0])], inputBlocked: true, applies: true),
             Case(what: "blocked, SAME_UPPER stride 2", x: [1, 16, 8, 7], cout: 64, kernel: [3, 3], group: 1,
                  attributes: [string("auto_pad", "SAME_UPPER"), ints("strides", [2, 2])], inputBlocked: true, applies: true),
+            // 64 or more blocked input channels with a 3×3 kernel: summed one input block at a time.
+            Case(what: "64 channels in, by input blocks", x: [2, 64, 9, 8], cout: 48, kernel: [3, 3], group: 1,
+                 attributes: [ints("pads", [1, 1, 1, 1])], inputBlocked: true, applies: true),
+            Case(what: "96 channels in, by input blocks, stride 2", x: [1, 96, 15, 14], cout: 80, kernel: [3, 3], group: 1,
+                 attributes: [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])], inputBlocked: true, applies: true),
             Case(what: "depthwise stride 2", x: [2, 32, 7, 9], cout: 32, kernel: [3, 3], group: 32,
                  attributes: [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])], inputBlocked: true, applies: true),
             Case(what: "depthwise from a plain input", x: [1, 16, 5, 5], cout: 16, kernel: [3, 3], group: 16,

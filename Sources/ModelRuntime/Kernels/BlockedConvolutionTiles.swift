@@ -19,21 +19,23 @@ extension BlockedConvolution {
     static func row<O: VectorCount>(
         _: O.Type, _ n: Int, _ x: UnsafePointer<Float>, _ cin: Int, _ laneStride: Int, _ blockStride: Int,
         _ posStride: Int, _ taps: UnsafePointer<Int>, _ kvol: Int, _ w: UnsafePointer<Float>,
-        _ y: UnsafeMutablePointer<Float>, _ yBlock: Int, _ rule: FinishRule, _ es: UnsafePointer<Float>, _ et: UnsafePointer<Float>
+        _ y: UnsafeMutablePointer<Float>, _ yBlock: Int, _ rule: FinishRule, _ es: UnsafePointer<Float>, _ et: UnsafePointer<Float>,
+        accumulate: Bool = false, finishing: Bool = true
     ) {
         switch n {
-        case 12: tile(O.self, Twelve.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 11: tile(O.self, Eleven.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 10: tile(O.self, Ten.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 9: tile(O.self, Nine.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 8: tile(O.self, Eight.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 7: tile(O.self, Seven.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 6: tile(O.self, Six.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 5: tile(O.self, Five.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 4: tile(O.self, Four.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 3: tile(O.self, Three.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        case 2: tile(O.self, Two.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
-        default: tile(O.self, One.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et)
+        case 12: tile(O.self, Twelve.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 11: tile(O.self, Eleven.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 10: tile(O.self, Ten.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 9: tile(O.self, Nine.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 8: tile(O.self, Eight.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 7: tile(O.self, Seven.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 6: tile(O.self, Six.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 5: tile(O.self, Five.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 4: tile(O.self, Four.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 3: tile(O.self, Three.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        case 2: tile(O.self, Two.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et, accumulate: accumulate, finishing: finishing)
+        default: tile(O.self, One.self, x, cin, laneStride, blockStride, posStride, taps, kvol, w, y, yBlock, rule, es, et,
+                      accumulate: accumulate, finishing: finishing)
         }
     }
 
@@ -46,16 +48,24 @@ extension BlockedConvolution {
     /// `O` vectors of 16 output channels × `P` consecutive outputs of a row, summed over every
     /// input channel and tap, stored blocked at `y` (vectors `yBlock` floats apart) and finished by
     /// `rule` with the channels' scale `es` and shift `et`. `x` is the first output's window
-    /// origin for input channel 0; outputs are `posStride` floats apart in the input.
+    /// origin for input channel 0; outputs are `posStride` floats apart in the input. With
+    /// `accumulate` the sums start from what `y` holds (a previous block of input channels), and
+    /// without `finishing` they are stored unfinished (more blocks follow).
     @inline(__always)
     static func tile<O: VectorCount, P: VectorCount>(
         _: O.Type, _: P.Type, _ x: UnsafePointer<Float>, _ cin: Int, _ laneStride: Int, _ blockStride: Int,
         _ posStride: Int, _ taps: UnsafePointer<Int>, _ kvol: Int, _ w: UnsafePointer<Float>,
-        _ y: UnsafeMutablePointer<Float>, _ yBlock: Int, _ rule: FinishRule, _ es: UnsafePointer<Float>, _ et: UnsafePointer<Float>
+        _ y: UnsafeMutablePointer<Float>, _ yBlock: Int, _ rule: FinishRule, _ es: UnsafePointer<Float>, _ et: UnsafePointer<Float>,
+        accumulate: Bool = false, finishing: Bool = true
     ) {
         var acc = Accumulators24()
         withUnsafeMutableBytes(of: &acc) { raw in
             let a = raw.baseAddress!.assumingMemoryBound(to: F16.self)
+            if accumulate {
+                for o in 0..<O.count {
+                    for p in 0..<P.count { a[o * P.count + p] = load16(y + o * yBlock + 16 * p) }
+                }
+            }
             var wp = w
             var ci = 0
             while ci < cin {
@@ -86,6 +96,7 @@ extension BlockedConvolution {
         }
         // Finished from L1, as `DirectConvolution.block` does (the rule applied to the
         // accumulators themselves kept them in memory through the whole sum).
+        guard finishing else { return }
         for o in 0..<O.count {
             let s = load16(es + 16 * o), t = load16(et + 16 * o)
             for p in 0..<P.count {
