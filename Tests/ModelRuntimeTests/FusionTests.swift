@@ -196,4 +196,32 @@ final class FusionTests: XCTestCase {
         }
         assertTensor(fused["y1"]!, [2, 3, 6, 7], expected, accuracy: 1e-6)
     }
+
+    /// Add → Relu fuses: operands of one shape (plain, and two blocked conv outputs) in one pass,
+    /// a broadcasting operand through the two kernels; the values are the unfused ones.
+    func testAddReluFuses() throws {
+        let w = Tensor(name: "w", floats: (0..<(16 * 2 * 9)).map { Float(($0 * 7) % 11) / 11 - 0.5 }, dims: [16, 2, 3, 3])
+        let w2 = Tensor(name: "w2", floats: (0..<(16 * 16)).map { Float(($0 * 3) % 13) / 13 - 0.5 }, dims: [16, 16, 1, 1])
+        let bias = Tensor(name: "bias", floats: (0..<16).map { Float($0) / 8 - 1 }, dims: [1, 16, 1, 1])
+        let graph = Graph(nodes: [
+            Node(name: "c1", opType: "Conv", inputs: ["x", "w"], outputs: ["a"], attributes: [ints("pads", [1, 1, 1, 1])]),
+            Node(name: "c2", opType: "Conv", inputs: ["a", "w2"], outputs: ["b"]),
+            Node(name: "add", opType: "Add", inputs: ["a", "b"], outputs: ["s"]),
+            Node(name: "relu", opType: "Relu", inputs: ["s"], outputs: ["r"]),
+            Node(name: "c3", opType: "Conv", inputs: ["r", "w2"], outputs: ["y1"]),
+            Node(name: "addb", opType: "Add", inputs: ["y1", "bias"], outputs: ["t"]),
+            Node(name: "relub", opType: "Relu", inputs: ["t"], outputs: ["y2"]),
+        ], inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y2")], initializers: [w, w2, bias])
+        let interpreter = try Interpreter(graph: graph, opset: 13, threads: 2)
+        XCTAssertEqual(interpreter.fusionChains.map { $0.map { $0.name } }, [["add", "relu"], ["addb", "relub"]])
+        let x = T([2, 2, 5, 6], (0..<120).map { Float(($0 * 17) % 23) / 5 - 2 })
+        let fused = try interpreter.run(inputs: ["x": x])["y2"]!
+        let wants = Wants(["s", "t"])
+        let unfused = try interpreter.run(inputs: ["x": x], observer: wants)["y2"]!
+        assertTensor(fused, [2, 16, 5, 6], unfused.floats, accuracy: 0)
+        XCTAssertEqual(wants.seen["t"]!.map { max($0, 0) }, unfused.floats)
+        // Without the blocked layout too.
+        interpreter.blockedLayout = false
+        assertTensor(try interpreter.run(inputs: ["x": x])["y2"]!, [2, 16, 5, 6], unfused.floats, accuracy: 1e-6)
+    }
 }

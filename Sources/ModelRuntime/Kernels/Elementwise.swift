@@ -98,6 +98,16 @@ func binaryFloat<Op: BinaryFloatOp>(_ op: Op.Type, _ a: UnsafePointer<Float>, _ 
     }
 }
 
+/// y = max(a + b, 0) element by element (NaN passes, as in Relu), in one pass.
+func addRelu(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+             threads: Int) {
+    parallelChunks(count, threads: threads, cost: 2) { r in
+        var i = r.lowerBound
+        while i + 8 <= r.upperBound { store8(Relu().vector(load8(a + i) + load8(b + i)), y + i); i += 8 }
+        while i < r.upperBound { y[i] = Relu().scalar(a[i] + b[i]); i += 1 }
+    }
+}
+
 /// Integer binary operations for shape arithmetic.
 enum IntBinary {
     case add, sub, mul, div, max, min

@@ -1,8 +1,8 @@
 import ModelIR
 
 /// Chains the interpreter may run as one step:
-/// Conv → [BatchNormalization] → [Relu | Clip] → [Sigmoid | HardSigmoid | HardSwish | SiLU], and
-/// BatchNormalization → Relu | Clip,
+/// Conv → [BatchNormalization] → [Relu | Clip] → [Sigmoid | HardSigmoid | HardSwish | SiLU],
+/// BatchNormalization → Relu | Clip, and Add → Relu,
 /// where each intermediate output feeds only the next node, except SiLU's x·Sigmoid(x), whose x
 /// feeds exactly its Sigmoid and its Mul. The fused step computes the
 /// convolution with the batch norm and activation applied per image in its epilogue, so the
@@ -123,6 +123,28 @@ enum Fusion {
                 }
                 return [try NormalizationOperators.affine(x, scale: affine.scale, shift: affine.shift,
                                                           low: bounds.0, high: bounds.1, ctx)]
+            }
+            chains.append(Chain(steps: [k, j], run: run))
+        }
+        // Add → Relu (ResNet's residual joins): one pass when both operands are float32 of one
+        // shape; otherwise, and when the Relu's statistics are wanted (APoZ counts them as the
+        // Relu writes), the two kernels one after the other, as unfused.
+        let relu = ElementwiseOperators.unary(Relu())
+        for (k, step) in steps.enumerated() where step.node.kind == .add && step.node.isDefaultDomain && step.opset >= 7
+            && step.inputs.count == 2 && !taken.contains(k) {
+            guard let j = next(k), steps[j].node.kind == .relu, steps[j].node.isDefaultDomain else { continue }
+            let run: OperatorFunction = { inputs, ctx in
+                let a = try inputs.required(0), b = try inputs.required(1)
+                if ctx.statistics == nil, a.elementType == .float32, b.elementType == .float32, a.shape == b.shape,
+                   a.blocked == b.blocked {
+                    let y = try ctx.floats(a.shape)
+                    addRelu(a.f, b.f, y.f, count: a.count, threads: ctx.threads)
+                    return [y]
+                }
+                let sum = try ElementwiseOperators.apply(AddOp.self, .add, a, b, ctx)
+                let out = try relu([sum], ctx)
+                ctx.recycle(sum)
+                return out
             }
             chains.append(Chain(steps: [k, j], run: run))
         }
