@@ -65,6 +65,9 @@ struct ExecContext {
     /// Set by the interpreter when every reader of the step's output accepts the channel-blocked
     /// layout: a Conv that can write it then does (see `BlockedLayout`).
     var blockedOutput = false
+    /// False when the interpreter keeps every tensor plain (`Interpreter.blockedLayout`): no
+    /// operator then reorders an input into the blocked layout for its kernel either.
+    var blockedLayout = true
 
     /// A new float32 tensor from the arena, contents undefined.
     func floats(_ shape: [Int]) throws -> RuntimeTensor {

@@ -167,6 +167,7 @@ extension Interpreter {
         // channels.
         var stepCtx = ctx
         stepCtx.blockedOutput = blockedLayout && step.blockedOutput
+        stepCtx.blockedLayout = blockedLayout
         let table = lane.table
         if step.outputs.count == 1, wanted?[0] == .planeStatistics, !relabel, channelBroadcast == nil {
             table.release()
