@@ -388,10 +388,11 @@ struct BlockedConvolution {
                     let w = packed + first * lanes * cin * kvol + cb * blockWeights
                     let (accumulate, finishing) = (cb > 0, cb == cinBlocks - 1)
                     for oh in myRows {
-                        if cb + 1 < cinBlocks {
-                            let next = w + blockWeights + (oh - myRows.lowerBound) * linesPerRow * 16
-                            for line in 0..<min(linesPerRow, (w + 2 * blockWeights - next) / 16) { modeltool_prefetch(next + line * 16) }
-                        }
+                        // This row's share of the next block's lines (none past its end; the range
+                        // is never reversed: -Ounchecked would not stop a reversed one).
+                        let firstLine = (oh - myRows.lowerBound) * linesPerRow
+                        let lines = cb + 1 < cinBlocks ? max(0, min(linesPerRow, blockWeights / 16 - firstLine)) : 0
+                        for line in 0..<lines { modeltool_prefetch(w + blockWeights + (firstLine + line) * 16) }
                         let src = input + oh * sh * rowStride + cb * blocksApart
                         for (ow, n) in piecesByCount[count] {
                             let from = src + ow * posStride
