@@ -28,7 +28,6 @@ Runs itself inside .venv-models (Tools/realmodels/venv.py).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -42,9 +41,10 @@ from realmodels import venv  # noqa: E402
 venv.ensure_venv()
 
 import numpy as np  # noqa: E402
-import onnxruntime as ort  # noqa: E402
 
 from realmodels import zoo  # noqa: E402
+# The same measurement as the Fixtures benchmark: eval's batch loop, and session.run over batches.
+from benchmark import modeltool_rate, ort_rate, ort_session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121",
@@ -65,33 +65,6 @@ def export(name: str, cache: Path) -> Path:
     zoo.export(entry, entry.build(), str(tmp))
     tmp.replace(path)
     return path
-
-
-def modeltool_rate(tool: str, model: Path, xp: Path, yp: Path, batch: int, threads: int) -> float:
-    cmd = [tool, "eval", str(model), "--data", str(xp), "--labels", str(yp), "--batch", str(batch),
-           "--threads", str(threads), "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
-    return float(json.loads(proc.stdout)["samplesPerSecond"])
-
-
-def ort_session(model: Path, threads: int) -> ort.InferenceSession:
-    o = ort.SessionOptions()
-    o.intra_op_num_threads = threads
-    o.inter_op_num_threads = 1
-    o.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(model), o, providers=["CPUExecutionProvider"])
-
-
-def ort_rate(sess: ort.InferenceSession, x: np.ndarray, batch: int) -> float:
-    name = sess.get_inputs()[0].name
-    batches = [np.ascontiguousarray(x[i:i + batch]) for i in range(0, len(x), batch)]
-    sess.run(None, {name: batches[0]})
-    start = time.perf_counter()
-    for b in batches:
-        sess.run(None, {name: b})
-    return len(x) / (time.perf_counter() - start)
 
 
 def startup(tool: str, model: Path, one: Path, threads: int, repeat: int) -> tuple[float, float]:
