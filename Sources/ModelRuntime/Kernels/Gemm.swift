@@ -41,8 +41,9 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
         return
     }
     if m == 1 {
-        // One row (a classifier at batch 1): a matrix-vector product. sgemm would pack all of B
-        // first, which cost 0.9 ms for EfficientNet's 1280×1000 classifier against 0.2 here.
+        // One row (a classifier at batch 1): a matrix-vector product. sgemm packs all of B first:
+        // EfficientNet's 1280×1000 classifier took 0.89 ms that way, 0.72 ms this way (profiled,
+        // with another process on the second core).
         let incX = Int32(transA ? lda : 1)
         if transB {  // B is n×k: y = B·x
             cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, incX, beta, c, 1)
