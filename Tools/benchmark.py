@@ -81,6 +81,18 @@ def ort_rate(sess: ort.InferenceSession, x: np.ndarray, batch: int) -> float:
     return len(x) / (time.perf_counter() - start)
 
 
+def compare(tool: str, model: Path, xp: Path, yp: Path, x: np.ndarray, batch: int, threads: int, repeat: int,
+            pick) -> tuple[float, float]:
+    """modeltool's and onnxruntime's throughput on the same batches, `repeat` runs alternating,
+    each side reduced by `pick` (median or max)."""
+    sess = ort_session(model, threads)
+    mine, theirs = [], []
+    for _ in range(repeat):
+        mine.append(modeltool_rate(tool, model, xp, yp, batch, threads))
+        theirs.append(ort_rate(sess, x, batch))
+    return pick(mine), pick(theirs)
+
+
 def sgemm_peak(threads: int, n: int = 2048, repeat: int = 5) -> float:
     """GFLOP/s of numpy's OpenBLAS sgemm on `threads` threads (best of `repeat`)."""
     code = f"""
@@ -132,12 +144,7 @@ def main() -> int:
             for batch in args.batches:
                 xp, yp, x = data[batch]
                 for threads in args.threads:
-                    sess = ort_session(model, threads)
-                    mine, theirs = [], []
-                    for _ in range(args.repeat):
-                        mine.append(modeltool_rate(args.modeltool, model, xp, yp, batch, threads))
-                        theirs.append(ort_rate(sess, x, batch))
-                    m, o = pick(mine), pick(theirs)
+                    m, o = compare(args.modeltool, model, xp, yp, x, batch, threads, args.repeat, pick)
                     rows.append((model, batch, threads, m, o))
                     print(f"| {model.stem} | {batch} | {threads} | {m:,.0f} | {o:,.0f} | {m / o:.2f} |", flush=True)
     print()

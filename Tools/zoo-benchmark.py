@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from realmodels import zoo  # noqa: E402
 # The same measurement as the Fixtures benchmark: eval's batch loop, and session.run over batches.
-from benchmark import modeltool_rate, ort_rate, ort_session  # noqa: E402
+from benchmark import compare, ort_session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "densenet121",
@@ -115,12 +115,7 @@ def main() -> int:
             for batch in args.batches:
                 xp, yp, x = data[batch]
                 for threads in args.threads:
-                    sess = ort_session(model, threads)
-                    mine, theirs = [], []
-                    for _ in range(args.repeat):
-                        mine.append(modeltool_rate(args.modeltool, model, xp, yp, batch, threads))
-                        theirs.append(ort_rate(sess, x, batch))
-                    m, o = pick(mine), pick(theirs)
+                    m, o = compare(args.modeltool, model, xp, yp, x, batch, threads, args.repeat, pick)
                     rows.append((name, batch, threads, m, o))
                     print(f"| {name} | {batch} | {threads} | {m:,.1f} | {o:,.1f} | {m / o:.2f} |", flush=True)
         if args.startup:
