@@ -103,6 +103,7 @@ public enum IsolatedHDF5 {
         // A hook for tests of the parent's handling: the child dies as libhdf5 would.
         if ProcessInfo.processInfo.environment["MODELTOOL_TEST_CHILD_CRASH"] == "1" { raise(SIGSEGV) }
         exitWithParent()
+        limitMemory(file: file, configPath: configPath)
         do {
             switch kind {
             case "keras":
@@ -124,6 +125,27 @@ public enum IsolatedHDF5 {
             try? writeAll(Array(message.utf8))
             return errorStatus
         }
+    }
+
+    /// Caps the child's heap and anonymous mappings (RLIMIT_DATA) at a multiple of the input's size.
+    /// libhdf5 sizes some buffers from lengths stored in the file: a keras-zip fuzz input made it
+    /// ask for 1 GiB (and take 2.1 GB) converting one string of a 36 KB file. Past the cap its
+    /// malloc fails and it reports a read error instead. An import holds the weights about three
+    /// times (libhdf5's cache, our tensors, the ONNX encoding sent back), so the cap is 8× the
+    /// input plus `MODELTOOL_HDF5_BASE_MB` (default 768) for the runtime and libraries.
+    private static func limitMemory(file: String, configPath: String?) {
+        func size(_ path: String) -> Int? {
+            var info = stat()
+            return stat(path, &info) == 0 ? Int(info.st_size) : nil
+        }
+        // A dataset arrives as `file.h5:/member`.
+        let container = file.lastIndex(of: ":").map { String(file[..<$0]) }
+        var bytes = size(file) ?? container.flatMap(size) ?? 0
+        if let configPath { bytes += size(configPath) ?? 0 }
+        let base = ProcessInfo.processInfo.environment["MODELTOOL_HDF5_BASE_MB"].flatMap { Int($0) }.map { max(64, $0) } ?? 768
+        let cap = rlim_t(clamping: base << 20 + 8 * bytes)
+        var limit = rlimit(rlim_cur: cap, rlim_max: cap)
+        setrlimit(__rlimit_resource_t(RLIMIT_DATA.rawValue), &limit)
     }
 
     /// CPU seconds a Keras import may take in the child (`MODELTOOL_HDF5_CPU_SECONDS`, default 300).

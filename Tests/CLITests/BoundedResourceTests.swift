@@ -26,6 +26,23 @@ final class BoundedResourceTests: XCTestCase {
                           file: npz, containing: "deflate cannot produce")
     }
 
+    /// HDF5 headers that declare more data than the file holds.
+    func testHDF5HeadersCannotAskForHugeAllocations() throws {
+        // A never-written 40,000 × 40,000 kernel in a 40 KB file is refused from its declared shape,
+        // in process as well as in the isolated reader.
+        let sparse = "Fixtures/bad/hdf5_sparse_dataset.h5"
+        let declared = "dataset '/model_weights/fc/fc/kernel:0' declares [40000, 40000] elements, more than its 40120-byte file can hold"
+        try assertRefused(["info", sparse], file: sparse, containing: declared)
+        let inProcess = try modeltool(["info", sparse], environment: ["MODELTOOL_HDF5_IN_PROCESS": "1"])
+        XCTAssertEqual(inProcess.stderr, "modeltool: \(sparse): \(declared)\n")
+        // keras-zip fuzz input: a string attribute whose stored length makes libhdf5 itself ask for
+        // 1 GiB (2.1 GB resident) while converting it. The isolated reader's memory cap makes that
+        // malloc fail, and libhdf5 reports a read error; without the cap the read would succeed and
+        // the import would stop later, at the layer's missing weights.
+        let oom = "Fixtures/bad/hdf5_oom_fuzz.keras"
+        try assertRefused(["info", oom], file: oom, containing: "attribute 'name' of '/layers/concatenate/vars' cannot be read")
+    }
+
     /// Findings of the libFuzzer harnesses (Tools/fuzz.sh), kept as regression tests.
     func testFuzzFindingsStayFixed() throws {
         // keras-config: a Conv2D with strides [0, 2] divided by zero while mapping the layer.

@@ -33,7 +33,7 @@ for input in "$artifacts"/*; do
     [ -e "$input" ] || continue
     replay=$out/replay-$name.log
     if ASAN_OPTIONS=detect_leaks=0 SWIFT_BACKTRACE=enable=no timeout 120 "$out/modeltool-fuzz" "$name" -timeout=10 \
-        -rss_limit_mb=2048 "$input" > "$replay" 2>&1; then
+        -rss_limit_mb=2048 -malloc_limit_mb=512 "$input" > "$replay" 2>&1; then
         # Alone it runs cleanly (e.g. an RSS limit reached only by a long run's allocator quarantine).
         unreproduced=$((unreproduced + 1)); mkdir -p "$out/findings/$name/unreproduced"; mv "$input" "$out/findings/$name/unreproduced/"
         echo "fuzz $name: $(basename "$input") does not reproduce alone (kept in .build-fuzz/findings/$name/unreproduced/)"

@@ -34,6 +34,17 @@ final class H5Group {
         return H5Group(id: id, file: file, path: "/", isFile: true, parent: nil)
     }
 
+    /// The file's size in bytes. What a header declares is checked against it before anything is
+    /// read, so that a hostile header cannot make us (or libhdf5's conversion buffers) allocate far
+    /// more than the file could hold.
+    private lazy var fileBytes: Int = {
+        let handle = H5Iget_file_id(id)
+        guard handle >= 0 else { return 0 }
+        defer { H5Fclose(handle) }
+        var size: hsize_t = 0
+        return H5Fget_filesize(handle, &size) >= 0 ? Int(clamping: size) : 0
+    }()
+
     func child(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
 
     /// True when every component of the relative path `name` exists.
@@ -109,6 +120,10 @@ final class H5Group {
         guard type >= 0, space >= 0 else { throw ModelError("\(place) has an unreadable type or shape") }
         let count = Int(H5Sget_simple_extent_npoints(space))
         guard count >= 0, count < 1 << 24 else { throw ModelError("\(place) has an unreadable element count") }
+        // Every stored string takes at least one byte of the file (a variable-length one, 16).
+        guard count <= fileBytes else {
+            throw ModelError("\(place) declares \(count) elements, more than its \(fileBytes)-byte file can hold")
+        }
         switch H5Tget_class(type) {
         case H5T_STRING:
             guard count > 0 else { return [] }
@@ -162,6 +177,11 @@ final class H5Group {
             let (p, overflow) = count.multipliedReportingOverflow(by: Int(clamping: d))
             guard !overflow, p <= 1 << 31 else { throw ModelError("\(place) has absurd dimensions \(raw)") }
             count = p
+        }
+        // Stored data can be deflated, whose best ratio is about 1032 : 1; more than that (plus a
+        // margin for tiny files) is a header lying about its shape.
+        guard count <= 1100 * (fileBytes / 4 + 1024) else {
+            throw ModelError("\(place) declares \(raw) elements, more than its \(fileBytes)-byte file can hold")
         }
         var values = [Float](repeating: 0, count: count)
         if count > 0 {
