@@ -493,19 +493,26 @@ final class BlockedLayoutTests: XCTestCase {
 
     // MARK: - Observers
 
-    /// Plane statistics counted in the blocked layout: zeros (±0), non-finite values and counts
-    /// exactly as a scan of the plain planes, sums and sums of squares up to rounding.
+    /// Plane statistics counted in the blocked layout: zeros (±0) or the values ≤ 0, non-finite
+    /// values and counts exactly as a scan of the plain planes, sums and sums of squares up to
+    /// rounding. The blocks with a non-finite value are counted again by the exact path; a square
+    /// past Float's range (1e20) sends its block there too without being non-finite.
     func testBlockedPlaneStatisticsAgreeWithThePlainScan() throws {
+        for region in [CountedRegion.zeros, .nonPositive] { try assertBlockedPlaneStatisticsAgree(region) }
+    }
+
+    private func assertBlockedPlaneStatisticsAgree(_ region: CountedRegion) throws {
         let ctx = ExecContext(arena: Arena(), threads: 2)
         var values = randomTensor([3, 32, 7, 5], seed: 31).floats.map { $0 < -0.3 ? 0 : $0 }
-        for (k, v) in [(3, -Float.zero), (40, .nan), (41, .infinity), (500, -.infinity), (1000, .nan)] { values[k] = v }
+        for (k, v) in [(3, -Float.zero), (40, .nan), (41, .infinity), (500, -.infinity), (1000, .nan), (2000, 1e20)] { values[k] = v }
         let plain = T([3, 32, 7, 5], values)
         let table = PlaneStatisticsTable()
+        table.region = region
         BlockedLayout.planeStatistics(try BlockedLayout.blocked(plain, ctx), into: table.claim(shape: plain.shape), threads: 2)
         XCTAssertEqual(table.planes.count, 3 * 32)
         var zeros: UInt64 = 0
         for p in 0..<(3 * 32) {
-            let expected = PlaneStatistics(plain.f + p * 35, count: 35), got = table.planes[p]
+            let expected = PlaneStatistics(plain.f + p * 35, count: 35, region: region), got = table.planes[p]
             XCTAssertEqual(got.count, expected.count, "plane \(p)")
             XCTAssertEqual(got.zeros, expected.zeros, "plane \(p)")
             XCTAssertEqual(got.nonFinite, expected.nonFinite, "plane \(p)")

@@ -167,44 +167,80 @@ enum BlockedLayout {
         init(region: CountedRegion = .zeros) { nonPositive = region == .nonPositive }
 
         /// Adds `n` finished vectors `apart` floats apart from `at`.
+        ///
+        /// First on the assumption that every value is finite: then the sums need no masking and
+        /// `bad` does not change. A non-finite value (or a square past Float's range) leaves a
+        /// non-finite partial sum in its lane, and then the run is counted again exactly, with
+        /// every value tested, from the state before it; either way the result is the same.
         @inline(__always)
         mutating func add(_ at: UnsafePointer<Float>, _ n: Int, apart: Int) {
-            // In locals, so that they stay in registers (through `self` they went to memory on
-            // every vector), and two chains of additions, so that their latency overlaps.
-            var s = (partial, F16()), q = (partialSquares, F16())
-            var z = zeros, nonFinite = bad
-            let nonPositive = self.nonPositive
-            defer { (zeros, bad) = (z, nonFinite) }
-            @inline(__always) func finite(_ p: Int) -> F16 {
-                let bits = unsafeBitCast(load16(at + p * apart), to: SIMD16<Int32>.self)
-                let magnitude = bits & 0x7fff_ffff
-                if nonPositive {
-                    // ±0, or the sign bit set and not NaN (magnitude at most infinity's).
-                    z &-= ((magnitude &- 1) &>> 31) | ((bits &>> 31) & ((magnitude &- 0x7f80_0001) &>> 31))
-                } else {
-                    z &-= (magnitude &- 1) &>> 31
-                }
-                let finite = (magnitude &- 0x7f80_0000) &>> 31
-                nonFinite &-= ~finite
-                return unsafeBitCast(bits & finite, to: F16.self)
+            let fast = Self.finiteScan(at, n, apart, partial, partialSquares, zeros, nonPositive: nonPositive)
+            // x − x is 0 for a finite x and NaN otherwise, and a NaN survives the additions: a tree
+            // of vector halves (`any(_:)` over a mask went lane by lane through the stack).
+            let t16 = (fast.0 - fast.0) + (fast.1 - fast.1)
+            let t8 = t16.lowHalf + t16.highHalf, t4 = t8.lowHalf + t8.highHalf, t2 = t4.lowHalf + t4.highHalf
+            if t2[0] + t2[1] == 0 {
+                (partial, partialSquares, zeros) = fast
+            } else {
+                exactScan(at, n, apart: apart)
             }
+            pending += n
+            if pending >= 1024 { flush() }
+        }
+
+        /// The sums and the counted region of `n` vectors, every value taken as finite. The state
+        /// is in locals, so that it stays in registers (through `self`, `inout` or a nested
+        /// function's captures it went to memory on every vector), and the sums in two chains, so
+        /// that their latency overlaps. The test is a mask from a vector compare: Swift's lane
+        /// shifts (`&>> 31` on SIMD16) compiled to a lane-by-lane mix of scalar and 128-bit shifts.
+        @inline(__always)
+        private static func finiteScan(_ at: UnsafePointer<Float>, _ n: Int, _ apart: Int, _ partial: F16, _ partialSquares: F16,
+                                       _ zeros: SIMD16<Int32>, nonPositive: Bool) -> (F16, F16, SIMD16<Int32>) {
+            /// `v <= 0` holds for ±0, the negatives and -∞, never for NaN.
+            @inline(__always) func counted(_ v: F16) -> SIMDMask<SIMD16<Int32>> { nonPositive ? v .<= F16() : v .== F16() }
+            let one = SIMD16<Int32>(repeating: 1)
+            var s0 = partial, s1 = F16(), q0 = partialSquares, q1 = F16(), z = zeros
             var p = 0
             while p + 2 <= n {
-                let a = finite(p), b = finite(p + 1)
-                s.0 += a
-                s.1 += b
-                q.0 = q.0.addingProduct(a, a)
-                q.1 = q.1.addingProduct(b, b)
+                let a = load16(at + p * apart), b = load16(at + (p + 1) * apart)
+                z = z.replacing(with: z &+ one, where: counted(a))
+                z = z.replacing(with: z &+ one, where: counted(b))
+                s0 += a
+                s1 += b
+                q0 = q0.addingProduct(a, a)
+                q1 = q1.addingProduct(b, b)
                 p += 2
             }
             if p < n {
-                let a = finite(p)
-                s.0 += a
-                q.0 = q.0.addingProduct(a, a)
+                let a = load16(at + p * apart)
+                z = z.replacing(with: z &+ one, where: counted(a))
+                s0 += a
+                q0 = q0.addingProduct(a, a)
             }
-            (partial, partialSquares) = (s.0 + s.1, q.0 + q.1)
-            pending += n
-            if pending >= 1024 { flush() }
+            return (s0 + s1, q0 + q1, z)
+        }
+
+        /// `add`'s run with every value tested: the non-finite ones are counted in `bad` and left
+        /// out of the sums (in the same order of additions as `finiteScan`).
+        private mutating func exactScan(_ at: UnsafePointer<Float>, _ n: Int, apart: Int) {
+            let one = SIMD16<Int32>(repeating: 1), infinity = SIMD16<Int32>(repeating: 0x7f80_0000)
+            var s0 = partial, s1 = F16(), q0 = partialSquares, q1 = F16()
+            var z = zeros, nonFinite = bad
+            for p in 0..<n {
+                let u = load16(at + p * apart)
+                z = z.replacing(with: z &+ one, where: nonPositive ? u .<= F16() : u .== F16())
+                let keep = unsafeBitCast(u, to: SIMD16<Int32>.self) & 0x7fff_ffff .< infinity
+                nonFinite = nonFinite.replacing(with: nonFinite &+ one, where: .!keep)
+                let a = F16().replacing(with: u, where: keep)
+                if p & 1 == 0 {
+                    s0 += a
+                    q0 = q0.addingProduct(a, a)
+                } else {
+                    s1 += a
+                    q1 = q1.addingProduct(a, a)
+                }
+            }
+            (partial, partialSquares, zeros, bad) = (s0 + s1, q0 + q1, z, nonFinite)
         }
 
         mutating func flush() {

@@ -233,11 +233,13 @@ struct BlockedConvolution {
             var tileStore = Accumulators24()
             withUnsafeMutableBytes(of: &tileStore) { raw in
                 let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-                /// Outputs `ow..<ow + count` of this row are in `to` (blocked Y, or the tile): counted
-                /// and, for a plain Y, scattered into its planes.
+                // With a blocked Y, the finished row is counted at once, while it is in L1 (per
+                // piece, the calls cost as much as the counting).
+                defer { counts?[b].add(y + b * outBlock + oh * OW * lanes, OW, apart: lanes) }
+                /// Outputs `ow..<ow + count` of this row are in `to` (blocked Y, or the tile): for a
+                /// plain Y, scattered into its planes.
                 func finished(_ to: UnsafeMutablePointer<Float>, _ ow: Int, _ count: Int) {
                     if !blocked { Self.scatter(tile, vectors: 1, outputs: count, y + b * lanes * plane + oh * OW + ow, plane, lanes: m - b * lanes) }
-                    counts?[b].add(to, count, apart: lanes)
                 }
                 /// One output from the taps inside X.
                 func border(_ ow: Int) {
@@ -357,9 +359,10 @@ struct BlockedConvolution {
                         default: Self.depthwiseTile(One.self, from, sw * lanes, taps, kvol, w, to, rule, s, t)
                         }
                         if !blocked { Self.scatter(tile, vectors: 1, outputs: count, y + b * lanes * plane + oh * OW + ow, plane, lanes: m - b * lanes) }
-                        counts?[b].add(to, count, apart: lanes)
                     }
                 }
+                // With a blocked Y, the finished row is counted at once, while it is in L1.
+                counts?[b].add(y + b * outBlock + oh * OW * lanes, OW, apart: lanes)
             }
             return
         }
@@ -407,9 +410,12 @@ struct BlockedConvolution {
                             default: Self.row(One.self, n, from, lanes, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
                                               rule, es, et, accumulate: accumulate, finishing: finishing)
                             }
-                            if finishing, let counts {
-                                for o in 0..<count { counts[first + o].add(to + o * outBlock, n, apart: lanes) }
-                            }
+                        }
+                        // The finished row, counted at once while it is in L1 (per piece, the
+                        // calls cost as much as the counting).
+                        if finishing, let counts {
+                            let row = y + first * outBlock + oh * OW * lanes
+                            for o in 0..<count { counts[first + o].add(row + o * outBlock, rowWidth, apart: lanes) }
                         }
                     }
                 }
@@ -424,6 +430,10 @@ struct BlockedConvolution {
             var tileStore = Accumulators24()
             withUnsafeMutableBytes(of: &tileStore) { raw in
                 let tile = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+                // A blocked Y's finished outputs are counted 32 or more at a time (per piece, the
+                // calls cost as much as the counting), while they are in L1 (a flat 1×1 "row" is
+                // the whole plane).
+                var counted = 0
                 for (ow, n) in piecesByCount[count] {
                     let from = src + ow * posStride
                     let (to, apart) = blocked ? (y + first * outBlock + (oh * OW + ow) * lanes, outBlock) : (tile, n * lanes)
@@ -436,8 +446,10 @@ struct BlockedConvolution {
                     if !blocked {
                         Self.scatter(tile, vectors: count, outputs: n, y + first * lanes * plane + oh * OW + ow, plane, lanes: m - first * lanes)
                     }
-                    if let counts {
-                        for o in 0..<count { counts[first + o].add(to + o * apart, n, apart: lanes) }
+                    if let counts, ow + n - counted >= 32 || ow + n == rowWidth {
+                        let from = y + first * outBlock + (oh * OW + counted) * lanes
+                        for o in 0..<count { counts[first + o].add(from + o * outBlock, ow + n - counted, apart: lanes) }
+                        counted = ow + n
                     }
                 }
             }
