@@ -501,6 +501,26 @@ final class BlockedLayoutTests: XCTestCase {
         for region in [CountedRegion.zeros, .nonPositive] { try assertBlockedPlaneStatisticsAgree(region) }
     }
 
+    /// A long run (a flat 1×1 convolution's "row" is its whole plane) is added in float partial
+    /// sums of at most 1024 vectors, as the comment on `LaneCounts` promises; the counts are exact.
+    func testLaneCountsMoveLongRunsIntoDoublesEvery1024Vectors() {
+        let n = 5000
+        var values = [Float](repeating: 0.1, count: n * 16)
+        for k in stride(from: 0, to: values.count, by: 7) { values[k] = 0 }
+        var counts = BlockedLayout.LaneCounts()
+        values.withUnsafeBufferPointer { counts.add($0.baseAddress!, n, apart: 16) }
+        XCTAssertEqual(counts.pending, n % 1024)
+        var zeros: UInt64 = 0
+        for j in 0..<16 {
+            let lane = counts.statistics(lane: j, count: UInt64(n))
+            let expected = (0..<n).map { Double(values[$0 * 16 + j]) }
+            XCTAssertEqual(lane.zeros, UInt64(expected.filter { $0 == 0 }.count), "lane \(j)")
+            XCTAssertEqual(lane.sum, expected.reduce(0, +), accuracy: 1e-5 * expected.reduce(0, +), "lane \(j)")
+            zeros += lane.zeros
+        }
+        XCTAssertEqual(zeros, UInt64((values.count + 6) / 7))
+    }
+
     private func assertBlockedPlaneStatisticsAgree(_ region: CountedRegion) throws {
         let ctx = ExecContext(arena: Arena(), threads: 2)
         var values = randomTensor([3, 32, 7, 5], seed: 31).floats.map { $0 < -0.3 ? 0 : $0 }

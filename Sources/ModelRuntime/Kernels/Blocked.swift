@@ -155,8 +155,9 @@ enum BlockedLayout {
     }
 
     /// One vector of 16 channels' plane statistics, added up as blocks of finished vectors come
-    /// (`BlockedConvolution` while they are in L1, `planeStatistics` over a tensor): per lane, zeros and non-finite values, and the finite values' sum and sum of
-    /// squares (in floats over at most 1024 outputs, then in doubles).
+    /// (`BlockedConvolution` while they are in L1, `planeStatistics` over a tensor): per lane, zeros
+    /// and non-finite values, and the finite values' sum and sum of squares (in floats over at
+    /// most 1024 outputs, then in doubles).
     struct LaneCounts {
         /// Whether `zeros` counts values ≤ 0 (`CountedRegion.nonPositive`) rather than zeros.
         var nonPositive = false
@@ -166,26 +167,33 @@ enum BlockedLayout {
 
         init(region: CountedRegion = .zeros) { nonPositive = region == .nonPositive }
 
-        /// Adds `n` finished vectors `apart` floats apart from `at`.
+        /// Adds `n` finished vectors `apart` floats apart from `at`, in runs that fill the float
+        /// partial sums up to 1024 vectors before they go into the doubles.
         ///
-        /// First on the assumption that every value is finite: then the sums need no masking and
-        /// `bad` does not change. A non-finite value (or a square past Float's range) leaves a
-        /// non-finite partial sum in its lane, and then the run is counted again exactly, with
-        /// every value tested, from the state before it; either way the result is the same.
+        /// Each run is first counted on the assumption that every value is finite: then the sums
+        /// need no masking and `bad` does not change. A non-finite value (or a square past Float's
+        /// range) leaves a non-finite partial sum in its lane, and then the run is counted again
+        /// exactly, with every value tested, from the state before it; either way the result is
+        /// the same.
         @inline(__always)
         mutating func add(_ at: UnsafePointer<Float>, _ n: Int, apart: Int) {
-            let fast = Self.finiteScan(at, n, apart, partial, partialSquares, zeros, nonPositive: nonPositive)
-            // x − x is 0 for a finite x and NaN otherwise, and a NaN survives the additions: a tree
-            // of vector halves (`any(_:)` over a mask went lane by lane through the stack).
-            let t16 = (fast.0 - fast.0) + (fast.1 - fast.1)
-            let t8 = t16.lowHalf + t16.highHalf, t4 = t8.lowHalf + t8.highHalf, t2 = t4.lowHalf + t4.highHalf
-            if t2[0] + t2[1] == 0 {
-                (partial, partialSquares, zeros) = fast
-            } else {
-                exactScan(at, n, apart: apart)
+            var done = 0
+            while done < n {
+                let run = min(n - done, 1024 - pending), from = at + done * apart
+                let fast = Self.finiteScan(from, run, apart, partial, partialSquares, zeros, nonPositive: nonPositive)
+                // x − x is 0 for a finite x and NaN otherwise, and a NaN survives the additions: a
+                // tree of vector halves (`any(_:)` over a mask went lane by lane through the stack).
+                let t16 = (fast.0 - fast.0) + (fast.1 - fast.1)
+                let t8 = t16.lowHalf + t16.highHalf, t4 = t8.lowHalf + t8.highHalf, t2 = t4.lowHalf + t4.highHalf
+                if t2[0] + t2[1] == 0 {
+                    (partial, partialSquares, zeros) = fast
+                } else {
+                    exactScan(from, run, apart: apart)
+                }
+                pending += run
+                done += run
+                if pending >= 1024 { flush() }
             }
-            pending += n
-            if pending >= 1024 { flush() }
         }
 
         /// The sums and the counted region of `n` vectors, every value taken as finite. The state
