@@ -94,7 +94,7 @@ public final class TrimSession {
     /// Which channels of which coupled groups to remove.
     public func plan(_ statistics: ApozStatistics, options: TrimOptions) throws -> TrimPlan {
         var channels: [String: ChannelStatistics] = [:]
-        for t in statistics.tensors { channels[t.tensor] = ChannelStatistics(apoz: t.apoz, mean: t.means) }
+        for t in statistics.tensors { channels[t.tensor] = ChannelStatistics(apoz: t.apoz, mean: t.means, channelsLast: t.channelsLast == true) }
         let analysis = try ChannelAnalysis(model: model, allowOutputChange: options.allowOutputChange)
         return try TrimPlan(analysis: analysis, statistics: channels, options: options)
     }

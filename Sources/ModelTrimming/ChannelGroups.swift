@@ -192,11 +192,12 @@ struct ChannelAnalyzer {
         states[rb].barriers = NameChains.Chain()
     }
 
-    /// Gives `tensor` a new group of its axis-1 size; a barrier reason makes it fixed.
-    mutating func fresh(_ tensor: String, size: Int? = nil, producer: String?, barrier: String?) {
+    /// Gives `tensor` a new group of its axis-1 size (or of `size`, laid out as `kind`); a barrier
+    /// reason makes it fixed.
+    mutating func fresh(_ tensor: String, size: Int? = nil, kind: ChannelMap.Kind = .channels, producer: String?, barrier: String?) {
         guard !tensor.isEmpty, let n = size ?? dim(tensor, 1), n > 0 else { return }
         let g = newGroup(size: n, producer: producer, barrier: barrier)
-        maps[tensor] = ChannelMap(segments: [Segment(group: g, range: 0..<n)])
+        maps[tensor] = ChannelMap(segments: [Segment(group: g, range: 0..<n)], kind: kind)
     }
 
     /// Makes every group `tensor` carries non-prunable.

@@ -24,7 +24,7 @@ struct MeanValues {
 
     /// Observed means replace computed ones.
     mutating func seed(_ name: String, _ analysis: ChannelAnalysis, _ statistics: [String: ChannelStatistics]) {
-        guard let s = statistics[name], let m = analysis.map(name), m.kind == .channels, s.mean.count == m.channelCount else { return }
+        guard let s = statistics[name], let m = analysis.map(name), s.matches(m), s.mean.count == m.channelCount else { return }
         values[name] = s.mean.map { $0 }
     }
 

@@ -51,8 +51,14 @@ public struct TrimPlan: Sendable {
                 notes.append(TrimNote("statistics for '\(name)'", "not used: the tensor carries no trimmable channels"))
                 continue
             }
-            guard case .channels = map.kind else {
-                notes.append(TrimNote("statistics for '\(name)'", "not used: the tensor holds flattened features"))
+            guard stats.matches(map) else {
+                let why: String
+                switch map.kind {
+                case .features: why = "the tensor holds flattened features"
+                case .channelsLast: why = "its channels are the last axis, but the statistics were counted along axis 1"
+                case .channels: why = "they were counted along the last axis, but the tensor's channels are axis 1"
+                }
+                notes.append(TrimNote("statistics for '\(name)'", "not used: \(why)"))
                 continue
             }
             try stats.validate(channels: map.channelCount, tensor: name)

@@ -102,7 +102,9 @@ public final class ApozObserver: RuntimeObserver {
     }
 
     public func wantsPlaneStatistics(of node: Node, named output: String) -> Bool {
-        countsInKernels && byTensor[output] != nil && region(of: output) != nil
+        // Kernels count planes along axis 1: channels-last points are scanned.
+        countsInKernels && region(of: output) != nil
+            && byTensor[output].map { !$0.isEmpty && !$0.contains { $0.counter.point.channelsLast } } == true
     }
 
     public func countedRegion(of node: Node, named output: String) -> CountedRegion {
@@ -218,8 +220,10 @@ public final class ApozObserver: RuntimeObserver {
         guard tensor.rank >= 2 else {
             throw ModelError("observed tensor '\(output)' has shape \(tensor.shape); APoZ needs a channel axis 1 ([N, C] or [N, C, …])")
         }
-        let n = tensor.shape[0], c = tensor.shape[1]
-        let m = tensor.shape.dropFirst(2).reduce(1, *)
+        // Channels last: every position in front of the channels is a row of a [rows, C] matrix.
+        let (n, c, m) = counter.point.channelsLast
+            ? (tensor.shape.dropLast().reduce(1, *), tensor.shape[tensor.rank - 1], 1)
+            : (tensor.shape[0], tensor.shape[1], tensor.shape.dropFirst(2).reduce(1, *))
         if let known = counter.channels {
             guard known == c else {
                 throw ModelError("observed tensor '\(output)' had \(known) channels, now \(c) (shape \(tensor.shape))")

@@ -19,6 +19,9 @@ public struct ObservationPoint: Sendable, Equatable {
     /// The activation's input (pre-activation) whose values ≤ 0 are counted, for the off region;
     /// nil when `tensor`'s own zeros are.
     public var input: String?
+    /// Whether the channels are `tensor`'s last axis rather than axis 1: the features of a MatMul
+    /// on a tensor of rank 3 or more ([N, H, W, C] in ConvNeXt's MLP, [N, T, C] in a transformer).
+    public var channelsLast = false
 
     public struct Layer: Sendable, Equatable, Codable {
         public var name: String
@@ -29,7 +32,9 @@ public struct ObservationPoint: Sendable, Equatable {
         }
     }
 
-    public init(tensor: String, node: String, op: String, producers: [Layer], input: String? = nil) {
+    public init(tensor: String, node: String, op: String, producers: [Layer], input: String? = nil,
+                channelsLast: Bool = false) {
+        self.channelsLast = channelsLast
         self.tensor = tensor
         self.node = node
         self.op = op
@@ -86,10 +91,20 @@ public enum ObservationPoints {
         }
         // Node order, so reports follow the network from input to output.
         let ordered = names.sorted { producers[$0]! < producers[$1]! }
+        let byName = Dictionary(graph.nodes.enumerated().map { ($1.displayName, $0) }, uniquingKeysWith: { a, _ in a })
+        var shapes: [String: TensorType]?
         return ordered.map { name in
             let node = graph.nodes[producers[name]!]
-            return ObservationPoint(tensor: name, node: node.displayName, op: node.opType,
-                                    producers: channelProducers(of: name, graph, producers, constants), input: inputs[name])
+            let layers = channelProducers(of: name, graph, producers, constants)
+            // Channels last when every producer is a MatMul over a tensor of rank 3 or more.
+            let matMuls = layers.compactMap { $0.op == "MatMul" ? byName[$0.name].map { graph.nodes[$0] } : nil }
+            var last = false
+            if !layers.isEmpty, matMuls.count == layers.count {
+                if shapes == nil { shapes = (try? graph.inferShapes(opset: Int64(opset))) ?? [:] }
+                last = matMuls.allSatisfy { m in m.input(0).flatMap { shapes?[$0]?.shape?.rank }.map { $0 > 2 } ?? false }
+            }
+            return ObservationPoint(tensor: name, node: node.displayName, op: node.opType, producers: layers,
+                                    input: inputs[name], channelsLast: last)
         }
     }
 
@@ -114,11 +129,14 @@ public enum ObservationPoints {
         return try? t.floats().first
     }
 
-    /// Values known before any input is fed: initializers and Constant outputs.
+    /// Values known before any input is fed: initializers, Constant outputs, and Identity copies
+    /// of them (PyTorch's exporter shares equal initializers, e.g. zero biases, through Identity).
     static func constantValues(_ graph: Graph) -> [String: Tensor] {
         var values = graph.initializerIndex
-        for node in graph.nodes where node.kind == .constant {
-            if let out = node.outputs.first, let t = node[attribute: "value"]?.tensor { values[out] = t }
+        for node in graph.nodes {
+            guard let out = node.outputs.first else { continue }
+            if node.kind == .constant, let t = node[attribute: "value"]?.tensor { values[out] = t }
+            if node.kind == .identity, let x = node.input(0), let t = values[x] { values[out] = t }
         }
         return values
     }

@@ -1,4 +1,4 @@
-/// Per-channel activation statistics of one observed tensor (channel axis 1).
+/// Per-channel activation statistics of one observed tensor (channel axis 1, or the last axis).
 ///
 /// Counts are exact integers; APoZ of channel c is `zeros[c] / positions[c]`, where positions
 /// count every element of the channel over all samples (N·M), non-finite ones included. For an
@@ -17,6 +17,9 @@ public struct TensorStatistics: Codable, Sendable, Equatable {
     public var region: CountedRegion?
     /// For the off region, the activation's input whose values ≤ 0 `zeros` counts.
     public var input: String?
+    /// True when the channels are the tensor's last axis (`ObservationPoint.channelsLast`); absent
+    /// (nil) means axis 1.
+    public var channelsLast: Bool?
     /// Exact zeros (+0 and -0) per channel, or the input's values ≤ 0 (see `region`).
     public var zeros: [UInt64]
     /// Elements seen per channel: samples × positions per sample.
@@ -36,6 +39,7 @@ public struct TensorStatistics: Codable, Sendable, Equatable {
         producers = point.producers
         region = point.region
         input = point.input
+        channelsLast = point.channelsLast ? true : nil
         channels = zeros.count
         self.zeros = zeros
         self.positions = positions

@@ -8,6 +8,7 @@ extension ChannelAnalyzer {
               let weight = constants[w], weight.dims.count >= 3 else {
             return stop(node, "weight is not a constant")
         }
+        if let m = maps[x], m.kind != .channels { return stop(node, "convolution of a flattened or channels-last tensor") }
         let group = ConvAttributes(node).group
         let cout = weight.dims[0]
         let cin = weight.dims[1] * group
@@ -37,6 +38,7 @@ extension ChannelAnalyzer {
               let weight = constants[w], weight.dims.count >= 3 else {
             return stop(node, "weight is not a constant")
         }
+        if let m = maps[x], m.kind != .channels { return stop(node, "convolution of a flattened or channels-last tensor") }
         guard ConvAttributes(node).group == 1 else { return stop(node, "grouped ConvTranspose") }
         if maps[x] != nil {
             edit(.slice(input: 1, axis: 0, by: x))

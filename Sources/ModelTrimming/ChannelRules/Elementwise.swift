@@ -5,12 +5,14 @@ import ModelIR
 extension ChannelAnalyzer {
     mutating func tiedElementwise(_ node: Node) {
         guard let out = node.outputs.first, let r = rank(out) else { return stop(node, "output rank is unknown") }
-        let outChannels = dim(out, 1)
+        // The channel axis: 1, or the last for channels-last operands (the first mapped one says).
+        let channelAxis = node.inputs.first { maps[$0] != nil }.flatMap { maps[$0]?.axis(rank: r) } ?? 1
+        let outChannels = dim(out, channelAxis)
         var carried: [ChannelMap] = []
         for input in node.inputs where !input.isEmpty {
             if isConstant(input) { continue }
             // An operand broadcast along the channel axis (size 1 there) does not tie anything.
-            if rank(input) == r, dim(input, 1) == 1, outChannels != 1 { continue }
+            if rank(input) == r, dim(input, channelAxis) == 1, outChannels != 1 { continue }
             if let m = maps[input], rank(input) == r { carried.append(m) } else { return stop(node, "operand '\(input)' has no channel map") }
         }
         guard let first = carried.first else { return }

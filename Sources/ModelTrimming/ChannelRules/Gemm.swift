@@ -22,18 +22,35 @@ extension ChannelAnalyzer {
         }
     }
 
+    /// MatMul with a constant [K, N] weight. On [M, K] the features are axis 1, as for Gemm. On a
+    /// tensor of rank 3 or more they are the last axis: the output's N features are a new
+    /// channels-last group (the hidden layer of a transformer or ConvNeXt MLP, whose Linear layers
+    /// export as MatMul on [N, H, W, C]), and a channels-last input loses its removed features
+    /// as weight rows. Channels of a channels-first input ride along axes MatMul does not read,
+    /// which the analysis does not follow: they are fixed.
     mutating func matMul(_ node: Node) {
         guard let a = node.input(0), let b = node.input(1), let out = node.outputs.first,
               let weight = constants[b], weight.dims.count == 2 else {
             return stop(node, "weight is not a constant matrix")
         }
-        // Only [M, K] · [K, N]: with more dimensions the features are not on axis 1.
-        guard rank(a) == 2 else { return stop(node, "MatMul on a tensor of rank \(rank(a).map(String.init) ?? "?")") }
-        if maps[a] != nil {
+        guard let r = rank(a) else { return stop(node, "MatMul on a tensor of unknown rank") }
+        var kind = ChannelMap.Kind.channels
+        if r > 2 {
+            guard let spatial = shape(a)?.dims.dropFirst().dropLast()
+                .reduce(Optional(1), { p, d in p.flatMap { q in d.value.map { q * $0 } } }) else {
+                return stop(node, "MatMul on a tensor of unknown shape")
+            }
+            kind = .channelsLast(spatial: spatial)
+            if let m = maps[a], m.kind != kind {
+                barrier(a, why(node, "MatMul reads the last axis of a tensor whose channels are elsewhere"))
+            }
+        }
+        // On [M, K] the map may also be flattened features; on more axes it must be channels last.
+        if let m = maps[a], r == 2 || m.kind == kind {
             edit(.slice(input: 1, axis: 0, by: a))
             edit(.compensate(.matMul))
         }
-        fresh(out, size: weight.dims[1], producer: node.displayName, barrier: nil)
+        fresh(out, size: weight.dims[1], kind: kind, producer: node.displayName, barrier: nil)
         edit(.slice(input: 1, axis: 1, by: out))
     }
 }
