@@ -58,6 +58,13 @@ public final class TensorBytes: @unchecked Sendable {
     public func releaseResidentPages() {
         (owner as? ResidentPages)?.releaseResidentPages(of: buffer)
     }
+
+    /// The same for the bytes in `range` only (a long copy can give back what it has read).
+    public func releaseResidentPages(in range: Range<Int>) {
+        let r = range.clamped(to: 0..<count)
+        guard !r.isEmpty else { return }
+        (owner as? ResidentPages)?.releaseResidentPages(of: UnsafeRawBufferPointer(rebasing: buffer[r]))
+    }
 }
 
 /// Memory that can drop its resident pages and read them again on the next access (a read-only

@@ -107,17 +107,31 @@ struct Rewriter {
             return t
         }
         var delta: [Double]?
+        // The compensation first: it reads the original weights, which the slices below give back
+        // to the file as they go (read after them, VGG-16's fc6 came back whole, 411 MB).
+        for case .compensate(let how) in edits {
+            if means != nil, let x = node.input(0), changed(x) { delta = try compensation(node, how, x) }
+        }
+        // Every axis a constant input loses, sliced in one pass (see `Tensor.sliced(keeping:)`).
+        var slices: [Int: [Int: [Int]]] = [:]
+        for case .slice(let k, let axis, let by) in edits where changed(by) {
+            let t = try value(k)
+            guard axis < t.dims.count, t.dims[axis] == count(by), slices[k]?[axis] == nil else {
+                throw ModelError("'\(node.inputs[k])' has dims \(t.dims), expected \(count(by)) along axis \(axis)")
+            }
+            slices[k, default: [:]][axis] = kept(by)
+        }
+        for (k, keeping) in slices.sorted(by: { $0.key < $1.key }) {
+            let t = try value(k)
+            working[k] = try t.sliced(keeping: keeping)
+            // The original's pages (a mapped file's) need not stay resident once sliced: the
+            // trimmed copy is what is written.
+            t.bytes?.releaseResidentPages()
+        }
         for e in edits {
             switch e {
-            case .compensate(let how):
-                if means != nil, let x = node.input(0), changed(x) { delta = try compensation(node, how, x) }
-            case .slice(let k, let axis, let by):
-                guard changed(by) else { continue }
-                let t = try value(k)
-                guard axis < t.dims.count, t.dims[axis] == count(by) else {
-                    throw ModelError("'\(node.inputs[k])' has dims \(t.dims), expected \(count(by)) along axis \(axis)")
-                }
-                working[k] = try t.sliced(axis: axis, kept: kept(by))
+            case .compensate, .slice:
+                continue  // done above
             case .sliceBroadcast(let k, let by, let rank, let axis):
                 guard changed(by) else { continue }
                 let t = try value(k)
@@ -186,25 +200,34 @@ struct Rewriter {
         }
         let mean = gone.map { ($0, m[$0]!) }.filter { $0.1 != 0 }
         guard let wName = node.input(1), let w = constants[wName] else { return nil }
-        let wv = try w.doubles
         let d = w.dims
-        var delta: [Double]
-        switch how {
-        case .conv:
-            let (cout, cin, k) = (d[0], d[1], d.dropFirst(2).reduce(1, *))
-            delta = (0..<cout).map { o in mean.reduce(0) { s, pm in s + pm.1 * wv[((o * cin + pm.0) * k)..<((o * cin + pm.0 + 1) * k)].reduce(0, +) } }
-        case .convTranspose:
-            let (cout, k) = (d[1], d.dropFirst(2).reduce(1, *))
-            delta = (0..<cout).map { o in mean.reduce(0) { s, pm in s + pm.1 * wv[((pm.0 * cout + o) * k)..<((pm.0 * cout + o + 1) * k)].reduce(0, +) } }
-        case .gemm:
-            let attributes = GemmAttributes(node)
-            let transB = attributes.transB, alpha = Double(attributes.alpha)
-            let n = transB ? d[0] : d[1], kDim = transB ? d[1] : d[0]
-            delta = (0..<n).map { j in alpha * mean.reduce(0) { s, pm in s + pm.1 * (transB ? wv[j * kDim + pm.0] : wv[pm.0 * n + j]) } }
-        case .matMul:
-            let n = d[1]
-            delta = (0..<n).map { j in mean.reduce(0) { s, pm in s + pm.1 * wv[pm.0 * n + j] } }
+        /// Σ over removed inputs p of mean_p times the sum of `count` weights from `start(p)`.
+        func weighted(_ wv: (Int) -> Double, count: Int, _ start: (Int) -> Int) -> Double {
+            mean.reduce(0) { s, pm in
+                let first = start(pm.0)
+                return s + pm.1 * (first..<(first + count)).reduce(0) { $0 + wv($1) }
+            }
         }
+        var delta: [Double] = try w.withElements { wv in
+            switch how {
+            case .conv:
+                let (cout, cin, k) = (d[0], d[1], d.dropFirst(2).reduce(1, *))
+                return (0..<cout).map { o in weighted(wv, count: k) { p in (o * cin + p) * k } }
+            case .convTranspose:
+                let (cout, k) = (d[1], d.dropFirst(2).reduce(1, *))
+                return (0..<cout).map { o in weighted(wv, count: k) { p in (p * cout + o) * k } }
+            case .gemm:
+                let attributes = GemmAttributes(node)
+                let transB = attributes.transB, alpha = Double(attributes.alpha)
+                let n = transB ? d[0] : d[1], kDim = transB ? d[1] : d[0]
+                return (0..<n).map { j in alpha * weighted(wv, count: 1) { p in transB ? j * kDim + p : p * n + j } }
+            case .matMul:
+                let n = d[1]
+                return (0..<n).map { j in weighted(wv, count: 1) { p in p * n + j } }
+            }
+        }
+        // A compensation can read a whole weight (each output row of a Gemm holds removed inputs).
+        w.bytes?.releaseResidentPages()
         if let out = node.outputs.first, analysis.map(out) != nil, changed(out) {
             delta = kept(out).map { delta[$0] }
         }
