@@ -170,4 +170,20 @@ final class ApozStatisticsTests: XCTestCase {
                            "b.json: tensor 'y' counts nonPositive of 'c', a.json zeros of 'y'")
         }
     }
+
+    /// Channels counted along the last axis (a MatMul's hidden layer) do not add to axis-1 counts;
+    /// the flag survives the JSON round trip and is absent for axis 1.
+    func testMergeRefusesAnotherChannelAxisAndTheFlagRoundTrips() throws {
+        var last = tensor(zeros: [1], positions: [2])
+        last.channelsLast = true
+        let a = ApozStatistics(fingerprint: "sha256:a", modelFile: "m.onnx", runs: [run(0, 50)],
+                               tensors: [tensor(zeros: [1], positions: [2])])
+        let b = ApozStatistics(fingerprint: "sha256:a", modelFile: "m.onnx", runs: [run(50, 50)], tensors: [last])
+        XCTAssertThrowsError(try a.merged([b], names: ["a.json", "b.json"])) { error in
+            XCTAssertEqual((error as? StatisticsError)?.message,
+                           "b.json: tensor 'y' counts channels along the last axis, a.json along axis 1")
+        }
+        XCTAssertEqual(try ApozStatistics.decode(try b.encoded(), file: "b.json").tensors[0].channelsLast, true)
+        XCTAssertFalse(String(decoding: try a.encoded(), as: UTF8.self).contains("channelsLast"))
+    }
 }

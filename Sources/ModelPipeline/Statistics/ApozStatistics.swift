@@ -85,6 +85,9 @@ public struct ApozStatistics: Codable, Sendable, Equatable {
             for (t, o) in zip(tensors, other.tensors) where t.channels != o.channels {
                 throw StatisticsError("\(name): tensor '\(t.tensor)' has \(o.channels) channels, \(t.channels) in \(first)")
             }
+            for (t, o) in zip(tensors, other.tensors) where (t.channelsLast == true) != (o.channelsLast == true) {
+                throw StatisticsError("\(name): tensor '\(t.tensor)' counts channels along \(o.channelsLast == true ? "the last axis" : "axis 1"), \(first) along \(t.channelsLast == true ? "the last axis" : "axis 1")")
+            }
             for (t, o) in zip(tensors, other.tensors) where t.countedRegion != o.countedRegion || t.input != o.input {
                 throw StatisticsError("\(name): tensor '\(t.tensor)' counts \(o.countedRegion.rawValue) of '\(o.input ?? o.tensor)', \(first) \(t.countedRegion.rawValue) of '\(t.input ?? t.tensor)'")
             }
