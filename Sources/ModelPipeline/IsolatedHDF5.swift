@@ -131,8 +131,8 @@ public enum IsolatedHDF5 {
     /// libhdf5 sizes some buffers from lengths stored in the file: a keras-zip fuzz input made it
     /// ask for 1 GiB (and take 2.1 GB) converting one string of a 36 KB file. Past the cap its
     /// malloc fails and it reports a read error instead. An import holds the weights about three
-    /// times (libhdf5's cache, our tensors, the ONNX encoding sent back), so the cap is 8× the
-    /// input plus `MODELTOOL_HDF5_BASE_MB` (default 768) for the runtime and libraries.
+    /// times (libhdf5's cache, our tensors, the ONNX encoding sent back), so the cap is what the
+    /// process holds at the start, plus 8× the input, plus `MODELTOOL_HDF5_BASE_MB` (default 768).
     private static func limitMemory(file: String, configPath: String?) {
         func size(_ path: String) -> Int? {
             var info = stat()
@@ -143,9 +143,21 @@ public enum IsolatedHDF5 {
         var bytes = size(file) ?? container.flatMap(size) ?? 0
         if let configPath { bytes += size(configPath) ?? 0 }
         let base = ProcessInfo.processInfo.environment["MODELTOOL_HDF5_BASE_MB"].flatMap { Int($0) }.map { max(64, $0) } ?? 768
-        let cap = rlim_t(clamping: base << 20 + 8 * bytes)
+        // On top of what the process already holds: thread stacks and OpenBLAS's buffers, which
+        // grow with the machine's cores (188 MB here on 2 cores), count against the limit too.
+        let cap = rlim_t(clamping: dataBytesInUse() + base << 20 + 8 * bytes)
         var limit = rlimit(rlim_cur: cap, rlim_max: cap)
         setrlimit(__rlimit_resource_t(RLIMIT_DATA.rawValue), &limit)
+    }
+
+    /// The process's data segment and private writable mappings (VmData in /proc/self/status), the
+    /// size RLIMIT_DATA is compared with; 0 when unreadable.
+    static func dataBytesInUse() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmData:") {
+            return (Int(String(line.dropFirst(7).filter(\.isNumber))) ?? 0) * 1024
+        }
+        return 0
     }
 
     /// CPU seconds a Keras import may take in the child (`MODELTOOL_HDF5_CPU_SECONDS`, default 300).
