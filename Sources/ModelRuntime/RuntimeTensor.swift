@@ -82,13 +82,10 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
         if tensor.dataType == .float, let bytes = tensor.bytes {
             let count = try RuntimeTensor.elementCount(tensor.dims)
             let buffer = TensorBuffer(byteCount: count * 4)
-            // In 4 MB pieces, each given back to a mapped file once copied: the copy and the
+            // Piece by piece, each given back to a mapped file once copied: the copy and the
             // file's pages of a 411 MB weight (VGG-16's fc6) were resident together.
-            let chunk = 4 << 20
-            for start in stride(from: 0, to: count * 4, by: chunk) {
-                let n = min(chunk, count * 4 - start)
-                (buffer.raw + start).copyMemory(from: bytes.pointer + start, byteCount: n)
-                bytes.releaseResidentPages(in: start..<(start + n))
+            bytes.readOnce { offset, piece in
+                if let base = piece.baseAddress { (buffer.raw + offset).copyMemory(from: base, byteCount: piece.count) }
             }
             self.init(shape: tensor.dims, elementType: .float32, buffer: buffer)
             return

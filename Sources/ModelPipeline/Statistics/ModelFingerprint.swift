@@ -82,14 +82,8 @@ private struct Hasher256 {
         case .bytes(let b):
             int(b.count)
             // Hashing reads every weight; a mapped file's pages need not stay resident after it
-            // (apoz and trim fingerprint while an interpreter holds its own copy of the weights),
-            // and are given back every 4 MB (VGG-16's fc6 alone is 411 MB).
-            let chunk = 4 << 20
-            for start in stride(from: 0, to: b.count, by: chunk) {
-                let range = start..<min(b.count, start + chunk)
-                sha.update(UnsafeRawBufferPointer(rebasing: b.buffer[range]))
-                b.releaseResidentPages(in: range)
-            }
+            // (apoz and trim fingerprint while an interpreter holds its own copy of the weights).
+            b.readOnce { _, piece in sha.update(piece) }
         case .strings(let s):
             int(s.count)
             for x in s { bytes(x) }

@@ -204,15 +204,13 @@ enum BlockedLayout {
         @inline(__always)
         private static func finiteScan(_ at: UnsafePointer<Float>, _ n: Int, _ apart: Int, _ partial: F16, _ partialSquares: F16,
                                        _ zeros: SIMD16<Int32>, nonPositive: Bool) -> (F16, F16, SIMD16<Int32>) {
-            /// `v <= 0` holds for ±0, the negatives and -∞, never for NaN.
-            @inline(__always) func counted(_ v: F16) -> SIMDMask<SIMD16<Int32>> { nonPositive ? v .<= F16() : v .== F16() }
             let one = SIMD16<Int32>(repeating: 1)
             var s0 = partial, s1 = F16(), q0 = partialSquares, q1 = F16(), z = zeros
             var p = 0
             while p + 2 <= n {
                 let a = load16(at + p * apart), b = load16(at + (p + 1) * apart)
-                z = z.replacing(with: z &+ one, where: counted(a))
-                z = z.replacing(with: z &+ one, where: counted(b))
+                z = z.replacing(with: z &+ one, where: Self.counted(a, nonPositive: nonPositive))
+                z = z.replacing(with: z &+ one, where: Self.counted(b, nonPositive: nonPositive))
                 s0 += a
                 s1 += b
                 q0 = q0.addingProduct(a, a)
@@ -221,11 +219,18 @@ enum BlockedLayout {
             }
             if p < n {
                 let a = load16(at + p * apart)
-                z = z.replacing(with: z &+ one, where: counted(a))
+                z = z.replacing(with: z &+ one, where: Self.counted(a, nonPositive: nonPositive))
                 s0 += a
                 q0 = q0.addingProduct(a, a)
             }
             return (s0 + s1, q0 + q1, z)
+        }
+
+        /// The lanes in the counted region: zeros, or values ≤ 0 (±0, the negatives and -∞,
+        /// never NaN).
+        @inline(__always)
+        private static func counted(_ v: F16, nonPositive: Bool) -> SIMDMask<SIMD16<Int32>> {
+            nonPositive ? v .<= F16() : v .== F16()
         }
 
         /// `add`'s run with every value tested: the non-finite ones are counted in `bad` and left
@@ -236,7 +241,7 @@ enum BlockedLayout {
             var z = zeros, nonFinite = bad
             for p in 0..<n {
                 let u = load16(at + p * apart)
-                z = z.replacing(with: z &+ one, where: nonPositive ? u .<= F16() : u .== F16())
+                z = z.replacing(with: z &+ one, where: Self.counted(u, nonPositive: nonPositive))
                 let keep = unsafeBitCast(u, to: SIMD16<Int32>.self) & 0x7fff_ffff .< infinity
                 nonFinite = nonFinite.replacing(with: nonFinite &+ one, where: .!keep)
                 let a = F16().replacing(with: u, where: keep)
