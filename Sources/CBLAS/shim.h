@@ -8,6 +8,22 @@ char *openblas_get_corename(void);
 // A read prefetch into all cache levels (the blocked convolution fetches the next block of weights
 // while it sums the current one).
 static inline void modeltool_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+// 1/x for 16 floats (imported as SIMD16<Float>), for the vector sigmoid: with AVX-512, the
+// 14-bit estimate and one Newton step (within 1 ulp of the quotient for 1 <= x < 2^126, where the
+// sigmoid uses it; +inf gives NaN), three instructions where the division takes ten cycles a
+// vector. Elsewhere the division itself.
+typedef float modeltool_float16 __attribute__((ext_vector_type(16)));
+#if defined(__AVX512F__)
+#include <immintrin.h>
+static inline modeltool_float16 modeltool_reciprocal16(modeltool_float16 x) {
+    __m512 v = (__m512)x;
+    __m512 r = _mm512_rcp14_ps(v);
+    __m512 e = _mm512_fnmadd_ps(v, r, _mm512_set1_ps(1.0f));
+    return (modeltool_float16)_mm512_fmadd_ps(r, e, r);
+}
+#else
+static inline modeltool_float16 modeltool_reciprocal16(modeltool_float16 x) { return 1.0f / x; }
+#endif
 // CPU features, for choosing OpenBLAS's kernels when its own detection fails (`BLASKernels`).
 static inline int modeltool_cpu_supports_avx512(void) {
     __builtin_cpu_init();

@@ -422,8 +422,18 @@ struct BlockedConvolution {
             }
             return
         }
-        parallelFor(groups.count * rows, threads: threads, cost: rowWidth * cin * kvol * 64) { k in
-            let (first, count) = groups[k / rows], oh = k % rows
+        // A flat row (a whole 1×1 plane) is cut into `splits` runs of pieces, so that a single
+        // image's pointwise convolution with a few output vectors (one group) still gives every
+        // thread a share. Tasks go split by split, so that each thread's contiguous share takes
+        // every group, however unequal the groups (MobileNetV2's 32 → 16 on 112×112 had one task).
+        let splits = rows == 1 && threads > 1 ? threads : 1
+        parallelFor(splits * groups.count * rows, threads: threads, cost: rowWidth / splits * cin * kvol * 64) { k in
+            let split = k / (groups.count * rows), task = k % (groups.count * rows)
+            let (first, count) = groups[task / rows], oh = task % rows
+            let all = piecesByCount[count]
+            let mine = all[(all.count * split / splits)..<(all.count * (split + 1) / splits)]
+            guard let start = mine.first?.0 else { return }
+            let end = mine.last!.0 + mine.last!.1
             let w = packed + first * lanes * cin * kvol
             let src = input + oh * sh * rowStride
             let es = sums.scale + first * lanes, et = sums.shift + first * lanes
@@ -433,8 +443,8 @@ struct BlockedConvolution {
                 // A blocked Y's finished outputs are counted 32 or more at a time (per piece, the
                 // calls cost as much as the counting), while they are in L1 (a flat 1×1 "row" is
                 // the whole plane).
-                var counted = 0
-                for (ow, n) in piecesByCount[count] {
+                var counted = start
+                for (ow, n) in mine {
                     let from = src + ow * posStride
                     let (to, apart) = blocked ? (y + first * outBlock + (oh * OW + ow) * lanes, outBlock) : (tile, n * lanes)
                     switch count {
@@ -446,7 +456,7 @@ struct BlockedConvolution {
                     if !blocked {
                         Self.scatter(tile, vectors: count, outputs: n, y + first * lanes * plane + oh * OW + ow, plane, lanes: m - first * lanes)
                     }
-                    if let counts, ow + n - counted >= 32 || ow + n == rowWidth {
+                    if let counts, ow + n - counted >= 32 || ow + n == end {
                         let from = y + first * outBlock + (oh * OW + counted) * lanes
                         for o in 0..<count { counts[first + o].add(from + o * outBlock, ow + n - counted, apart: lanes) }
                         counted = ow + n

@@ -1,3 +1,5 @@
+import CBLAS
+
 /// e^x and the logistic function over SIMD lanes, for the activations that need them (Sigmoid,
 /// SiLU, Elu, Softplus …): a lane-wise `expf` costs about 10 ns a value here, and EfficientNet's
 /// Sigmoids took 70 % of its time with it.
@@ -12,43 +14,64 @@ enum VectorMath {
     static let maxArgument: Float = 88.72283935546875
     static let minArgument: Float = -87.33654475059264
 
+    /// The rounding constant 1.5·2^23: v·log2 e + magic holds round-to-nearest(v·log2 e) in its
+    /// low mantissa bits.
+    private static let magic: Float = 12_582_912
+
     @inline(__always)
     static func exp(_ x: F16) -> F16 {
         // n within [−126, 128]; the lanes outside the range are replaced at the end.
         let v = x.replacing(with: minArgument, where: x .< minArgument).replacing(with: maxArgument, where: x .> maxArgument)
-        // n = round-to-nearest(v·log2 e) by the 1.5·2^23 trick: the sum's low mantissa bits hold n.
-        let magic: Float = 12_582_912
-        let t = v * 1.44269504088896341 + magic
-        let n = t - magic
-        var r = v - n * 0.693359375
-        r = r + n * 2.12194440e-4
-        var p = F16(repeating: 1.9875691500e-4)
-        p = p * r + 1.3981999507e-3
-        p = p * r + 8.3334519073e-3
-        p = p * r + 4.1665795894e-2
-        p = p * r + 1.6666665459e-1
-        p = p * r + 5.0000001201e-1
-        p = p * (r * r) + r + 1
+        let (p, t) = reduced(v)
         // p·2^⌊n/2⌋ first: 2^128 itself would overflow.
-        let (low, high) = twoTo(t, magic: magic)
+        let (low, high) = twoTo(t)
         let scaled = p * low * high
         // NaN compares false both ways and passes through `scaled` (NaN arithmetic).
         return scaled.replacing(with: .infinity, where: x .> maxArgument).replacing(with: 0, where: x .< minArgument)
     }
 
+    /// e^r for r = v − n·ln 2, and t = n + magic: e^v = p · 2^n.
+    @inline(__always)
+    private static func reduced(_ v: F16) -> (p: F16, t: F16) {
+        // Fused multiply-adds throughout (`c.addingProduct(a, b)` = c + a·b, one rounding): Swift
+        // does not contract `a * b + c`, and the separate multiplies and adds were a third of the
+        // polynomial's time.
+        let t = F16(repeating: magic).addingProduct(v, F16(repeating: 1.44269504088896341))
+        let n = t - magic
+        var r = v.addingProduct(n, F16(repeating: -0.693359375))
+        r = r.addingProduct(n, F16(repeating: 2.12194440e-4))
+        var p = F16(repeating: 1.3981999507e-3).addingProduct(r, F16(repeating: 1.9875691500e-4))
+        p = F16(repeating: 8.3334519073e-3).addingProduct(p, r)
+        p = F16(repeating: 4.1665795894e-2).addingProduct(p, r)
+        p = F16(repeating: 1.6666665459e-1).addingProduct(p, r)
+        p = F16(repeating: 5.0000001201e-1).addingProduct(p, r)
+        p = (r + 1).addingProduct(p, r * r)
+        return (p, t)
+    }
+
     /// 2^n for the n held in the low bits of t = n + 1.5·2^23, −126 ≤ n ≤ 128, as 2^⌊n/2⌋ · 2^⌈n/2⌉:
     /// each factor is a normal float (2^128 alone is not), built in the exponent field.
     @inline(__always)
-    private static func twoTo(_ t: F16, magic: Float) -> (F16, F16) {
+    private static func twoTo(_ t: F16) -> (F16, F16) {
         let n = unsafeBitCast(t, to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: Int32(bitPattern: magic.bitPattern))
         let half = n &>> 1
         return (unsafeBitCast((half &+ 127) &<< 23, to: F16.self), unsafeBitCast((n &- half &+ 127) &<< 23, to: F16.self))
     }
 
-    /// 1 / (1 + e^−x): 0 for x below about −88, 1 above about 17, NaN for NaN.
+    /// 1 / (1 + e^−x): 0 (or a subnormal) for x below about −88, 1 above about 17, NaN for NaN.
+    /// −x is held in [minArgument, 88], where e^−x is finite and 2^n a normal float (n ≤ 127), so
+    /// neither exp's fix-ups nor its two factors are needed: beyond those bounds σ is already 0
+    /// or 1 to float precision. The reciprocal is `modeltool_reciprocal16` (an estimate and a
+    /// Newton step with AVX-512): the division and exp's extra steps were half of a fused
+    /// convolution's SiLU time.
     @inline(__always)
     static func sigmoid(_ x: F16) -> F16 {
-        1 / (1 + exp(-x))
+        let m = -x
+        let v = m.replacing(with: minArgument, where: m .< minArgument).replacing(with: 88, where: m .> 88)
+        let (p, t) = reduced(v)
+        let n = unsafeBitCast(t, to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: Int32(bitPattern: magic.bitPattern))
+        let e = p * unsafeBitCast((n &+ 127) &<< 23, to: F16.self)
+        return modeltool_reciprocal16(1 + e)
     }
 
     /// The same for 8 lanes, computed as 16 (one 512-bit vector costs about what 256 bits do).
