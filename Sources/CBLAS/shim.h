@@ -8,6 +8,15 @@ char *openblas_get_corename(void);
 // A read prefetch into all cache levels (the blocked convolution fetches the next block of weights
 // while it sums the current one).
 static inline void modeltool_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+// A spin-wait hint: the worker pool's idle threads and its caller poll with it, where a
+// sched_yield system call per poll made each hand-off cost microseconds.
+static inline void modeltool_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 // 1/x for 16 floats (imported as SIMD16<Float>), for the vector sigmoid: with AVX-512, the
 // 14-bit estimate and one Newton step (within 1 ulp of the quotient for 1 <= x < 2^126, where the
 // sigmoid uses it; +inf gives NaN), three instructions where the division takes ten cycles a

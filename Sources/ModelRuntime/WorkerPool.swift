@@ -1,3 +1,4 @@
+import CBLAS
 import Synchronization
 
 #if canImport(Glibc)
@@ -81,7 +82,7 @@ final class WorkerPool: @unchecked Sendable {
             body(0)
             for k in spread..<max(spread, count) { body(k) }
             if spread > 1 {
-                while remaining.load(ordering: .acquiring) > 0 { sched_yield() }
+                while remaining.load(ordering: .acquiring) > 0 { modeltool_spin_pause() }
                 job = nil
             }
         }
@@ -94,7 +95,7 @@ final class WorkerPool: @unchecked Sendable {
             var idleSince = monotonicSeconds()
             while generation.load(ordering: .acquiring) == seen {
                 if monotonicSeconds() - idleSince < Self.spinSeconds {
-                    sched_yield()
+                    modeltool_spin_pause()
                     continue
                 }
                 pthread_mutex_lock(&mutex)

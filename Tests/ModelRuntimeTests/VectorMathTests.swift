@@ -70,4 +70,25 @@ final class BLASKernelsTests: XCTestCase {
         sgemm(m: 1, n: 2, k: 2, [1, 2], lda: 2, b, ldb: 2, &row, ldc: 2, threads: 1)
         XCTAssertEqual(row, [19, 22])
     }
+
+    /// A matrix-vector product large enough to be split between threads (LeNet's 800 → 500 layer
+    /// at batch 1) equals the sums in Double, with B transposed and not, on 1 and 2 threads.
+    func testOneRowProductSplitBetweenThreads() {
+        let (n, k) = (500, 800)
+        // Small exact values (multiples of 1/8 in [-1, 1]): every sum is exact in Float and Double.
+        let x: [Float] = (0..<k).map { i in Float((i * 7) % 17 - 8) / 8 }
+        let w: [Float] = (0..<(n * k)).map { i in Float((i * 13) % 17 - 8) / 8 }  // [n, k]
+        var wt = [Float](repeating: 0, count: k * n)                               // [k, n]
+        for j in 0..<n { for i in 0..<k { wt[i * n + j] = w[j * k + i] } }
+        var expected = [Double](repeating: 0, count: n)
+        for j in 0..<n { for i in 0..<k { expected[j] += Double(x[i]) * Double(w[j * k + i]) } }
+        for threads in [1, 2] {
+            var y = [Float](repeating: .nan, count: n)
+            sgemm(transB: true, m: 1, n: n, k: k, x, lda: k, w, ldb: k, &y, ldc: n, threads: threads)
+            for j in 0..<n { XCTAssertEqual(Double(y[j]), expected[j], accuracy: 1e-3, "B transposed, \(threads) thread(s), column \(j)") }
+            y = [Float](repeating: .nan, count: n)
+            sgemm(m: 1, n: n, k: k, x, lda: k, wt, ldb: n, &y, ldc: n, threads: threads)
+            for j in 0..<n { XCTAssertEqual(Double(y[j]), expected[j], accuracy: 1e-3, "B as it is, \(threads) thread(s), column \(j)") }
+        }
+    }
 }
