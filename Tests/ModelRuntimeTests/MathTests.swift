@@ -129,6 +129,23 @@ final class MathTests: XCTestCase {
         assertTensor(try run1("ReduceL2", opset: 13, [T([2], [3, 4])]), [1], [5])
     }
 
+    /// Reductions over 16 or more contiguous values (a 7×7 map per channel) take 8 lanes at a
+    /// time: the same maxima and minima, and sums exact here (small integers), with a NaN passing.
+    func testLongRowReductions() throws {
+        for n in [16, 49, 50, 64] {
+            let values = (0..<(3 * n)).map { Float(($0 * 37) % 101) - 50 }
+            let x = T([3, n], values)
+            let rows = (0..<3).map { Array(values[($0 * n)..<(($0 + 1) * n)]) }
+            assertTensor(try run1("ReduceSum", opset: 13, [x, I([1])]), [3, 1], rows.map { $0.reduce(0, +) })
+            assertTensor(try run1("ReduceMean", opset: 17, [x], [ints("axes", [1])]), [3, 1], rows.map { $0.reduce(0, +) / Float(n) })
+            assertTensor(try run1("ReduceMax", opset: 13, [x], [ints("axes", [1])]), [3, 1], rows.map { $0.max()! })
+            assertTensor(try run1("ReduceMin", opset: 13, [x], [ints("axes", [1])]), [3, 1], rows.map { $0.min()! })
+        }
+        var withNaN = (0..<20).map(Float.init)
+        withNaN[13] = .nan
+        XCTAssertTrue(try run1("ReduceSum", opset: 13, [T([1, 20], withNaN), I([1])]).floats[0].isNaN)
+    }
+
     /// A product split into row blocks (m ≥ n) or column blocks over threads equals one call.
     func testSplitGemmMatchesOneCall() {
         for (m, n, k) in [(96, 40, 160), (24, 200, 130)] {

@@ -57,6 +57,10 @@ final class PoolingTests: XCTestCase {
             ([7, 19], [ints("kernel_shape", [2, 2]), ints("strides", [2, 2]), int("ceil_mode", 1)]),
             ([14, 14], [ints("kernel_shape", [3, 3]), ints("pads", [1, 1, 1, 1])]),
             ([9, 11], [ints("kernel_shape", [3, 3]), ints("strides", [2, 2]), ints("pads", [1, 0, 1, 2]), int("ceil_mode", 1)]),
+            // Stride-2 rows long enough for the 8-wide loop (a 3×3 stride-2 stem), ending at the
+            // plane's last value.
+            ([5, 50], [ints("kernel_shape", [3, 3]), ints("strides", [2, 2]), ints("pads", [1, 1, 1, 1])]),
+            ([6, 37], [ints("kernel_shape", [3, 3]), ints("strides", [2, 2])]),
             ([10, 12], [ints("kernel_shape", [2, 3]), ints("dilations", [2, 2]), ints("pads", [0, 1, 1, 0])]),
             ([17], [ints("kernel_shape", [3]), ints("strides", [2]), ints("pads", [1, 1])]),
             ([17], [ints("kernel_shape", [4]), ints("dilations", [3]), ints("pads", [2, 5])]),

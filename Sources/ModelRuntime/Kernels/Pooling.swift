@@ -203,9 +203,16 @@ private func maxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     while i < n { let v = x[i]; y[i] = v > y[i] ? v : y[i]; i += 1 }
 }
 
+/// y[i] = max(y[i], x[i·s]). At stride 2 (a 3×3 stride-2 stem pooling), 8 outputs at a time
+/// from the even lanes of 16 loaded values; the vector loop stops while its last load still ends
+/// before x's last element read, so it never reads past the row's valid range.
 @inline(__always)
 private func maxRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, stride s: Int) {
-    for i in 0..<n { let v = x[i * s]; y[i] = v > y[i] ? v : y[i] }
+    var i = 0
+    if s == 2 {
+        while i + 8 < n { store8(greater(load8(y + i), load16(x + 2 * i).evenHalf), y + i); i += 8 }
+    }
+    while i < n { let v = x[i * s]; y[i] = v > y[i] ? v : y[i]; i += 1 }
 }
 
 @inline(__always)
@@ -215,9 +222,14 @@ private func addRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
     while i < n { y[i] += x[i]; i += 1 }
 }
 
+/// y[i] += x[i·s], at stride 2 as `maxRow` does it.
 @inline(__always)
 private func addRow(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, stride s: Int) {
-    for i in 0..<n { y[i] += x[i * s] }
+    var i = 0
+    if s == 2 {
+        while i + 8 < n { store8(load8(y + i) + load16(x + 2 * i).evenHalf, y + i); i += 8 }
+    }
+    while i < n { y[i] += x[i * s]; i += 1 }
 }
 
 /// Max pooling that also records where each maximum came from (a scalar walk over each window).

@@ -49,8 +49,20 @@ func reduce(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: 
         out.initialize(repeating: kind.initial, count: inner)
         let src = x + o * n * inner
         if inner == 1 {
-            var acc = kind.initial
-            for r in 0..<n { acc = kind.combine(acc, src[r]) }
+            var acc = kind.initial, r = 0
+            if n >= 16 && (kind == .sum || kind == .mean || kind == .max || kind == .min) {
+                // Eight lanes side by side (ShuffleNet's mean over a 7×7 map per channel went one
+                // dependent add at a time), then the lanes into `acc`: kinds whose terms combine
+                // in any order (up to rounding, for the sums), picking as Swift.max/min do.
+                var lanes = F8(repeating: kind.initial)
+                switch kind {
+                case .max: while r + 8 <= n { let v = load8(src + r); lanes = lanes.replacing(with: v, where: v .>= lanes); r += 8 }
+                case .min: while r + 8 <= n { let v = load8(src + r); lanes = lanes.replacing(with: v, where: v .< lanes); r += 8 }
+                default: while r + 8 <= n { lanes += load8(src + r); r += 8 }
+                }
+                for k in 0..<8 { acc = kind.combine(acc, lanes[k]) }
+            }
+            while r < n { acc = kind.combine(acc, src[r]); r += 1 }
             out[0] = acc
         } else {
             for r in 0..<n {
