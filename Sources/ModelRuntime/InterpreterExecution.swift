@@ -126,10 +126,11 @@ extension Interpreter {
     /// released buffers are uniquely referenced afterwards.
     func execute(_ step: Step, _ index: Int, _ values: inout [RuntimeTensor?], _ ctx: ExecContext, _ lane: Lane,
                          _ observer: (any RuntimeObserver)?, wanted: [Observation]?) throws {
-        let place = "node '\(step.node.displayName)' (\(step.node.opType))"
+        // Built only for an error, not on every step of every batch.
+        func place() -> String { "node '\(step.node.displayName)' (\(step.node.opType))" }
         var args = step.inputs.map { $0.flatMap { values[$0] } }
         for (k, s) in step.inputs.enumerated() where s != nil && args[k] == nil {
-            throw ModelError("\(place): input '\(step.node.inputs[k])' was not computed")
+            throw ModelError("\(place()): input '\(step.node.inputs[k])' was not computed")
         }
         // Blocked inputs the step does not take as they are become plain copies, given back after it.
         var converted: [RuntimeTensor] = []
@@ -178,13 +179,13 @@ extension Interpreter {
         var results: [RuntimeTensor]
         do {
             results = try channelBroadcast.map { [try $0.run(stepCtx)] } ?? step.run(args, stepCtx)
-        } catch let e as ModelError { throw e.at(place) }
+        } catch let e as ModelError { throw e.at(place()) }
         if relabel { results[0].blocked = true }
         args = []
         while let t = converted.popLast() { ctx.recycle(t) }
         for (k, o) in step.outputs.enumerated() {
             guard let o else { continue }
-            guard k < results.count else { throw ModelError("\(place): output \(k) is not produced") }
+            guard k < results.count else { throw ModelError("\(place()): output \(k) is not produced") }
             values[o] = results[k]
             guard let observer, let how = wanted?[k], how != .none else { continue }
             let name = step.node.outputs[k]

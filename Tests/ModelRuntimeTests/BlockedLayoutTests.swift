@@ -166,6 +166,34 @@ final class BlockedLayoutTests: XCTestCase {
         assertClose(y.floats, expected.floats, "1×1 from blocked X into a plain Y of 24 channels")
     }
 
+    /// One Conv operator run with changing sizes (a last, smaller batch slice; another image
+    /// size) and layouts keeps a plan per size: each run equals a fresh operator's, for the
+    /// blocked, the direct and the depthwise kernels.
+    func testConvPlansFollowTheInputSizes() throws {
+        let cases: [(String, Int, Int, Int)] = [("ungrouped 3×3", 32, 32, 1), ("depthwise", 32, 32, 32), ("direct, 20 → 50", 20, 50, 1)]
+        for (what, c, m, group) in cases {
+            let node = Node(name: what, opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"],
+                            attributes: [ints("pads", [1, 1, 1, 1]), int("group", Int64(group))])
+            let entry = KernelRegistry.entry(domain: "", opType: "Conv", opset: 13)!
+            let kept = try entry.make(node, 13)
+            let w = randomTensor([m, c / group, 3, 3], seed: 21), b = randomTensor([m], seed: 22)
+            for (k, shape) in [[1, c, 9, 9], [2, c, 7, 11], [1, c, 9, 9], [3, c, 5, 5]].enumerated() {
+                let x = randomTensor(shape, seed: UInt64(30 + k))
+                for blocked in c % 16 == 0 ? [false, true] : [false] {
+                    var ctx = ExecContext(arena: Arena(), threads: 2)
+                    ctx.blockedLayout = blocked
+                    ctx.blockedOutput = blocked
+                    let input = blocked ? try BlockedLayout.blocked(x, ctx) : x
+                    let got = try kept([input, w, b], ctx)[0]
+                    let fresh = try entry.make(node, 13)([input, w, b], ctx)[0]
+                    XCTAssertEqual(got.shape, fresh.shape, what)
+                    XCTAssertEqual(got.blocked, fresh.blocked, what)
+                    XCTAssertTrue(got.floats == fresh.floats, "\(what), X \(shape), \(blocked ? "blocked" : "plain")")
+                }
+            }
+        }
+    }
+
     /// A rank-3 (1-D) convolution never writes the blocked layout, although its geometry would
     /// fit the kernel: blocked tensors are [N, C, H, W].
     func testOneDimensionalConvOperatorStaysPlain() throws {

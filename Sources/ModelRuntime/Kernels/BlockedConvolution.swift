@@ -422,11 +422,14 @@ struct BlockedConvolution {
             }
             return
         }
-        // A flat row (a whole 1×1 plane) is cut into `splits` runs of pieces, so that a single
-        // image's pointwise convolution with a few output vectors (one group) still gives every
-        // thread a share. Tasks go split by split, so that each thread's contiguous share takes
-        // every group, however unequal the groups (MobileNetV2's 32 → 16 on 112×112 had one task).
-        let splits = rows == 1 && threads > 1 ? threads : 1
+        // A flat row (a whole 1×1 plane) is cut into `splits` runs of pieces when its threads
+        // would otherwise get unequal shares of groups, or read more weights than input: a single
+        // image's pointwise convolution with a few output vectors (MobileNetV2's 32 → 16 on
+        // 112×112 had one task) then gives every thread a run of the plane. Tasks go split by
+        // split, so that each thread's contiguous share takes every group. Otherwise each thread
+        // takes its groups, so reads only their weights (ResNet-50's 512 → 2048 on 7×7: 4 MB of
+        // weights for 100 KB of input; split by runs, each thread read all of them).
+        let splits = rows == 1 && threads > 1 && (groups.count < 2 * threads || packedWeights < cin * rowWidth) ? threads : 1
         parallelFor(splits * groups.count * rows, threads: threads, cost: rowWidth / splits * cin * kvol * 64) { k in
             let split = k / (groups.count * rows), task = k % (groups.count * rows)
             let (first, count) = groups[task / rows], oh = task % rows

@@ -45,16 +45,17 @@ struct ConvLayout {
 
 /// Convolution through im2col and sgemm per image and group, each image finished by `epilogue`
 /// while in cache; depthwise convolutions take the direct kernel. `scratch` holds
-/// `layout.scratchCount(threads:)` floats.
+/// `layout.scratchCount(threads:)` floats; `direct` is the direct kernel's plan when the caller
+/// kept it.
 func convolution(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, packed: UnsafePointer<Float>? = nil,
-                 _ epilogue: ConvEpilogue, _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout,
+                 direct: DirectConvolution? = nil, _ epilogue: ConvEpilogue, _ y: UnsafeMutablePointer<Float>, _ l: ConvLayout,
                  scratch: UnsafeMutablePointer<Float>?, threads: Int) {
     if l.isDepthwise {
         depthwiseConvolution(x, w, epilogue, y, l, threads: threads)
         return
     }
     if l.isDirect {
-        DirectConvolution(l).run(x, w, packed: packed, epilogue, y, scratch: scratch!, threads: threads)
+        (direct ?? DirectConvolution(l)).run(x, w, packed: packed, epilogue, y, scratch: scratch!, threads: threads)
         return
     }
     let workers = l.workers(threads: threads)

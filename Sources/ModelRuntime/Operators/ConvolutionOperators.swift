@@ -54,6 +54,7 @@ enum ConvolutionOperators {
         let params = try WindowAttributes.forKernels(node)
         let groups = ConvAttributes(node).group
         let packedWeights = PackedWeights(), blockedWeights = PackedWeights()
+        let blockedPlans = PlanCache<(ConvLayout, BlockedConvolution)>(), directPlans = PlanCache<(ConvLayout, DirectConvolution?)>()
         return { inputs, ctx, makeEpilogue in
             var x = try ctx.asFloat(try inputs.required(0))
             let w = try ctx.asFloat(try inputs.required(1))
@@ -74,18 +75,26 @@ enum ConvolutionOperators {
                 throw ModelError("W \(w.shape) does not fit \(channels) input channels in \(groups) group(s)")
             }
             var epilogue = try makeEpilogue(m, try bias(inputs, m, ctx))
-            let layout = ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
-                                    geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
+            let sizes = [batch, channels, m] + spatial + kernel
+            func makeLayout() throws -> ConvLayout {
+                ConvLayout(batch: batch, inChannels: channels, outChannels: m, groups: groups,
+                           geometry: try WindowGeometry(spatial: spatial, kernel: kernel, params))
+            }
             // Vectors along output channels when the input is blocked or the output is to be (every
             // reader takes it blocked, as the interpreter planned).
             let blockedOutput = ctx.blockedOutput && m % BlockedLayout.lanes == 0
             // A plain Y is scattered from the blocked kernel's tiles value by value; when each output
             // sums few products (a 1×1 convolution of 16 channels) that costs more than the sums, and
             // the plain kernels on a plain copy of X run several times faster (MobileNetV3's 16 → 72).
-            let scatterBound = !blockedOutput && groups == 1 && channels * layout.geometry.kernelVolume < 64
-            if x.rank == 4 && (x.blocked || blockedOutput) && !scatterBound
-                && BlockedConvolution.applies(to: layout, inputBlocked: x.blocked, outputBlocked: blockedOutput) {
-                let kernel = BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput)
+            let scatterBound = !blockedOutput && groups == 1 && channels * kernel.reduce(1, *) < 64
+            let blockedPlan = x.rank == 4 && (x.blocked || blockedOutput) && !scatterBound
+                ? try blockedPlans.plan(sizes + [x.blocked ? 1 : 0, blockedOutput ? 1 : 0]) { () throws -> (ConvLayout, BlockedConvolution)? in
+                    let layout = try makeLayout()
+                    guard BlockedConvolution.applies(to: layout, inputBlocked: x.blocked, outputBlocked: blockedOutput) else { return nil }
+                    return (layout, BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput))
+                } : nil
+            if let plan = blockedPlan {
+                let (layout, kernel) = plan
                 var y = try ctx.floats([batch, m] + layout.geometry.outputShape)
                 y.blocked = blockedOutput
                 // A blocked Y is counted by the kernel, a plain one afterwards over its planes.
@@ -104,22 +113,50 @@ enum ConvolutionOperators {
             // Otherwise the plain kernels, from a plain copy of a blocked X (given back afterwards).
             var plain = x.blocked ? try BlockedLayout.planar(x, ctx) : nil
             let xf = plain?.f ?? x.f
+            let (layout, direct) = try directPlans.plan(sizes) { () throws -> (ConvLayout, DirectConvolution?)? in
+                let layout = try makeLayout()
+                return (layout, layout.isDirect ? DirectConvolution(layout) : nil)
+            }!
             let y = try ctx.floats([batch, m] + layout.geometry.outputShape)
             // Wanted statistics are counted by the epilogue, plane by plane, as it finishes them.
             epilogue.statistics = ctx.statistics?.claim(shape: y.shape)
-            let direct = layout.isDirect ? DirectConvolution(layout) : nil
             let packed = direct.map { d in
                 packedWeights.packed(w, key: [0, d.packedWeights, d.packWidth, d.l.groups, d.l.inPerGroup, d.l.outPerGroup],
                                      count: d.packedWeights, d.pack)
             }
-            withScratch(ctx, layout.scratchCount(threads: ctx.threads)) { scratch in
+            let scratchCount = direct?.scratchCount(workers: layout.workers(threads: ctx.threads))
+                ?? layout.scratchPerWorker * layout.workers(threads: ctx.threads)
+            withScratch(ctx, scratchCount) { scratch in
                 func run(_ packed: UnsafePointer<Float>?) {
-                    convolution(xf, w.f, packed: packed, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
+                    convolution(xf, w.f, packed: packed, direct: direct, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
                 }
                 if let packed { packed.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
             }
             if let copy = plain.take() { ctx.recycle(copy) }
             return [y]
+        }
+    }
+
+    /// A Conv's plan (layout and kernel) for the last sizes it ran with, kept from one batch to
+    /// the next: building one allocates its tables (taps, pieces, groups), several times per
+    /// convolution per batch, a share of a small model's time at batch 1. `make` returns nil when
+    /// no plan applies (remembered too). Safe to call from the threads of batch slices.
+    final class PlanCache<Plan>: @unchecked Sendable {
+        private var lock = pthread_mutex_t()
+        private var key: [Int]?
+        private var value: Plan?
+
+        init() { pthread_mutex_init(&lock, nil) }
+        deinit { pthread_mutex_destroy(&lock) }
+
+        func plan(_ key: [Int], _ make: () throws -> Plan?) rethrows -> Plan? {
+            pthread_mutex_lock(&lock)
+            defer { pthread_mutex_unlock(&lock) }
+            if self.key != key {
+                value = try make()
+                self.key = key
+            }
+            return value
         }
     }
 
