@@ -116,10 +116,8 @@ extension Interpreter {
             if !changed { break }
         }
         for (k, chain) in chains {
-            var step = chain.step
-            step.blockedUse = steps[k].blockedUse
-            step.blockedOutput = writes[k] == true
-            chains[k] = FusedChain(members: chain.members, step: step)
+            chain.step.blockedUse = steps[k].blockedUse
+            chain.step.blockedOutput = writes[k] == true
         }
         for (k, wants) in writes where wants && chains[k] == nil { steps[k].blockedOutput = true }
     }

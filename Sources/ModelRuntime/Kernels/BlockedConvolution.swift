@@ -23,7 +23,10 @@ import CBLAS
 /// small tile; output channels then need not fill whole vectors (the weights of the missing
 /// channels are zero and their sums dropped). Weights are packed as
 /// [group of channel vectors][ci][tap][vector][16] (depthwise: [channel block][tap][16]).
-struct BlockedConvolution {
+///
+/// A class: a Conv keeps its plan between batches (`ConvolutionOperators.PlanCache`) and hands
+/// it on, one reference instead of a retain per table.
+final class BlockedConvolution {
     let l: ConvLayout
     /// Whether X is blocked (otherwise plain NCHW), and whether Y is.
     let inputBlocked: Bool, outputBlocked: Bool

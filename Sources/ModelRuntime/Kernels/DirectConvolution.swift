@@ -20,7 +20,9 @@
 /// of a row (2 or 1 vectors × up to 12), each output's input broadcast from the phases, so only
 /// real outputs are computed, and the sums are scattered into Y's planes. The weights are then packed as
 /// [group][16 channels][ci][tap][16].
-struct DirectConvolution {
+///
+/// A class, as `BlockedConvolution` is: kept between batches and handed on by reference.
+final class DirectConvolution {
     static let channelBlock = 4, vectorsPerBlock = 6
 
     let l: ConvLayout
