@@ -50,6 +50,14 @@ final class BlockedLayoutTests: XCTestCase {
         let other = try BlockedLayout.blocked(randomTensor([3, 16, 2, 4], seed: 4), ctx)
         XCTAssertThrowsError(try BlockedLayout.concatChannels([try BlockedLayout.blocked(parts[0], ctx), other], ctx))
         XCTAssertThrowsError(try BlockedLayout.concatChannels([try BlockedLayout.blocked(parts[0], ctx), parts[1]], ctx), "a plain input")
+        // Large enough to be split between the two threads: one image (a DenseNet layer), and
+        // three images whose halves meet inside the second.
+        for shapes in [[[1, 16, 56, 56], [1, 48, 56, 56], [1, 32, 56, 56]], [[3, 16, 30, 30], [3, 32, 30, 30], [3, 16, 30, 30]]] {
+            let big = shapes.enumerated().map { randomTensor($0.element, seed: UInt64(10 + $0.offset)) }
+            let joined = try BlockedLayout.concatChannels(big.map { try BlockedLayout.blocked($0, ctx) }, ctx)
+            let expected = try DataMovementOperators.concat(big, axis: 1, ctx)
+            XCTAssertTrue(try BlockedLayout.planar(joined, ctx).floats == expected.floats, "\(shapes)")
+        }
     }
 
     /// The Conv operator asked for a blocked output (`ExecContext.blockedOutput`, as the

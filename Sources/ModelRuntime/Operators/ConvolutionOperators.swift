@@ -54,7 +54,7 @@ enum ConvolutionOperators {
         let params = try WindowAttributes.forKernels(node)
         let groups = ConvAttributes(node).group
         let packedWeights = PackedWeights(), blockedWeights = PackedWeights()
-        let blockedPlans = PlanCache<(ConvLayout, BlockedConvolution)>(), directPlans = PlanCache<(ConvLayout, DirectConvolution?)>()
+        let blockedPlans = PlanCache<BlockedConvolution>(), directPlans = PlanCache<(ConvLayout, DirectConvolution?)>()
         return { inputs, ctx, makeEpilogue in
             var x = try ctx.asFloat(try inputs.required(0))
             let w = try ctx.asFloat(try inputs.required(1))
@@ -88,13 +88,13 @@ enum ConvolutionOperators {
             // the plain kernels on a plain copy of X run several times faster (MobileNetV3's 16 → 72).
             let scatterBound = !blockedOutput && groups == 1 && channels * kernel.reduce(1, *) < 64
             let blockedPlan = x.rank == 4 && (x.blocked || blockedOutput) && !scatterBound
-                ? try blockedPlans.plan(sizes + [x.blocked ? 1 : 0, blockedOutput ? 1 : 0]) { () throws -> (ConvLayout, BlockedConvolution)? in
+                ? try blockedPlans.plan(sizes + [x.blocked ? 1 : 0, blockedOutput ? 1 : 0]) { () throws -> BlockedConvolution? in
                     let layout = try makeLayout()
                     guard BlockedConvolution.applies(to: layout, inputBlocked: x.blocked, outputBlocked: blockedOutput) else { return nil }
-                    return (layout, BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput))
+                    return BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput)
                 } : nil
-            if let plan = blockedPlan {
-                let (layout, kernel) = plan
+            if let kernel = blockedPlan {
+                let layout = kernel.l
                 var y = try ctx.floats([batch, m] + layout.geometry.outputShape)
                 y.blocked = blockedOutput
                 // A blocked Y is counted by the kernel, a plain one afterwards over its planes.
