@@ -185,10 +185,12 @@ final class BlockedLayoutTests: XCTestCase {
             let entry = KernelRegistry.entry(domain: "", opType: "Conv", opset: 13)!
             let kept = try entry.make(node, 13)
             let w = randomTensor([m, c / group, 3, 3], seed: 21), b = randomTensor([m], seed: 22)
+            // One arena per layout, as a lane keeps its own: the plans are kept per arena.
+            let arenas = [Arena(), Arena()]
             for (k, shape) in [[1, c, 9, 9], [2, c, 7, 11], [1, c, 9, 9], [3, c, 5, 5]].enumerated() {
                 let x = randomTensor(shape, seed: UInt64(30 + k))
                 for blocked in c % 16 == 0 ? [false, true] : [false] {
-                    var ctx = ExecContext(arena: Arena(), threads: 2)
+                    var ctx = ExecContext(arena: arenas[blocked ? 1 : 0], threads: 2)
                     ctx.blockedLayout = blocked
                     ctx.blockedOutput = blocked
                     let input = blocked ? try BlockedLayout.blocked(x, ctx) : x

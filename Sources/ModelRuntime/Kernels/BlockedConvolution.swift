@@ -384,6 +384,8 @@ final class BlockedConvolution {
             let chunks = max(1, min(rows, (2 * threads + groups.count - 1) / groups.count))
             parallelFor(groups.count * chunks, threads: threads, cost: rowWidth * rows / chunks * cin * kvol * 64) { k in
                 let (first, count) = groups[k / chunks], chunk = k % chunks
+                // Taken once per task: read in the row loop, the array was retained per row.
+                let pieces = piecesByCount[count]
                 let es = sums.scale + first * lanes, et = sums.shift + first * lanes
                 let myRows = (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks)
                 let blockWeights = lanes * kvol * count * lanes
@@ -400,7 +402,7 @@ final class BlockedConvolution {
                         let lines = cb + 1 < cinBlocks ? max(0, min(linesPerRow, blockWeights / 16 - firstLine)) : 0
                         for line in 0..<lines { modeltool_prefetch(w + blockWeights + (firstLine + line) * 16) }
                         let src = input + oh * sh * rowStride + cb * blocksApart
-                        for (ow, n) in piecesByCount[count] {
+                        for (ow, n) in pieces {
                             let from = src + ow * posStride
                             let to = y + first * outBlock + (oh * OW + ow) * lanes
                             switch count {
