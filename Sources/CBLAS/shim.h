@@ -18,9 +18,9 @@ static inline void modeltool_spin_pause(void) {
 #endif
 }
 // 1/x for 16 floats (imported as SIMD16<Float>), for the vector sigmoid: with AVX-512, the
-// 14-bit estimate and one Newton step (within 1 ulp of the quotient for 1 <= x < 2^126, where the
-// sigmoid uses it; +inf gives NaN), three instructions where the division takes ten cycles a
-// vector. Elsewhere the division itself.
+// 14-bit estimate and one Newton step (within 2 ulp of the quotient for 1 <= x < 2^126, where the
+// sigmoid uses it, VectorMathTests; +inf gives NaN), three instructions where the division takes
+// about ten cycles a vector. Elsewhere the division itself.
 typedef float modeltool_float16 __attribute__((ext_vector_type(16)));
 #if defined(__AVX512F__)
 #include <immintrin.h>

@@ -35,6 +35,23 @@ final class VectorMathTests: XCTestCase {
         XCTAssertEqual(Double(got[12]), Foundation.exp(Double(Float(-87.3))), accuracy: Foundation.exp(-87.3) * 3e-7)
     }
 
+    /// The sigmoid's reciprocal (an estimate and a Newton step with AVX-512) is within 2 ulp of
+    /// the quotient over the range the sigmoid gives it, 1 to 2^126. Called through ModelRuntime,
+    /// which is compiled for this CPU (the test module is not).
+    func testReciprocalIsWithinTwoUlp() {
+        var x = Float(1), worst: Float = 0
+        while x < 0x1p126 {
+            let xs = F16((0..<16).map { x * (1 + Float($0) / 16) })
+            let got = VectorMath.reciprocal(xs)
+            for k in 0..<16 {
+                let exact = 1 / Double(xs[k])
+                worst = max(worst, Float(abs(Double(got[k]) - exact) / Double(Float(exact).ulp)))
+            }
+            x *= 1.37
+        }
+        XCTAssertLessThanOrEqual(worst, 2, "largest error in ulp")
+    }
+
     func testSigmoidMatchesTheScalarForm() {
         let xs: [Float] = (0..<400).map { Float($0) / 8 - 25 } + [-100, 100, .infinity, -.infinity]
         for start in stride(from: 0, to: xs.count - 7, by: 8) {
