@@ -8,7 +8,7 @@ char *openblas_get_corename(void);
 // A read prefetch into all cache levels (the blocked convolution fetches the next block of weights
 // while it sums the current one).
 static inline void modeltool_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
-// A spin-wait hint: the worker pool's idle threads and its caller poll with it, where a
+// A spin-wait hint: the worker pool's idle threads and its caller poll with it at first, where a
 // sched_yield system call per poll made each hand-off cost microseconds.
 static inline void modeltool_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)

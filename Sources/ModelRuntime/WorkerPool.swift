@@ -34,8 +34,11 @@ final class WorkerPool: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var threads: [pthread_t] = []
-    /// How long an idle worker spins before it sleeps.
-    private static let spinSeconds = 0.005
+    /// How long an idle worker spins before it sleeps, and for how much of that it polls with a
+    /// pause hint rather than a yield (a system call per poll made each hand-off cost
+    /// microseconds); how many times the caller polls with the hint before it yields.
+    private static let spinSeconds = 0.005, pauseSeconds = 0.0002
+    private static let pausePolls = 1024
 
     /// Starts `workers` threads (fewer if the system refuses some: their indices then run on the
     /// calling thread).
@@ -82,7 +85,13 @@ final class WorkerPool: @unchecked Sendable {
             body(0)
             for k in spread..<max(spread, count) { body(k) }
             if spread > 1 {
-                while remaining.load(ordering: .acquiring) > 0 { modeltool_spin_pause() }
+                // A pause hint per poll at first, then a yield: should a worker have been
+                // preempted (another process on the cores), the caller must not keep its core.
+                var polls = 0
+                while remaining.load(ordering: .acquiring) > 0 {
+                    polls += 1
+                    if polls < Self.pausePolls { modeltool_spin_pause() } else { sched_yield() }
+                }
                 job = nil
             }
         }
@@ -94,8 +103,11 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             var idleSince = monotonicSeconds()
             while generation.load(ordering: .acquiring) == seen {
-                if monotonicSeconds() - idleSince < Self.spinSeconds {
-                    modeltool_spin_pause()
+                let idle = monotonicSeconds() - idleSince
+                if idle < Self.spinSeconds {
+                    // Pause hints while a next job is likely soon (the layers of one image), then
+                    // yields, which let a preempted caller run.
+                    if idle < Self.pauseSeconds { modeltool_spin_pause() } else { sched_yield() }
                     continue
                 }
                 pthread_mutex_lock(&mutex)
