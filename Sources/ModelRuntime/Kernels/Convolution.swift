@@ -36,9 +36,10 @@ struct ConvLayout {
     func workers(threads: Int) -> Int { batch > 1 ? max(1, min(threads, batch)) : 1 }
     /// Whether `convolution` takes the direct kernel (`DirectConvolution`) rather than im2col.
     var isDirect: Bool { !isDepthwise && DirectConvolution.applies(to: self) }
-    /// Floats of scratch `convolution` needs with `threads` threads.
-    func scratchCount(threads: Int) -> Int {
-        if isDirect { return DirectConvolution(self).scratchCount(workers: workers(threads: threads)) }
+    /// Floats of scratch `convolution` needs with `threads` threads (`direct`: the direct kernel's
+    /// plan when the caller kept it).
+    func scratchCount(threads: Int, direct: DirectConvolution? = nil) -> Int {
+        if isDirect { return (direct ?? DirectConvolution(self)).scratchCount(workers: workers(threads: threads)) }
         return scratchPerWorker * workers(threads: threads)
     }
 }

@@ -48,11 +48,17 @@ enum VectorMath {
         return (p, t)
     }
 
+    /// The n held in the low bits of t = n + 1.5·2^23.
+    @inline(__always)
+    private static func exponent(_ t: F16) -> SIMD16<Int32> {
+        unsafeBitCast(t, to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: Int32(bitPattern: magic.bitPattern))
+    }
+
     /// 2^n for the n held in the low bits of t = n + 1.5·2^23, −126 ≤ n ≤ 128, as 2^⌊n/2⌋ · 2^⌈n/2⌉:
     /// each factor is a normal float (2^128 alone is not), built in the exponent field.
     @inline(__always)
     private static func twoTo(_ t: F16) -> (F16, F16) {
-        let n = unsafeBitCast(t, to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: Int32(bitPattern: magic.bitPattern))
+        let n = exponent(t)
         let half = n &>> 1
         return (unsafeBitCast((half &+ 127) &<< 23, to: F16.self), unsafeBitCast((n &- half &+ 127) &<< 23, to: F16.self))
     }
@@ -68,8 +74,7 @@ enum VectorMath {
         let m = -x
         let v = m.replacing(with: minArgument, where: m .< minArgument).replacing(with: 88, where: m .> 88)
         let (p, t) = reduced(v)
-        let n = unsafeBitCast(t, to: SIMD16<Int32>.self) &- SIMD16<Int32>(repeating: Int32(bitPattern: magic.bitPattern))
-        let e = p * unsafeBitCast((n &+ 127) &<< 23, to: F16.self)
+        let e = p * unsafeBitCast((exponent(t) &+ 127) &<< 23, to: F16.self)
         return reciprocal(1 + e)
     }
 

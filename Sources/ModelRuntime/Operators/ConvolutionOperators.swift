@@ -124,9 +124,7 @@ enum ConvolutionOperators {
                 packedWeights.packed(w, key: [0, d.packedWeights, d.packWidth, d.l.groups, d.l.inPerGroup, d.l.outPerGroup],
                                      count: d.packedWeights, d.pack)
             }
-            let scratchCount = direct?.scratchCount(workers: layout.workers(threads: ctx.threads))
-                ?? layout.scratchPerWorker * layout.workers(threads: ctx.threads)
-            withScratch(ctx, scratchCount) { scratch in
+            withScratch(ctx, layout.scratchCount(threads: ctx.threads, direct: direct)) { scratch in
                 func run(_ packed: UnsafePointer<Float>?) {
                     convolution(xf, w.f, packed: packed, direct: direct, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
                 }
