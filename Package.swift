@@ -39,8 +39,10 @@ let package = Package(
             cSettings: [.unsafeFlags(["-Wno-everything"])],
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
-        .systemLibrary(name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5",
-                       providers: [.apt(["libhdf5-dev"])]),
+        // libhdf5's header, with the functions modeltool calls forwarding to the library opened by
+        // dlopen when an HDF5 file is first touched (Keras .h5, HDF5 data sets): not linked, so that
+        // commands on ONNX files do not load it and the 33 libraries it depends on.
+        .target(name: "CHDF5", path: "Sources/CHDF5", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlibSystem", path: "Sources/CZlibSystem", pkgConfig: "zlib",

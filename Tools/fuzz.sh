@@ -14,8 +14,7 @@ cd "$root"
 clang_rt=$(dirname "$(swiftc -print-target-info | sed -n 's/.*"runtimeResourcePath": "\(.*\)".*/\1/p')")/clang
 fuzzer_lib=$(ls "$(dirname "$(dirname "$(command -v swiftc)")")"/lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -1)
 # -enable-testing: the image harnesses reach the decoders (internal to Datasets) with @testable.
-flags=(-sanitize=fuzzer,address -Onone -gline-tables-only -enable-testing -parse-as-library -I "$out/obj" -Xcc -I/usr/include/hdf5/serial
-       -Xcc -fmodule-map-file=Sources/CHDF5/module.modulemap -Xcc -fmodule-map-file=Sources/CZlibSystem/module.modulemap
+flags=(-sanitize=fuzzer,address -Onone -gline-tables-only -enable-testing -parse-as-library -I "$out/obj" -Xcc -fmodule-map-file=$out/obj/CHDF5.modulemap -Xcc -fmodule-map-file=Sources/CZlibSystem/module.modulemap
        -Xcc -fmodule-map-file=Sources/CTurboJPEG/module.modulemap -Xcc -fmodule-map-file=Sources/CSPNG/module.modulemap
        -Xcc -fmodule-map-file=$out/obj/CONNX.modulemap -Xcc -fmodule-map-file=.build/checkouts/ZIPFoundation/Sources/CZLib/module.modulemap -swift-version 5)
 
@@ -26,6 +25,9 @@ build() {
     if [ -f "$stamp" ] && [ -z "$newest" ] && [ -x "$out/modeltool-fuzz" ]; then return; fi
     printf 'module CONNX {\n  header "%s"\n  export *\n}\n' "$root/Sources/CONNX/include/onnx.pb-c.h" > "$out/obj/CONNX.modulemap"
     clang -c -g -fsanitize=fuzzer-no-link,address -w -I Sources/CONNX/include Sources/CONNX/onnx.pb-c.c -o "$out/obj/CONNX.o"
+    # libhdf5 is opened with dlopen by the CHDF5 forwarders, as in the SwiftPM build.
+    printf 'module CHDF5 {\n  header "%s"\n  export *\n}\n' "$root/Sources/CHDF5/include/CHDF5.h" > "$out/obj/CHDF5.modulemap"
+    clang -c -g -fsanitize=fuzzer-no-link,address -I Sources/CHDF5/include Sources/CHDF5/loader.c -o "$out/obj/CHDF5.o"
     module() {  # module NAME SOURCES...
         local name=$1; shift
         # Up to date when no source is newer (a changed module's dependents rebuild on their own change only).
@@ -50,7 +52,7 @@ build() {
     echo "fuzz build: modeltool-fuzz" >&2
     swiftc "${flags[@]/-parse-as-library/}" -module-name modeltool_fuzz Fuzz/*.swift -c -wmo -o "$out/obj/modeltool-fuzz.o"
     swiftc -sanitize=address -g "$out"/obj/*.o -o "$out/modeltool-fuzz" -Xlinker "$fuzzer_lib" -lstdc++ \
-        -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lz -lprotobuf-c -lturbojpeg -lspng -lopenblas 2>&1 | grep -v 'Cannot export' >&2 || true
+        -ldl -lz -lprotobuf-c -lturbojpeg -lspng -lopenblas 2>&1 | grep -v 'Cannot export' >&2 || true
     test -x "$out/modeltool-fuzz"
     touch "$stamp"
 }

@@ -54,4 +54,30 @@ final class HDF5IsolationTests: XCTestCase {
         // Generous: 2 s of CPU time on a loaded machine, and the start of two processes.
         XCTAssertLessThan(Date().timeIntervalSince(start), 120)
     }
+
+    /// libhdf5 is opened (dlopen) only when an HDF5 file is read: an ONNX command never loads it,
+    /// and without the library an HDF5 model or data set is a one-line error naming the file.
+    func testLibhdf5IsOpenedOnlyForHDF5Files() throws {
+        // The dynamic loader's own log of the files it opens (glibc's LD_DEBUG, on stderr).
+        let onnx = try modeltool(["info", "Fixtures/models/lenet.onnx"], environment: ["LD_DEBUG": "files"])
+        XCTAssertEqual(onnx.status, 0, onnx.stderr)
+        XCTAssertTrue(onnx.stderr.contains("file=libopenblas"), "LD_DEBUG gave no log: \(onnx.stderr.prefix(300))")
+        XCTAssertFalse(onnx.stderr.contains("libhdf5"), "an ONNX command loaded libhdf5")
+        // In process: the isolated reader's child discards its stderr.
+        let keras = try modeltool(["info", "Fixtures/keras/k2_zoo.h5"],
+                                  environment: ["LD_DEBUG": "files", "MODELTOOL_HDF5_IN_PROCESS": "1"])
+        XCTAssertEqual(keras.status, 0)
+        XCTAssertTrue(keras.stderr.contains("libhdf5"), "reading a .h5 did not open libhdf5")
+
+        let missing = ["MODELTOOL_LIBHDF5": "/nonexistent/libhdf5.so"]
+        XCTAssertEqual(try modeltool(["info", "Fixtures/models/lenet.onnx"], environment: missing).status, 0)
+        let model = try modeltool(["info", "Fixtures/keras/k2_zoo.h5"], environment: missing)
+        XCTAssertEqual(model.status, 1)
+        XCTAssertTrue(model.stderr.hasPrefix("modeltool: Fixtures/keras/k2_zoo.h5: MODELTOOL_LIBHDF5 cannot be opened: "), model.stderr)
+        XCTAssertEqual(model.stderr.filter { $0 == "\n" }.count, 1, model.stderr)
+        let data = try modeltool(["eval", "Fixtures/models/lenet.onnx", "--data", "Fixtures/keras/k2_zoo.h5",
+                                  "--labels", "Fixtures/fashion-mnist/labels.npy"], environment: missing)
+        XCTAssertEqual(data.status, 1)
+        XCTAssertTrue(data.stderr.hasPrefix("modeltool: Fixtures/keras/k2_zoo.h5: MODELTOOL_LIBHDF5 cannot be opened: "), data.stderr)
+    }
 }

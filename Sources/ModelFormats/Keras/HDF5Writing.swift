@@ -10,6 +10,7 @@ extension H5Group {
     /// Writes a new HDF5 file at `target` atomically: `body` fills a file created at a temporary path
     /// in the same folder, which is closed and only then renamed over `target`.
     static func create(_ target: String, _ body: (H5Group) throws -> Void) throws {
+        if let error = mt_h5_load_error() { throw ModelError("\(target): \(String(cString: error))") }
         mt_h5_silence_errors()
         try AtomicFile.replace(target) { temp in
             let id = H5Fcreate(temp, mt_h5f_acc_excl(), mt_h5p_default(), mt_h5p_default())
