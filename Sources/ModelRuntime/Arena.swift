@@ -13,10 +13,19 @@ public final class Arena: @unchecked Sendable {
     /// Most bytes this arena may allocate in all (nil: no limit); `ExecContext` refuses a tensor
     /// that would pass it, before allocating.
     let byteLimit: Int?
+    /// New buffers have their pages filled in when mapped (see `TensorBuffer`): for an arena that
+    /// keeps its buffers from batch to batch. A short-lived one leaves them to malloc.
+    let populated: Bool
 
-    public init() { byteLimit = nil }
+    public init(populated: Bool = false) {
+        byteLimit = nil
+        self.populated = populated
+    }
 
-    init(byteLimit: Int) { self.byteLimit = byteLimit }
+    init(byteLimit: Int) {
+        self.byteLimit = byteLimit
+        populated = false
+    }
 
     /// The budget of constant folding: 64 MiB plus 8 times the bytes of the model's weights.
     static func foldingLimit(weightBytes: Int) -> Int {
@@ -37,7 +46,7 @@ public final class Arena: @unchecked Sendable {
         }
         allocatedBytes += byteCount
         allocatedBuffers += 1
-        return TensorBuffer(byteCount: byteCount)
+        return TensorBuffer(byteCount: byteCount, populated: populated)
     }
 
     /// Returns a buffer for reuse. The caller must hold the only reference.

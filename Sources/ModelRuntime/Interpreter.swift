@@ -59,7 +59,7 @@ public final class Interpreter {
     /// Threads for the runtime's parallel loops and its BLAS calls.
     public var threads: Int
     /// The pool that output buffers come from.
-    public let arena = Arena()
+    public let arena = Arena(populated: true)
     /// Whether chains of convolutions keep the channel-blocked layout between them (see
     /// `BlockedLayout`). Off, every tensor stays plain NCHW, as the older kernels compute it.
     public var blockedLayout = true

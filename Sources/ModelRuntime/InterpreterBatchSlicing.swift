@@ -34,7 +34,7 @@ extension Interpreter {
         let chunks = (batch + Self.chunkSamples - 1) / Self.chunkSamples
         let slices = min(batch, max(workers, (chunks + workers - 1) / workers * workers))
         let turns = ObserverTurns(slices: slices)
-        while sliceLanes.count < workers { sliceLanes.append(Lane(arena: Arena(), table: PlaneStatisticsTable(), threads: 1, order: nil)) }
+        while sliceLanes.count < workers { sliceLanes.append(Lane(arena: Arena(populated: true), table: PlaneStatisticsTable(), threads: 1, order: nil)) }
         let bounds = (0...slices).map { batch * $0 / slices }
         var results = [Result<[String: RuntimeTensor], Error>](repeating: .success([:]), count: slices)
         var times = [[Int: Double]](repeating: [:], count: workers)

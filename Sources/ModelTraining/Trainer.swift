@@ -16,7 +16,7 @@ public final class Trainer {
     public var loss: CrossEntropyLoss
     var random: SplitMix64
     /// Where activations come from; they go back after each step.
-    let arena = Arena()
+    let arena = Arena(populated: true)
 
     /// Names and shapes of the trained tensors, in the order `gradients` returns them.
     public var trainedTensors: [(name: String, shape: [Int])] {

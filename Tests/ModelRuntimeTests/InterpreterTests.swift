@@ -72,6 +72,29 @@ final class InterpreterTests: XCTestCase {
         XCTAssertLessThanOrEqual(buffers, 5)  // c1/r1 share, c2/y, im2col scratch
     }
 
+    /// Large buffers that are kept (the interpreter's arena, weights' copies) are mapped with their
+    /// pages populated; small or short-lived ones come from malloc. Either way `zeroed` means zero.
+    func testKeptLargeBuffersArePopulatedMappings() throws {
+        let big = 1 << 20
+        for (bytes, populated, mapped) in [(big, true, true), (1000, true, false), (big, false, false)] {
+            let b = TensorBuffer(byteCount: bytes, zeroed: true, populated: populated)
+            XCTAssertEqual(b.isMapped, mapped, "\(bytes) bytes, populated \(populated)")
+            let values = UnsafeBufferPointer(start: b.raw.assumingMemoryBound(to: UInt8.self), count: bytes)
+            XCTAssertFalse(values.contains { $0 != 0 }, "\(bytes) bytes not zeroed")
+            b.raw.storeBytes(of: 7, toByteOffset: bytes - 1, as: UInt8.self)
+            XCTAssertEqual(b.raw.load(fromByteOffset: bytes - 1, as: UInt8.self), 7)
+        }
+        // A Relu on 300 × 300 floats (360 KB): the output comes from the run's arena, mapped.
+        let graph = Graph(nodes: [Node(opType: "Relu", inputs: ["x"], outputs: ["y"])],
+                          inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")])
+        let interpreter = try Interpreter(graph: graph, opset: 13, threads: 1)
+        let x = try RuntimeTensor(shape: [300, 300], floats: (0..<90_000).map { Float($0 % 7) - 3 })
+        let y = try interpreter.run(inputs: ["x": x])["y"]!
+        XCTAssertTrue(y.buffer.isMapped)
+        XCTAssertFalse(x.buffer.isMapped)  // made by the caller, not kept
+        XCTAssertEqual(y.floats, x.floats.map { max($0, 0) })
+    }
+
     func testIntermediatesAreReusedWithinARun() throws {
         // A chain of 6 Relus needs two buffers in flight plus the output, reclaimed between runs.
         var nodes: [Node] = []

@@ -102,8 +102,8 @@ enum ConvolutionOperators {
                 let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
                                                    count: kernel.packedWeights, kernel.pack)
                 withScratch(ctx, kernel.scratchCount(workers: layout.workers(threads: ctx.threads))) { scratch in
-                    packed.withUnsafeBufferPointer {
-                        kernel.run(x.f, packed: $0.baseAddress!, epilogue, y.f, scratch: scratch, threads: ctx.threads,
+                    withExtendedLifetime(packed) {
+                        kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: scratch, threads: ctx.threads,
                                    statistics: blockedOutput ? statistics : nil)
                     }
                 }
@@ -125,10 +125,10 @@ enum ConvolutionOperators {
                                      count: d.packedWeights, d.pack)
             }
             withScratch(ctx, layout.scratchCount(threads: ctx.threads, direct: direct)) { scratch in
-                func run(_ packed: UnsafePointer<Float>?) {
-                    convolution(xf, w.f, packed: packed, direct: direct, epilogue, y.f, layout, scratch: scratch, threads: ctx.threads)
+                withExtendedLifetime(packed) {
+                    convolution(xf, w.f, packed: packed?.floats, direct: direct, epilogue, y.f, layout, scratch: scratch,
+                                threads: ctx.threads)
                 }
-                if let packed { packed.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
             }
             if let copy = plain.take() { ctx.recycle(copy) }
             return [y]
@@ -172,22 +172,21 @@ enum ConvolutionOperators {
         private var lock = pthread_mutex_t()
         private var source: TensorBuffer?
         private var layout: [Int] = []
-        private var values: [Float] = []
+        private var values: TensorBuffer?
 
         init() { pthread_mutex_init(&lock, nil) }
         deinit { pthread_mutex_destroy(&lock) }
 
         /// W packed by `pack` into `count` floats; `key` tells packings of different shapes apart.
         func packed(_ w: RuntimeTensor, key: [Int], count: Int,
-                    _ pack: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+                    _ pack: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> TensorBuffer {
             pthread_mutex_lock(&lock)
             defer { pthread_mutex_unlock(&lock) }
-            if source !== w.buffer || layout != key {
-                values = [Float](repeating: 0, count: count)
-                values.withUnsafeMutableBufferPointer { pack(w.f, $0.baseAddress!) }
-                (source, layout) = (w.buffer, key)
-            }
-            return values
+            if let values, source === w.buffer, layout == key { return values }
+            let fresh = TensorBuffer(byteCount: count * 4, zeroed: true, populated: true)
+            pack(w.f, fresh.floats)
+            (values, source, layout) = (fresh, w.buffer, key)
+            return fresh
         }
     }
 
