@@ -133,16 +133,16 @@ static void mt_load(void) {
                  chosen, major, minor, release, H5_VERS_MAJOR, H5_VERS_MINOR, H5_VERS_RELEASE);
         return;
     }
-    mt_loaded = 1;
+    __atomic_store_n(&mt_loaded, 1, __ATOMIC_RELEASE);
 }
 
 const char *mt_h5_load_error(void) {
     pthread_once(&mt_once, mt_load);
-    return mt_loaded ? NULL : mt_error;
+    return __atomic_load_n(&mt_loaded, __ATOMIC_ACQUIRE) ? NULL : mt_error;
 }
 
 static inline void mt_require(void) {
-    if (__builtin_expect(mt_loaded, 1)) return;
+    if (__builtin_expect(__atomic_load_n(&mt_loaded, __ATOMIC_ACQUIRE), 1)) return;
     const char *error = mt_h5_load_error();
     if (error) {
         fprintf(stderr, "modeltool: %s\n", error);

@@ -130,7 +130,7 @@ public final class TrimSession {
             let batches = try run.batches(selection: SampleSelection(limit: few.limit), size: few.limit)
             guard !batches.range.isEmpty else { return nil }
             var result: [String: (shape: [Int], values: [Float])] = [:]
-            try run.forEach(batches) { _, out in result = out.mapValues { ($0.shape, $0.floats) } }
+            try run.forEach(batches, { _, out in result = out.mapValues { ($0.shape, $0.floats) } })
             return result
         }
         guard let before = try outputs(of: model) else { return nil }

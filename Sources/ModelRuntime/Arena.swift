@@ -46,7 +46,7 @@ public final class Arena: @unchecked Sendable {
         }
         allocatedBytes += byteCount
         allocatedBuffers += 1
-        return TensorBuffer(byteCount: byteCount, populated: populated)
+        return TensorBuffer(byteCount: byteCount, pages: populated ? .populated : .allocated)
     }
 
     /// Returns a buffer for reuse. The caller must hold the only reference.

@@ -20,21 +20,32 @@ public final class TensorBuffer: @unchecked Sendable {
     /// Bytes mapped with mmap (0: allocated with malloc).
     private let mapped: Int
 
-    /// `populated` buffers of at least this many bytes are mapped with their pages filled in at once.
+    /// How a buffer gets its memory.
+    ///
+    /// Faulting a buffer's pages in one by one cost about 1.5 µs per 4 KiB page here, a third of a
+    /// one-image `run` of SqueezeNet. A buffer that is written whole soon and then kept (an
+    /// interpreter's arena, packed weights) is better mapped with MAP_POPULATE, which has the
+    /// kernel fill its pages in one call; a short-lived one is better served by malloc, which
+    /// reuses freed memory without new faults.
+    enum Pages {
+        /// malloc (and faults on first touch).
+        case allocated
+        /// Mapped with every page filled in at once.
+        case populated
+        /// Mapped; the writer fills pages in by `populate(_:)` as it goes, so that they do not
+        /// become resident before the memory they are copied from is given back (a weight's copy).
+        case populatedInPieces
+    }
+
+    /// Buffers smaller than this are always allocated with malloc.
     static let populateBytes = 256 << 10
 
     /// A buffer of `byteCount` bytes, set to zero with `zeroed` (mapped ones already are).
-    ///
-    /// `populated` is for buffers that are written whole soon and then kept (an interpreter's
-    /// arena, a weight's copy, packed weights). Faulting their pages in one by one cost about
-    /// 1.5 µs per 4 KiB page here, a third of a one-image `run` of SqueezeNet; mmap with
-    /// MAP_POPULATE has the kernel fill them in one call. A short-lived buffer is better served
-    /// by malloc, which reuses freed memory without new faults.
-    init(byteCount: Int, zeroed: Bool = false, populated: Bool = false) {
+    init(byteCount: Int, zeroed: Bool = false, pages: Pages = .allocated) {
         self.byteCount = byteCount
-        if populated, byteCount >= Self.populateBytes,
-           let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
-           p != MAP_FAILED {
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | (pages == .populated ? MAP_POPULATE : 0)
+        if pages != .allocated, byteCount >= Self.populateBytes,
+           let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, flags, -1, 0), p != MAP_FAILED {
             raw = p
             mapped = byteCount
         } else {
@@ -48,7 +59,16 @@ public final class TensorBuffer: @unchecked Sendable {
         if mapped > 0 { munmap(raw, mapped) } else { raw.deallocate() }
     }
 
-    /// Mapped with its pages populated rather than allocated with malloc.
+    /// Fills in the pages of `range` (bytes) of a mapped buffer in one call; nothing otherwise, or
+    /// where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14: the writes fault them in).
+    func populate(_ range: Range<Int>) {
+        guard mapped > 0, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = range.lowerBound / page * page, end = min(mapped, (range.upperBound + page - 1) / page * page)
+        _ = madvise(raw + start, end - start, MADV_POPULATE_WRITE)
+    }
+
+    /// Mapped rather than allocated with malloc.
     var isMapped: Bool { mapped > 0 }
 
     /// The bytes as float32 elements.
@@ -113,11 +133,14 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
         // (which doubled the peak memory of a model's largest weight while it was planned).
         if tensor.dataType == .float, let bytes = tensor.bytes {
             let count = try RuntimeTensor.elementCount(tensor.dims)
-            let buffer = TensorBuffer(byteCount: count * 4, populated: true)
+            let buffer = TensorBuffer(byteCount: count * 4, pages: .populatedInPieces)
             // Piece by piece, each given back to a mapped file once copied: the copy and the
-            // file's pages of a 411 MB weight (VGG-16's fc6) were resident together.
+            // file's pages of a 411 MB weight (VGG-16's fc6) were resident together. (Populated
+            // whole at once, the copy took `trim`'s peak from 1.47× to 1.79× of VGG-16's file.)
             bytes.readOnce { offset, piece in
-                if let base = piece.baseAddress { (buffer.raw + offset).copyMemory(from: base, byteCount: piece.count) }
+                guard let base = piece.baseAddress else { return }
+                buffer.populate(offset..<offset + piece.count)
+                (buffer.raw + offset).copyMemory(from: base, byteCount: piece.count)
             }
             self.init(shape: tensor.dims, elementType: .float32, buffer: buffer)
             return

@@ -76,9 +76,12 @@ final class InterpreterTests: XCTestCase {
     /// pages populated; small or short-lived ones come from malloc. Either way `zeroed` means zero.
     func testKeptLargeBuffersArePopulatedMappings() throws {
         let big = 1 << 20
-        for (bytes, populated, mapped) in [(big, true, true), (1000, true, false), (big, false, false)] {
-            let b = TensorBuffer(byteCount: bytes, zeroed: true, populated: populated)
-            XCTAssertEqual(b.isMapped, mapped, "\(bytes) bytes, populated \(populated)")
+        let cases: [(Int, TensorBuffer.Pages, Bool)] = [(big, .populated, true), (big, .populatedInPieces, true),
+                                                       (1000, .populated, false), (big, .allocated, false)]
+        for (bytes, pages, mapped) in cases {
+            let b = TensorBuffer(byteCount: bytes, zeroed: true, pages: pages)
+            XCTAssertEqual(b.isMapped, mapped, "\(bytes) bytes, \(pages)")
+            b.populate(1000..<5000)
             let values = UnsafeBufferPointer(start: b.raw.assumingMemoryBound(to: UInt8.self), count: bytes)
             XCTAssertFalse(values.contains { $0 != 0 }, "\(bytes) bytes not zeroed")
             b.raw.storeBytes(of: 7, toByteOffset: bytes - 1, as: UInt8.self)

@@ -183,7 +183,7 @@ enum ConvolutionOperators {
             pthread_mutex_lock(&lock)
             defer { pthread_mutex_unlock(&lock) }
             if let values, source === w.buffer, layout == key { return values }
-            let fresh = TensorBuffer(byteCount: count * 4, zeroed: true, populated: true)
+            let fresh = TensorBuffer(byteCount: count * 4, zeroed: true, pages: .populated)
             pack(w.f, fresh.floats)
             (values, source, layout) = (fresh, w.buffer, key)
             return fresh
