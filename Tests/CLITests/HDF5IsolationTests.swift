@@ -79,5 +79,10 @@ final class HDF5IsolationTests: XCTestCase {
                                   "--labels", "Fixtures/fashion-mnist/labels.npy"], environment: missing)
         XCTAssertEqual(data.status, 1)
         XCTAssertTrue(data.stderr.hasPrefix("modeltool: Fixtures/keras/k2_zoo.h5: MODELTOOL_LIBHDF5 cannot be opened: "), data.stderr)
+        // A library that is not libhdf5 (zlib, which every build links) is refused by name.
+        let wrong = try modeltool(["info", "Fixtures/keras/k2_zoo.h5"], environment: ["MODELTOOL_LIBHDF5": "libz.so.1"])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.hasPrefix("modeltool: Fixtures/keras/k2_zoo.h5: libz.so.1 lacks H5open; modeltool was built against libhdf5 "),
+                      wrong.stderr)
     }
 }
