@@ -5,11 +5,14 @@
 
 For every model, batch size and thread count, both runtimes classify the same images:
   * modeltool: `modeltool eval MODEL --data X.npy --labels Y.npy --batch B --threads T --json`,
-    whose `samplesPerSecond` covers the batch loop only (streaming the float32 .npy, copying each
-    batch into a tensor, running it, scoring top-k), not loading or planning the model;
+    whose `seconds` cover the batch loop only (streaming the float32 .npy, copying each batch
+    into a tensor, running it, scoring top-k), not loading or planning the model. Warm, like
+    onnxruntime's: less the seconds of a second run with `--limit B` (the first batch alone, which
+    packs the weights and faults in the buffers), over the other batches' images; `--cold` keeps
+    the first batch in (the figures before 2026-12-07's fourth round);
   * onnxruntime: an InferenceSession with intra_op_num_threads=T, inter_op_num_threads=1,
     sequential execution and its default (full) graph optimisations, timed over `session.run`
-    on the same batches, already in memory as float32.
+    on the same batches, already in memory as float32, after one warm-up batch.
 Each case is measured `--repeat` times, alternating the two runtimes; the median is reported
 (with `--best`, each runtime's best run).
 The ratio is modeltool / onnxruntime throughput (1.0 = as fast, above 1 = faster).
@@ -54,13 +57,28 @@ def make_data(tmp: Path, count: int) -> tuple[Path, Path, np.ndarray]:
     return xp, yp, x
 
 
-def modeltool_rate(tool: str, model: Path, xp: Path, yp: Path, batch: int, threads: int) -> float:
+def modeltool_loop(tool: str, model: Path, xp: Path, yp: Path, batch: int, threads: int,
+                   limit: int | None = None) -> tuple[int, float]:
+    """Samples and seconds of `modeltool eval`'s batch loop."""
     cmd = [tool, "eval", str(model), "--data", str(xp), "--labels", str(yp), "--batch", str(batch),
-           "--threads", str(threads), "--json"]
+           "--threads", str(threads), "--json"] + (["--limit", str(limit)] if limit else [])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip()}")
-    return float(json.loads(proc.stdout)["samplesPerSecond"])
+    result = json.loads(proc.stdout)
+    return int(result["samples"]), float(result["seconds"])
+
+
+def modeltool_rate(tool: str, model: Path, xp: Path, yp: Path, batch: int, threads: int, warm: bool = True) -> float:
+    """Images per second of the batch loop. Warm (the default), like onnxruntime's figure after
+    its warm-up batch: the loop's time less that of a separate run of its first batch alone (which
+    packs the weights and faults in the buffers), over the other batches' images."""
+    samples, seconds = modeltool_loop(tool, model, xp, yp, batch, threads)
+    if warm and samples > batch:
+        first, first_seconds = modeltool_loop(tool, model, xp, yp, batch, threads, limit=batch)
+        if seconds > first_seconds:
+            return (samples - first) / (seconds - first_seconds)
+    return samples / seconds
 
 
 def ort_session(model: Path, threads: int) -> ort.InferenceSession:
@@ -82,13 +100,13 @@ def ort_rate(sess: ort.InferenceSession, x: np.ndarray, batch: int) -> float:
 
 
 def compare(tool: str, model: Path, xp: Path, yp: Path, x: np.ndarray, batch: int, threads: int, repeat: int,
-            pick) -> tuple[float, float]:
+            pick, warm: bool = True) -> tuple[float, float]:
     """modeltool's and onnxruntime's throughput on the same batches, `repeat` runs alternating,
     each side reduced by `pick` (median or max)."""
     sess = ort_session(model, threads)
     mine, theirs = [], []
     for _ in range(repeat):
-        mine.append(modeltool_rate(tool, model, xp, yp, batch, threads))
+        mine.append(modeltool_rate(tool, model, xp, yp, batch, threads, warm))
         theirs.append(ort_rate(sess, x, batch))
     return pick(mine), pick(theirs)
 
@@ -124,6 +142,8 @@ def main() -> int:
     p.add_argument("--batches", nargs="*", type=int, default=[1, 64])
     p.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--cold", action="store_true",
+                   help="modeltool's first batch counted in (onnxruntime's warm-up batch is never)")
     p.add_argument("--best", action="store_true",
                    help="report each runtime's best run instead of the median (onnxruntime's 2-thread "
                         "throughput on models of many small layers switches between two levels here)")
@@ -144,7 +164,7 @@ def main() -> int:
             for batch in args.batches:
                 xp, yp, x = data[batch]
                 for threads in args.threads:
-                    m, o = compare(args.modeltool, model, xp, yp, x, batch, threads, args.repeat, pick)
+                    m, o = compare(args.modeltool, model, xp, yp, x, batch, threads, args.repeat, pick, not args.cold)
                     rows.append((model, batch, threads, m, o))
                     print(f"| {model.stem} | {batch} | {threads} | {m:,.0f} | {o:,.0f} | {m / o:.2f} |", flush=True)
     print()

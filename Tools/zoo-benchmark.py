@@ -11,7 +11,8 @@ random weights (weights=None, seed 0) and exported at 224×224 by PyTorch's lega
 
 Throughput, for every model, batch size and thread count, on the same random images:
   * modeltool: `modeltool eval MODEL --data X.npy --labels Y.npy --batch B --threads T --json`,
-    whose `samplesPerSecond` covers the batch loop only (streaming the .npy, running, scoring);
+    its batch loop only (streaming the .npy, running, scoring), warm as in Tools/benchmark.py:
+    less a separate run of the first batch alone (`--cold` keeps it in);
   * onnxruntime: an InferenceSession with intra_op_num_threads=T, inter_op_num_threads=1,
     sequential execution and its default (full) graph optimisations, timed over `session.run`
     on the same batches, already in memory as float32, after one warm-up batch.
@@ -90,6 +91,8 @@ def main() -> int:
     p.add_argument("--batches", nargs="*", type=int, default=[1, 8])
     p.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--cold", action="store_true",
+                   help="modeltool's first batch counted in (onnxruntime's warm-up batch is never)")
     p.add_argument("--best", action="store_true", help="each runtime's best run instead of the median")
     p.add_argument("--startup", action="store_true", help="also time start-up (load, plan, one image)")
     p.add_argument("--cache", type=Path, default=ROOT / ".build-zoo", help="where the exported models are kept")
@@ -115,7 +118,7 @@ def main() -> int:
             for batch in args.batches:
                 xp, yp, x = data[batch]
                 for threads in args.threads:
-                    m, o = compare(args.modeltool, model, xp, yp, x, batch, threads, args.repeat, pick)
+                    m, o = compare(args.modeltool, model, xp, yp, x, batch, threads, args.repeat, pick, not args.cold)
                     rows.append((name, batch, threads, m, o))
                     print(f"| {name} | {batch} | {threads} | {m:,.1f} | {o:,.1f} | {m / o:.2f} |", flush=True)
         if args.startup:
