@@ -41,7 +41,7 @@ let package = Package(
         ),
         // libhdf5's header, with the functions modeltool calls forwarding to the library opened by
         // dlopen when an HDF5 file is first touched (Keras .h5, HDF5 data sets): not linked, so that
-        // commands on ONNX files do not load it and the 33 libraries it depends on.
+        // commands on ONNX files do not load it and the 31 libraries it depends on.
         .target(name: "CHDF5", path: "Sources/CHDF5", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),

@@ -2,7 +2,7 @@
 //
 // The declarations are libhdf5's own header's. The definitions come from loader.c: each function
 // Swift calls forwards to libhdf5, which is opened with dlopen on first use instead of being linked.
-// Linked, libhdf5 and the 33 libraries it pulls in (curl, OpenSSL, Kerberos, LDAP ...) were loaded
+// Linked, libhdf5 and the 31 libraries it pulls in (curl, OpenSSL, Kerberos, LDAP ...) were loaded
 // and relocated by every command, ONNX ones included: about 4 ms of each process's start.
 //
 // libhdf5's type and property-list "constants" are macros that expand to function calls or
