@@ -6,6 +6,7 @@ import ModelPipeline
 /// `modeltool apoz MODEL --data X -o stats.json` and `modeltool apoz merge a.json b.json -o all.json`.
 struct Apoz: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "apoz",
         abstract: "Collect per-channel APoZ statistics over a data set, or merge statistics files.",
         discussion: """
         modeltool apoz MODEL --data X -o stats.json [--shard i/n] [--batch N] [--limit N]
@@ -95,6 +96,7 @@ struct Apoz: ParsableCommand {
 
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "merge",
             abstract: "Add statistics files of one model (e.g. the shards of a cluster job) count for count.",
             discussion: """
             Refuses files from different models (fingerprints differ), with different observed tensors, or covering the same samples twice. Sums of activations are added in file order.

@@ -7,6 +7,7 @@ import ModelPipeline
 /// `modeltool convert IN OUT`: rewrite a model, losslessly, in the format OUT's extension names.
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "convert",
         abstract: "Convert a model between formats, or rewrite it losslessly.",
         discussion: """
         Formats come from the extensions (.onnx, .h5, .keras); --format / --to override them.

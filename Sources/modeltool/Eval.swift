@@ -5,6 +5,7 @@ import ModelRuntime
 /// `modeltool eval MODEL --data X --labels Y`: top-1 / top-k accuracy over a labelled data set.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "eval",
         abstract: "Measure a classifier's top-1 and top-k accuracy on a labelled data set.",
         discussion: """
         Data and labels stream batch by batch from .npy, .npz (file.npz:array), IDX (gzipped or not,

@@ -66,6 +66,7 @@ struct TrainingOptions: ParsableArguments {
 /// `modeltool finetune MODEL --data X --labels Y`: retrains a model's weights from where they are.
 struct Finetune: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "finetune",
         abstract: "Retrain a model's weights on labelled data (the paper's retraining after a trim), in place.",
         discussion: """
         Trains every weight, bias, BatchNormalization scale/shift and PRelu slope with softmax \

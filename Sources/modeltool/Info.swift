@@ -7,6 +7,7 @@ import ModelRuntime
 /// `modeltool info FILE`: what a model is made of.
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "info",
         abstract: "Show a model's layers, shapes, parameters and MACs.",
         discussion: """
         Prints the producer, IR version, operator sets, inputs and outputs, then one row per layer:

@@ -18,6 +18,8 @@ struct ModelTool: ParsableCommand {
           modeltool finetune model.onnx --data x.npy --labels y.npy --epochs 2   retrain the weights
         """,
         version: "0.1.0",
+        // Every command spells out its commandName: ArgumentParser otherwise derives each one from
+        // its type's name (String(describing:)) at every start, even for --version.
         subcommands: [Trim.self, Finetune.self, Info.self, Apoz.self, Eval.self, Run.self, Convert.self, IsolatedRead.self]
     )
 

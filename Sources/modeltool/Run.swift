@@ -5,6 +5,7 @@ import ModelRuntime
 /// `modeltool run MODEL --input x.npy -o y.npy`: the model's outputs for every sample.
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run a model over samples and save its outputs.",
         discussion: """
         Reads the samples batch by batch (.npy, .npz, IDX or HDF5, as for eval) and writes the

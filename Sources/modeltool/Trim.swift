@@ -8,6 +8,7 @@ import ModelTrimming
 /// `modeltool trim MODEL (--data X | --stats S)`: remove high-APoZ channels, in place.
 struct Trim: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "trim",
         abstract: "Remove channels with a high Average Percentage of Zeros and rewrite the model, in place.",
         discussion: """
         The paper's loop: measure APoZ on validation data (--data, or a statistics file from `modeltool apoz` with --stats), remove the channels whose APoZ exceeds their layer's mean + 1 std, with every connection to and from them, then fine-tune and repeat. By default the 2 coupled groups with the highest mean APoZ are trimmed (--top); --layers names layers or observed tensors, or says all.
