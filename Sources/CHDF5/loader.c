@@ -133,6 +133,8 @@ static void mt_load(void) {
                  chosen, major, minor, release, H5_VERS_MAJOR, H5_VERS_MINOR, H5_VERS_RELEASE);
         return;
     }
+    // No automatic error-stack printing: every caller turns a failure into its own message.
+    mt_p_H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     __atomic_store_n(&mt_loaded, 1, __ATOMIC_RELEASE);
 }
 
@@ -179,4 +181,3 @@ unsigned mt_h5f_acc_rdonly(void) { mt_require(); return H5F_ACC_RDONLY; }
 unsigned mt_h5f_acc_trunc(void) { mt_require(); return H5F_ACC_TRUNC; }
 unsigned mt_h5f_acc_excl(void) { mt_require(); return H5F_ACC_EXCL; }
 size_t mt_h5t_variable(void) { return H5T_VARIABLE; }
-void mt_h5_silence_errors(void) { mt_require(); H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

@@ -15,7 +15,6 @@ final class HDF5Source: SampleSource {
     /// Opens `datasetPath` in `path`, or with nil, the only dataset at the file's root.
     init(path: String, datasetPath: String?) throws {
         if let error = mt_h5_load_error() { throw DatasetError(path, String(cString: error)) }
-        mt_h5_silence_errors()
         let file = H5Fopen(path, mt_h5f_acc_rdonly(), mt_h5p_default())
         guard file >= 0 else { throw DatasetError(path, "cannot be opened as HDF5") }
         var dataset: hid_t = -1, space: hid_t = -1

@@ -39,6 +39,7 @@ public final class TensorBuffer: @unchecked Sendable {
 
     /// Buffers smaller than this are always allocated with malloc.
     static let populateBytes = 256 << 10
+    private static let pageBytes = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// A buffer of `byteCount` bytes, set to zero with `zeroed` (mapped ones already are).
     init(byteCount: Int, zeroed: Bool = false, pages: Pages = .allocated) {
@@ -63,7 +64,7 @@ public final class TensorBuffer: @unchecked Sendable {
     /// where the kernel lacks MADV_POPULATE_WRITE (before Linux 5.14: the writes fault them in).
     func populate(_ range: Range<Int>) {
         guard mapped > 0, !range.isEmpty else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let page = Self.pageBytes
         let start = range.lowerBound / page * page, end = min(mapped, (range.upperBound + page - 1) / page * page)
         _ = madvise(raw + start, end - start, MADV_POPULATE_WRITE)
     }
@@ -189,7 +190,7 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     }
 
     /// Float32 element pointer (internal: kernels read inputs and write fresh outputs through it).
-    var f: UnsafeMutablePointer<Float> { buffer.raw.assumingMemoryBound(to: Float.self) }
+    var f: UnsafeMutablePointer<Float> { buffer.floats }
     /// Int64 element pointer.
     var i: UnsafeMutablePointer<Int64> { buffer.raw.assumingMemoryBound(to: Int64.self) }
 

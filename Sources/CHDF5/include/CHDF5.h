@@ -15,9 +15,10 @@
 #include <hdf5.h>
 #endif
 
-/// NULL once libhdf5 is open (opening it on the first call), otherwise why it cannot be: no
-/// library found, or one of another version than the header modeltool was built with. Call before
-/// the first HDF5 function; any of them called without the library prints this and aborts.
+/// NULL once libhdf5 is open (opening it on the first call, with its automatic error-stack
+/// printing turned off), otherwise why it cannot be: no library found, or one of another version
+/// than the header modeltool was built with. Call before the first HDF5 function; any of them
+/// called without the library prints this and aborts.
 const char *mt_h5_load_error(void);
 
 hid_t mt_h5t_native_float(void);
@@ -35,7 +36,5 @@ unsigned mt_h5f_acc_excl(void);
 size_t mt_h5t_variable(void);
 /// Property-list class for link creation (used to create intermediate groups of a path).
 hid_t mt_h5p_link_create(void);
-/// Turns off libhdf5's automatic error-stack printing; callers turn failures into their own message.
-void mt_h5_silence_errors(void);
 
 #endif

@@ -28,7 +28,6 @@ final class H5Group {
     /// Opens an HDF5 file read-only as its root group.
     static func open(file: String) throws -> H5Group {
         if let error = mt_h5_load_error() { throw ModelError("\(file): \(String(cString: error))") }
-        mt_h5_silence_errors()
         guard H5Fis_hdf5(file) > 0 else { throw ModelError("\(file): not an HDF5 file (or unreadable)") }
         let id = H5Fopen(file, mt_h5f_acc_rdonly(), mt_h5p_default())
         guard id >= 0 else { throw ModelError("\(file): cannot be opened as HDF5 (truncated or damaged?)") }

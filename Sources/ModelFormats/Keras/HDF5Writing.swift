@@ -11,7 +11,6 @@ extension H5Group {
     /// in the same folder, which is closed and only then renamed over `target`.
     static func create(_ target: String, _ body: (H5Group) throws -> Void) throws {
         if let error = mt_h5_load_error() { throw ModelError("\(target): \(String(cString: error))") }
-        mt_h5_silence_errors()
         try AtomicFile.replace(target) { temp in
             let id = H5Fcreate(temp, mt_h5f_acc_excl(), mt_h5p_default(), mt_h5p_default())
             guard id >= 0 else { throw ModelError("\(target): cannot create an HDF5 file beside it") }
