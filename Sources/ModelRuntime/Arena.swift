@@ -49,8 +49,10 @@ public final class Arena: @unchecked Sendable {
         return TensorBuffer(byteCount: byteCount, pages: populated ? .populated : .allocated)
     }
 
-    /// Returns a buffer for reuse. The caller must hold the only reference.
+    /// Returns a buffer for reuse. The caller must hold the only reference. A view of other
+    /// memory (an input's rows, a borrowed batch) is not the arena's and is left alone.
     func give(_ buffer: TensorBuffer) {
+        guard !buffer.isView else { return }
         free[buffer.byteCount, default: []].append(buffer)
     }
 

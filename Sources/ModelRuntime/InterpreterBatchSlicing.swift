@@ -46,9 +46,8 @@ extension Interpreter {
                     defer { turns.finish(slice: k) }
                     let lane = Lane(arena: sliceLanes[w].arena, table: sliceLanes[w].table, threads: 1, order: (turns, k))
                     results[k] = Result {
-                        let ctx = ExecContext(arena: lane.arena, threads: 1)
                         var slice: [String: RuntimeTensor] = [:]
-                        for (name, t) in inputs { slice[name] = try t.rows(bounds[k]..<bounds[k + 1], ctx) }
+                        for (name, t) in inputs { slice[name] = t.rows(bounds[k]..<bounds[k + 1]) }
                         return try runSteps(slice, lane, observer, wanted, times: &times[w])
                     }
                 }

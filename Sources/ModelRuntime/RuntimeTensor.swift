@@ -19,6 +19,11 @@ public final class TensorBuffer: @unchecked Sendable {
     public let byteCount: Int
     /// Bytes mapped with mmap (0: allocated with malloc).
     private let mapped: Int
+    /// Set for a view of memory this buffer does not own (`init(viewing:byteCount:owner:)`): it
+    /// is never freed here, and an arena never takes it.
+    let isView: Bool
+    /// What a view's memory belongs to, kept alive as long as the view.
+    fileprivate let owner: TensorBuffer?
 
     /// How a buffer gets its memory.
     ///
@@ -44,6 +49,7 @@ public final class TensorBuffer: @unchecked Sendable {
     /// A buffer of `byteCount` bytes, set to zero with `zeroed` (mapped ones already are).
     init(byteCount: Int, zeroed: Bool = false, pages: Pages = .allocated) {
         self.byteCount = byteCount
+        (isView, owner) = (false, nil)
         let flags = MAP_PRIVATE | MAP_ANONYMOUS | (pages == .populated ? MAP_POPULATE : 0)
         if pages != .allocated, byteCount >= Self.populateBytes,
            let p = mmap(nil, byteCount, PROT_READ | PROT_WRITE, flags, -1, 0), p != MAP_FAILED {
@@ -56,7 +62,15 @@ public final class TensorBuffer: @unchecked Sendable {
         }
     }
 
+    /// A view of `byteCount` bytes at `raw`: part of `owner`'s memory, or, without an owner,
+    /// memory the caller keeps valid and unchanged for as long as the view is used.
+    init(viewing raw: UnsafeMutableRawPointer, byteCount: Int, owner: TensorBuffer?) {
+        (self.raw, self.byteCount, mapped) = (raw, byteCount, 0)
+        (isView, self.owner) = (true, owner)
+    }
+
     deinit {
+        if isView { return }
         if mapped > 0 { munmap(raw, mapped) } else { raw.deallocate() }
     }
 
@@ -98,6 +112,23 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     /// A float32 tensor holding a copy of `values`; `values.count` must equal the shape's product.
     public init(shape: [Int], floats values: [Float]) throws {
         self = try values.withUnsafeBufferPointer { try RuntimeTensor(shape: shape, copying: $0) }
+    }
+
+    /// A float32 tensor that reads `values` where they are, without a copy: the caller keeps them
+    /// valid and unchanged while the tensor, or any tensor computed from it, is in use. An
+    /// interpreter's output may share its storage (an Identity or Reshape of an input:
+    /// `sharesStorage(with:)`). Used for a data-set batch, which is read again by nothing else.
+    public init(shape: [Int], borrowing values: UnsafeBufferPointer<Float>) throws {
+        let count = try RuntimeTensor.elementCount(shape)
+        guard values.count == count else {
+            throw ModelError("tensor of shape \(shape) needs \(count) values, got \(values.count)")
+        }
+        guard let base = values.baseAddress, count > 0 else {
+            self = try RuntimeTensor(shape: shape, copying: values)
+            return
+        }
+        self.init(shape: shape, elementType: .float32,
+                  buffer: TensorBuffer(viewing: UnsafeMutableRawPointer(mutating: base), byteCount: count * 4, owner: nil))
     }
 
     /// A float32 tensor holding a copy of the floats at `values` (e.g. a data-set batch buffer),
@@ -202,11 +233,14 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     /// Bytes per element.
     var elementSize: Int { elementType == .float32 ? 4 : 8 }
 
-    /// A copy of rows `range` along the first axis, from `ctx`'s arena.
-    func rows(_ range: Range<Int>, _ ctx: ExecContext) throws -> RuntimeTensor {
+    /// Rows `range` along the first axis, in place: a view of this tensor's storage (a sample is
+    /// contiguous in the plain and in the blocked layout alike).
+    func rows(_ range: Range<Int>) -> RuntimeTensor {
         let row = shape.dropFirst().reduce(1, *) * elementSize
-        let out = try ctx.tensor([range.count] + shape.dropFirst(), elementType)
-        out.buffer.raw.copyMemory(from: buffer.raw + range.lowerBound * row, byteCount: range.count * row)
+        let owner = buffer.isView ? buffer.owner : buffer
+        let view = TensorBuffer(viewing: buffer.raw + range.lowerBound * row, byteCount: range.count * row, owner: owner)
+        var out = RuntimeTensor(shape: [range.count] + shape.dropFirst(), elementType: elementType, buffer: view)
+        out.blocked = blocked
         return out
     }
 

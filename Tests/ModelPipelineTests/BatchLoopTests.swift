@@ -1,6 +1,7 @@
 import Datasets
 import ModelIR
 import ModelPipeline
+import ModelRuntime
 import XCTest
 
 final class BatchLoopTests: XCTestCase {
@@ -33,6 +34,34 @@ final class BatchLoopTests: XCTestCase {
         let a = all.values["logits"] ?? [], b = split.values["logits"] ?? []
         XCTAssertEqual(a.count, 50)
         for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-4) }
+    }
+
+    /// The model reads each batch where the iterator put it; an output that is the input itself
+    /// (Identity, or a Reshape of it) is copied, so that outputs kept past their batch keep its
+    /// values. Both ways through the interpreter: whole (one thread) and as slices (two threads).
+    func testOutputsThatAreTheInputOutliveTheirBatch() throws {
+        let dir = try temporaryDirectory(self)
+        let path = dir.appendingPathComponent("six.npy").path
+        let values = (0..<(6 * 4)).map { Float($0) }
+        try NpyWriter.write(to: path, shape: [6, 4]) { append in values.withUnsafeBufferPointer(append) }
+        let type = TensorType(.float, Shape([.symbol("n"), .fixed(4)]))
+        let graph = Graph(name: "echo", nodes: [
+            Node(name: "same", opType: "Identity", inputs: ["x"], outputs: ["y"]),
+            Node(name: "twice", opType: "Add", inputs: ["x", "x"], outputs: ["z"]),
+        ], inputs: [ValueInfo(name: "x", tensor: type)],
+           outputs: [ValueInfo(name: "y", tensor: type), ValueInfo(name: "z", tensor: type)])
+        for threads in [1, 2] {
+            let prepared = try PreparedRun(model: Model(graph: graph), data: path, settings: DataSettings(batch: 2, threads: threads))
+            var kept: [[String: RuntimeTensor]] = []
+            var inputs: [Float] = []
+            try prepared.forEach(try prepared.batches(selection: SampleSelection())) { batch, outputs in
+                kept.append(outputs)
+                inputs += Array(batch.values)
+            }
+            XCTAssertEqual(inputs, values)
+            XCTAssertEqual(kept.flatMap { $0["y"]?.floats ?? [] }, values, "threads \(threads)")
+            XCTAssertEqual(kept.flatMap { $0["z"]?.floats ?? [] }, values.map { 2 * $0 }, "threads \(threads)")
+        }
     }
 
     func testLimitAndPreprocessingApply() throws {

@@ -98,6 +98,45 @@ final class InterpreterTests: XCTestCase {
         XCTAssertEqual(y.floats, x.floats.map { max($0, 0) })
     }
 
+    /// Rows of a tensor and a borrowed batch are views: they read the memory in place, keep its
+    /// owner alive, and an arena never takes them for reuse (the memory is not its own).
+    func testViewsShareStorageAndAreNeverReused() throws {
+        var rows: RuntimeTensor
+        do {
+            let whole = try RuntimeTensor(shape: [4, 3], floats: (0..<12).map(Float.init))
+            rows = whole.rows(1..<3)
+            XCTAssertTrue(rows.buffer.isView)
+            XCTAssertEqual(rows.buffer.raw, whole.buffer.raw + 12)
+            let inner = rows.rows(1..<2)  // a view of a view reads the same owner
+            XCTAssertEqual(inner.floats, [6, 7, 8])
+        }
+        // `whole` is gone; its memory lives on through the view.
+        XCTAssertEqual(rows.shape, [2, 3])
+        XCTAssertEqual(rows.floats, [3, 4, 5, 6, 7, 8])
+        let arena = Arena()
+        arena.give(rows.buffer)
+        XCTAssertFalse(arena.take(byteCount: 24) === rows.buffer)
+        XCTAssertEqual(arena.allocatedBuffers, 1)
+
+        // A borrowed input goes through a run (its last reader gives buffers back) unchanged, and
+        // the arena ends with only buffers of its own.
+        let batch = (0..<16).map { Float($0) - 8 }
+        let graph = Graph(nodes: [Node(opType: "Relu", inputs: ["x"], outputs: ["r"]), Node(opType: "Neg", inputs: ["r"], outputs: ["y"])],
+                          inputs: [ValueInfo(name: "x")], outputs: [ValueInfo(name: "y")])
+        let interpreter = try Interpreter(graph: graph, opset: 13, threads: 1)
+        try batch.withUnsafeBufferPointer { values in
+            let x = try RuntimeTensor(shape: [4, 4], borrowing: values)
+            XCTAssertTrue(x.buffer.isView)
+            for _ in 0..<3 {
+                let y = try interpreter.run(inputs: ["x": x])["y"]!
+                XCTAssertFalse(y.sharesStorage(with: x))
+                XCTAssertEqual(y.floats, values.map { -max($0, 0) })
+            }
+        }
+        XCTAssertEqual(batch, (0..<16).map { Float($0) - 8 })
+        XCTAssertLessThanOrEqual(interpreter.arena.allocatedBuffers, 2)
+    }
+
     func testIntermediatesAreReusedWithinARun() throws {
         // A chain of 6 Relus needs two buffers in flight plus the output, reclaimed between runs.
         var nodes: [Node] = []
