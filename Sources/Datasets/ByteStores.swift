@@ -33,6 +33,12 @@ final class FileStore: ByteStore {
 
     deinit { buffer.deallocate() }
 
+    /// Reads `byteCount` bytes at `offset` straight into `destination`, for bytes that need no
+    /// conversion (a batch of native float32: no copy through the chunk buffer).
+    func read(offset: Int, byteCount: Int, into destination: UnsafeMutableRawPointer) throws {
+        try file.read(at: base + offset, count: byteCount, into: destination)
+    }
+
     func visit(_ runs: [Run], _ body: (Int, Int, UnsafeRawBufferPointer) throws -> Void) throws {
         var i = 0
         while i < runs.count {

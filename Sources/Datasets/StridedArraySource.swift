@@ -43,7 +43,12 @@ final class StridedArraySource: SampleSource {
                 Run(offset: (j * self.count + start) * size, byteCount: count * size, destination: map[j], stride: perSample)
             }
         } else {
-            runs = [Run(offset: start * perSample * size, byteCount: count * perSample * size, destination: 0, stride: 1)]
+            let offset = start * perSample * size, byteCount = count * perSample * size
+            if type == .float32 && !swapped, let file = store as? FileStore {
+                try file.read(offset: offset, byteCount: byteCount, into: destination)
+                return
+            }
+            runs = [Run(offset: offset, byteCount: byteCount, destination: 0, stride: 1)]
         }
         let type = self.type, swapped = self.swapped
         try store.visit(runs) { index, byteOffset, bytes in
