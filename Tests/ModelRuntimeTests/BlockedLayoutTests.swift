@@ -204,6 +204,41 @@ final class BlockedLayoutTests: XCTestCase {
         }
     }
 
+    /// A plan keeps its small padded scratch from call to call (`BlockedConvolution.keptScratch`)
+    /// and never zeroes its border again: the border must stay zero whatever the images. The
+    /// same plan, three different images, each after a freed buffer of the scratch's size full of
+    /// large values (which malloc tends to hand out next): every result equals the plain kernels'.
+    func testKeptPaddedScratchKeepsItsBorderZero() throws {
+        let cases: [(String, Int, Int, Int64)] = [("ungrouped 3×3", 32, 1, 3), ("depthwise 5×5", 32, 32, 5)]
+        for (what, c, group, k) in cases {
+            let node = Node(name: what, opType: "Conv", inputs: ["x", "w", "b"], outputs: ["y"],
+                            attributes: [ints("pads", [k / 2, k / 2, k / 2, k / 2]), int("group", Int64(group))])
+            let entry = KernelRegistry.entry(domain: "", opType: "Conv", opset: 13)!
+            let kept = try entry.make(node, 13)
+            let w = randomTensor([c, c / Int(group), Int(k), Int(k)], seed: 41), b = randomTensor([c], seed: 42)
+            let arena = Arena()
+            let scratchFloats = c * (7 + Int(k) - 1) * (7 + Int(k) - 1)
+            for image in 0..<3 {
+                let x = randomTensor([1, c, 7, 7], seed: UInt64(50 + image))
+                var ctx = ExecContext(arena: arena, threads: 1)
+                ctx.blockedOutput = true
+                let input = try BlockedLayout.blocked(x, ctx)
+                let junk = UnsafeMutableRawPointer.allocate(byteCount: scratchFloats * 4, alignment: 64)
+                junk.initializeMemory(as: Float.self, repeating: 1e6, count: scratchFloats)
+                junk.deallocate()
+                let y = try kept([input, w, b], ctx)[0]
+                XCTAssertTrue(y.blocked, what)
+                let got = try BlockedLayout.planar(y, ctx).floats
+                var plain = ExecContext(arena: Arena(), threads: 1)
+                plain.blockedLayout = false
+                let want = try entry.make(node, 13)([x, w, b], plain)[0].floats
+                XCTAssertEqual(got.count, want.count)
+                let worst = zip(got, want).map { abs($0 - $1) }.max() ?? .infinity
+                XCTAssertLessThan(worst, 1e-3, "\(what), image \(image)")
+            }
+        }
+    }
+
     /// A rank-3 (1-D) convolution never writes the blocked layout, although its geometry would
     /// fit the kernel: blocked tensors are [N, C, H, W].
     func testOneDimensionalConvOperatorStaysPlain() throws {

@@ -114,6 +114,26 @@ final class BlockedConvolution {
 
     /// Floats of padded input per image (0 when X serves as it is).
     var inputScratch: Int { padded && !readsUnpadded ? l.inChannels * PH * PW : 0 }
+
+    /// A padded scratch this plan keeps for itself when it is small (at most `keptScratchBytes`):
+    /// its border, zeroed when it is made, stays zero, since `pad` writes only the interior. A
+    /// scratch from the arena, which other layers share, needs its border zeroed on every call:
+    /// on MobileNetV3-Small's 14×14 and 7×7 maps with 5×5 kernels the border is 40–60 % of the
+    /// scratch, and zeroing it took 2 % of a one-image run. A plan serves one lane (one thread
+    /// at a time; `ConvolutionOperators.PlanCache`). Large ones (VGG's 64 channels of 226 × 226)
+    /// stay with the arena, whose buffers the layers share.
+    private var keptScratch: TensorBuffer?
+    static let keptScratchBytes = 1 << 20
+
+    /// The kept scratch for `workers` workers (nil when the plan needs none, or a large one).
+    func keptScratch(workers: Int) -> UnsafeMutablePointer<Float>? {
+        let count = scratchCount(workers: workers)
+        guard count > 0, count * 4 <= Self.keptScratchBytes else { return nil }
+        if let kept = keptScratch, kept.byteCount == count * 4 { return kept.floats }
+        let fresh = TensorBuffer(byteCount: count * 4, zeroed: true)
+        keptScratch = fresh
+        return fresh.floats
+    }
     /// Output channels rounded up to whole vectors.
     var paddedChannels: Int { (l.outChannels + BlockedLayout.lanes - 1) / BlockedLayout.lanes * BlockedLayout.lanes }
     var packedWeights: Int { paddedChannels * (depthwise ? 1 : l.inChannels) * kvol }
@@ -148,11 +168,12 @@ final class BlockedConvolution {
     }
 
     /// Runs the convolution into `y`; `scratch` holds `scratchCount(workers:)` floats for
-    /// `l.workers(threads:)` workers (nil when none are needed). With `statistics`, a blocked Y's
+    /// `l.workers(threads:)` workers (nil when none are needed), with its border already zero when
+    /// `zeroBorders` is false (the kept scratch). With `statistics`, a blocked Y's
     /// planes are counted there: each finished block while it is in L1 when an image runs on one
     /// thread, else in a pass over Y (`BlockedLayout.planeStatistics`).
     func run(_ x: UnsafePointer<Float>, packed: UnsafePointer<Float>, _ epilogue: ConvEpilogue,
-             _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, threads: Int,
+             _ y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, zeroBorders: Bool = true, threads: Int,
              statistics: PlaneStatisticsSink? = nil) {
         let m = l.outChannels
         let finish = epilogue.finish(groups: 1, perGroup: m, width: paddedChannels)
@@ -167,7 +188,7 @@ final class BlockedConvolution {
             parallelWorkers(l.batch, workers: workers) { worker, images in
                 let mine = scratch.map { $0 + worker * inputScratch }
                 // Only the interior is ever written: zero the padding once per call.
-                if let mine { zeroBorder(mine) }
+                if let mine, zeroBorders { zeroBorder(mine) }
                 let perImage = workers == 1 ? threads : 1
                 let vectors = paddedChannels / BlockedLayout.lanes
                 let counts = statistics != nil && outputBlocked && perImage == 1

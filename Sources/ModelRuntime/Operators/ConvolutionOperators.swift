@@ -101,10 +101,18 @@ enum ConvolutionOperators {
                 let statistics = ctx.statistics?.claim(shape: y.shape)
                 let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
                                                    count: kernel.packedWeights, kernel.pack)
-                withScratch(ctx, kernel.scratchCount(workers: layout.workers(threads: ctx.threads))) { scratch in
+                let workers = layout.workers(threads: ctx.threads)
+                if let kept = kernel.keptScratch(workers: workers) {
                     withExtendedLifetime(packed) {
-                        kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: scratch, threads: ctx.threads,
+                        kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: kept, zeroBorders: false, threads: ctx.threads,
                                    statistics: blockedOutput ? statistics : nil)
+                    }
+                } else {
+                    withScratch(ctx, kernel.scratchCount(workers: workers)) { scratch in
+                        withExtendedLifetime(packed) {
+                            kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: scratch, threads: ctx.threads,
+                                       statistics: blockedOutput ? statistics : nil)
+                        }
                     }
                 }
                 if let sink = statistics, !blockedOutput { sink.recordPlanes(of: y) }
