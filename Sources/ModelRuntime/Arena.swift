@@ -87,6 +87,18 @@ struct ExecContext {
         return RuntimeTensor(shape: shape, elementType: .float32, buffer: arena.take(byteCount: n * 4))
     }
 
+    /// A new blocked float32 tensor of logical shape `shape` ([N, C, H, W]) from the arena,
+    /// stored in whole blocks of channels (the last one padded when C is not a multiple of 16),
+    /// contents undefined.
+    func blockedFloats(_ shape: [Int]) throws -> RuntimeTensor {
+        precondition(shape.count == 4)
+        let n = try RuntimeTensor.elementCount([shape[0], BlockedLayout.paddedChannels(shape[1]), shape[2], shape[3]])
+        try arena.checkBudget(n * 4, shape: shape)
+        var t = RuntimeTensor(shape: shape, elementType: .float32, buffer: arena.take(byteCount: n * 4))
+        t.blocked = true
+        return t
+    }
+
     /// A new int64 tensor from the arena, contents undefined.
     func int64s(_ shape: [Int]) throws -> RuntimeTensor {
         let n = try RuntimeTensor.elementCount(shape)

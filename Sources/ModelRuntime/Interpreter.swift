@@ -31,6 +31,9 @@ public final class Interpreter {
         var blockedUse = BlockedUse.none
         /// Every reader of the step's output takes it blocked: a Conv may write it so.
         var blockedOutput = false
+        /// A convolution (alone or first in a fused chain): it takes an X whose last channel block
+        /// is padded (`BlockedLayout.paddedChannels`) as it is.
+        var readsPaddedBlocks = false
 
         init(node: Node, opset: Int, run: @escaping OperatorFunction, inputs: [Int?], outputs: [Int?]) {
             (self.node, self.opset, self.run, self.inputs, self.outputs) = (node, opset, run, inputs, outputs)

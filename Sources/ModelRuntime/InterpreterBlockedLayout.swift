@@ -67,11 +67,17 @@ extension Interpreter {
             return (w.shape, ConvAttributes(step.node).group)
         }
         func isDepthwise(_ w: (shape: [Int], group: Int)) -> Bool {
-            w.group > 1 && w.shape[0] == w.group && w.shape[1] == 1 && w.group % BlockedLayout.lanes == 0
+            w.group > 1 && w.shape[0] == w.group && w.shape[1] == 1
         }
         var writes: [Int: Bool] = [:]
+        /// Convolutions whose output channels end in a padded block (`BlockedLayout.paddedChannels`):
+        /// only convolutions read such an output blocked (they read C channels, never the pad).
+        var padded = Set<Int>()
         for (k, _, output) in order where output != nil {
-            if let w = weights(k), w.shape[0] % BlockedLayout.lanes == 0, w.group == 1 || isDepthwise(w) { writes[k] = true }
+            if let w = weights(k), w.group == 1 || isDepthwise(w) {
+                writes[k] = true
+                if w.shape[0] % BlockedLayout.lanes != 0 { padded.insert(k) }
+            }
         }
         while true {
             var blocked = Set<Int>()
@@ -108,16 +114,25 @@ extension Interpreter {
                     return inputsOf[r.k]!.allSatisfy { $0 == nil || blocked.contains($0!) }
                 }
             }
+            /// A convolution reading a padded output: one that takes it blocked as input 0.
+            func readsPadded(_ r: (k: Int, input: Int)) -> Bool {
+                steps[r.k].node.kind == .conv && keepsBlocked(r)
+            }
             var changed = false
             for (k, _, output) in order where writes[k] == true {
-                let kept = output.map { !keep.contains($0) && (readers[$0]?.allSatisfy(keepsBlocked) ?? false) } ?? false
+                let isPadded = padded.contains(k)
+                let kept = output.map { o in
+                    !keep.contains(o) && (readers[o]?.allSatisfy { isPadded ? readsPadded($0) : keepsBlocked($0) } ?? false)
+                } ?? false
                 if !kept { (writes[k], changed) = (false, true) }
             }
             if !changed { break }
         }
+        for k in steps.indices { steps[k].readsPaddedBlocks = steps[k].node.kind == .conv && steps[k].blockedUse == .operatorInput }
         for (k, chain) in chains {
             chain.step.blockedUse = steps[k].blockedUse
             chain.step.blockedOutput = writes[k] == true
+            chain.step.readsPaddedBlocks = steps[k].readsPaddedBlocks
         }
         for (k, wants) in writes where wants && chains[k] == nil { steps[k].blockedOutput = true }
     }

@@ -134,6 +134,14 @@ extension Interpreter {
         }
         // Blocked inputs the step does not take as they are become plain copies, given back after it.
         var converted: [RuntimeTensor] = []
+        // A padded last block (`BlockedLayout.paddedChannels`) goes only to a convolution's X as
+        // it is: any other operator would count the pad's floats in or miss the tail.
+        for k in args.indices where !(step.readsPaddedBlocks && k == 0) {
+            guard let t = args[k], t.blocked, BlockedLayout.isPadded(t.shape) else { continue }
+            let plain = try BlockedLayout.planar(t, ctx)
+            converted.append(plain)
+            args[k] = plain
+        }
         let blocked = args.contains { $0?.blocked == true }
         var relabel = false
         // A blocked tensor with a per-channel operand (a squeeze-excitation gate) stays blocked.

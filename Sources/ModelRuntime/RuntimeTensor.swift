@@ -98,9 +98,10 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     public let shape: [Int]
     public let elementType: RuntimeElementType
     var buffer: TensorBuffer
-    /// The storage is channel-blocked (see `BlockedLayout`): a float32 [N, C, H, W] tensor with C a
-    /// multiple of 16, stored as [N, C/16, H, W, 16]. Only the interpreter and the operators that
-    /// accept it ever see such a tensor; `shape` stays the logical NCHW shape.
+    /// The storage is channel-blocked (see `BlockedLayout`): a float32 [N, C, H, W] tensor stored
+    /// as [N, ⌈C/16⌉, H, W, 16] (a padded last block when C is not a multiple of 16). Only the
+    /// interpreter and the operators that accept it ever see such a tensor; `shape` stays the
+    /// logical NCHW shape.
     var blocked = false
 
     init(shape: [Int], elementType: RuntimeElementType, buffer: TensorBuffer) {
@@ -236,6 +237,7 @@ public struct RuntimeTensor: @unchecked Sendable, CustomStringConvertible {
     /// Rows `range` along the first axis, in place: a view of this tensor's storage (a sample is
     /// contiguous in the plain and in the blocked layout alike).
     func rows(_ range: Range<Int>) -> RuntimeTensor {
+        precondition(!blocked || !BlockedLayout.isPadded(shape), "rows of a tensor with a padded channel block")
         let row = shape.dropFirst().reduce(1, *) * elementSize
         let owner = buffer.isView ? buffer.owner : buffer
         let view = TensorBuffer(viewing: buffer.raw + range.lowerBound * row, byteCount: range.count * row, owner: owner)

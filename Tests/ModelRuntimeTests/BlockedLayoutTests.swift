@@ -98,8 +98,17 @@ final class BlockedLayoutTests: XCTestCase {
             Case(what: "depthwise, multiplier 2", x: [1, 16, 5, 5], cout: 32, kernel: [3, 3], group: 16,
                  inputBlocked: true, applies: false),
             Case(what: "two groups", x: [1, 32, 5, 5], cout: 32, kernel: [3, 3], group: 2, inputBlocked: true, applies: false),
-            Case(what: "20 output channels", x: [1, 16, 5, 5], cout: 20, kernel: [3, 3], group: 1, inputBlocked: true, applies: false),
-            Case(what: "20 output channels, plain", x: [1, 3, 5, 5], cout: 20, kernel: [3, 3], group: 1, inputBlocked: false, applies: false),
+            // Channels that are not a multiple of 16: a padded last block, in and out.
+            Case(what: "20 output channels", x: [1, 16, 5, 5], cout: 20, kernel: [3, 3], group: 1, inputBlocked: true, applies: true),
+            Case(what: "20 output channels, plain", x: [1, 3, 5, 5], cout: 20, kernel: [3, 3], group: 1, inputBlocked: false, applies: true),
+            Case(what: "24 channels in, 40 out", x: [2, 24, 6, 5], cout: 40, kernel: [3, 3], group: 1,
+                 attributes: [ints("pads", [1, 1, 1, 1])], inputBlocked: true, applies: true),
+            Case(what: "72 channels in, by input blocks", x: [1, 72, 7, 6], cout: 24, kernel: [3, 3], group: 1,
+                 attributes: [ints("pads", [1, 1, 1, 1])], inputBlocked: true, applies: true),
+            Case(what: "depthwise 72, 5×5 stride 2", x: [2, 72, 9, 8], cout: 72, kernel: [5, 5], group: 72,
+                 attributes: [ints("pads", [2, 2, 2, 2]), ints("strides", [2, 2])], inputBlocked: true, applies: true),
+            Case(what: "depthwise 24, unpadded read", x: [1, 24, 20, 18], cout: 24, kernel: [3, 3], group: 24,
+                 attributes: [ints("pads", [1, 1, 1, 1])], inputBlocked: true, applies: true),
         ]
         var rng = SplitMix64(7)
         for c in cases {
@@ -627,8 +636,11 @@ final class BlockedLayoutTests: XCTestCase {
 
     func assertApozCountsTheSame(batch: Int) throws {
         let (graph, feeds) = mixedNet(batch: batch)
-        let names = ["Relu", "Clip"]
-        let points = graph.nodes.filter { names.contains($0.opType) }.map {
+        try assertApozCountsTheSame(graph, feeds, tensors: graph.nodes.filter { ["Relu", "Clip"].contains($0.opType) }.map { $0.outputs[0] })
+    }
+
+    func assertApozCountsTheSame(_ graph: Graph, _ feeds: [String: RuntimeTensor], tensors: [String]) throws {
+        let points = graph.nodes.filter { tensors.contains($0.outputs[0]) }.map {
             ObservationPoint(tensor: $0.outputs[0], node: $0.displayName, op: $0.opType, producers: [])
         }
         var results: [[TensorStatistics]] = []
@@ -652,6 +664,61 @@ final class BlockedLayoutTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(results[0].reduce(0) { $0 + $1.zeros.reduce(0, +) }, 0, "the Relu outputs have zeros")
+    }
+
+    // MARK: - Padded channel blocks
+
+    /// Convolutions whose channel counts are not multiples of 16 (24, 72, 40: MobileNetV3's and
+    /// ShuffleNet's) hand each other their outputs blocked, the last block padded; a reader that
+    /// is not a convolution (the residual Add) gets its input plain. Every path: an ungrouped conv
+    /// from a plain and from a padded input, depthwise at strides 1 and 2 (read unpadded and from
+    /// the padded scratch), the 3×3 kernel that sums block by block (72 input channels), a fused
+    /// BatchNormalization + Clip; one image on one and two threads, and batches split in slices.
+    func paddedNet(batch: Int) -> (Graph, [String: RuntimeTensor], [String]) {
+        var g = GraphBuilder(seed: 31)
+        let r1 = g.relu(g.conv("x", 3, 24, [ints("pads", [1, 1, 1, 1])]))
+        let d2 = g.relu(g.conv(r1, 24, 24, group: 24, [ints("pads", [1, 1, 1, 1]), ints("strides", [2, 2])]))
+        let e3 = g.clip(g.batchNorm(g.conv(d2, 24, 72, kernel: [1, 1]), 72), 0, 6)
+        let d4 = g.relu(g.conv(e3, 72, 72, kernel: [5, 5], group: 72, [ints("pads", [2, 2, 2, 2])]))
+        let c5 = g.relu(g.conv(d4, 72, 40, [ints("pads", [1, 1, 1, 1])]))
+        let d6 = g.conv(c5, 40, 40, group: 40, [ints("pads", [1, 1, 1, 1])])
+        let s7 = g.relu(g.op("Add", [d6, c5]))
+        let y = g.op("Flatten", [g.op("GlobalAveragePool", [s7])])
+        return (g.graph(outputs: [y]), ["x": randomTensor([batch, 3, 12, 10], seed: 23)], [r1, d2, e3, d4, c5, s7])
+    }
+
+    func testPaddedBlocksBetweenConvolutions() throws {
+        for batch in [1, 3] {
+            let (graph, feeds, observed) = paddedNet(batch: batch)
+            _ = try check(graph, feeds, "padded blocks, batch \(batch)")
+            // Which outputs are blocked, seen by an observer that takes them as they are.
+            let layout = LayoutProbe(observed)
+            let interpreter = try Interpreter(graph: graph, opset: 13, threads: 1)
+            _ = try interpreter.run(inputs: feeds, observer: layout)
+            let (r1, d2, e3, d4, c5, s7) = (observed[0], observed[1], observed[2], observed[3], observed[4], observed[5])
+            XCTAssertEqual(layout.blocked, [r1: true, d2: true, e3: true, d4: true, c5: false, s7: false])
+            XCTAssertEqual(layout.storedFloats[r1], batch * 32 * 12 * 10, "24 channels stored in 2 blocks")
+            XCTAssertEqual(layout.storedFloats[e3], batch * 80 * 6 * 5, "72 channels stored in 5 blocks")
+            try assertApozCountsTheSame(graph, feeds, tensors: observed)
+        }
+    }
+
+    /// Records whether each wanted output comes blocked and how many floats its buffer holds.
+    final class LayoutProbe: RuntimeObserver {
+        let names: Set<String>
+        var blocked: [String: Bool] = [:], storedFloats: [String: Int] = [:]
+        init(_ names: [String]) { self.names = Set(names) }
+        func wantsOutput(of node: Node, named output: String) -> Bool { names.contains(output) }
+        func wantsPlaneStatistics(of node: Node, named output: String) -> Bool { true }
+        var readsValuesWithPlaneStatistics: Bool { false }
+        func observe(node: Node, output: String, tensor: RuntimeTensor) throws {
+            XCTFail("\(output) was not counted")
+        }
+        func observe(node: Node, output: String, tensor: RuntimeTensor, planes: UnsafeBufferPointer<PlaneStatistics>) throws {
+            blocked[output] = tensor.blocked
+            storedFloats[output] = tensor.buffer.byteCount / 4
+            XCTAssertEqual(planes.count, tensor.shape[0] * tensor.shape[1], output)
+        }
     }
 
     /// An observer of every output sees plain tensors equal to the plain run's; so does one of

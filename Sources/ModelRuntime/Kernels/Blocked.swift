@@ -2,8 +2,9 @@ import ModelIR
 
 /// The channel-blocked layout ("NCHW16c") that chains of convolutions keep between them.
 ///
-/// A float32 [N, C, H, W] tensor with C a multiple of 16 is stored as [N, C/16, H, W, 16]: the 16
-/// channels of a block sit side by side at every position. A convolution then computes 16 output
+/// A float32 [N, C, H, W] tensor is stored as [N, ⌈C/16⌉, H, W, 16]: the 16 channels of a block
+/// sit side by side at every position (when C is not a multiple of 16, the last block is padded;
+/// only convolutions hand such tensors to each other, see `paddedChannels`). A convolution then computes 16 output
 /// channels in one vector at each output position, broadcasting one input value at a time, so no
 /// lane is wasted on small feature maps (a 7×7 map fills 49 of 64 lanes when vectors run along
 /// positions) and padding, strides and depthwise filters cost no plane copies or crops. Pooling,
@@ -18,18 +19,27 @@ enum BlockedLayout {
     /// Whether a tensor of `shape` can be stored blocked.
     static func fits(_ shape: [Int]) -> Bool { shape.count == 4 && shape[1] % lanes == 0 && shape[1] > 0 }
 
-    /// `x` (plain NCHW) in the blocked layout, in a new tensor from `ctx`'s arena.
+    /// `c` channels rounded up to whole blocks. A convolution may write (and the next convolution
+    /// read) C channels that are not a multiple of 16 in ⌈C/16⌉ blocks, the last one padded: its
+    /// extra lanes hold finite values that no reader uses (`Interpreter.planBlockedLayout` hands
+    /// such a tensor only to convolutions, which read C channels; everything else gets it plain).
+    static func paddedChannels(_ c: Int) -> Int { (c + lanes - 1) / lanes * lanes }
+
+    /// Whether a blocked tensor of `shape` has a padded last block.
+    static func isPadded(_ shape: [Int]) -> Bool { shape.count == 4 && shape[1] % lanes != 0 }
+
+    /// `x` (plain NCHW) in the blocked layout, in a new tensor from `ctx`'s arena; a padded last
+    /// block gets zeros in its extra lanes.
     static func blocked(_ x: RuntimeTensor, _ ctx: ExecContext) throws -> RuntimeTensor {
-        precondition(!x.blocked && fits(x.shape) && x.elementType == .float32)
-        var y = try ctx.floats(x.shape)
-        y.blocked = true
+        precondition(!x.blocked && x.rank == 4 && x.shape[1] > 0 && x.elementType == .float32)
+        let y = try ctx.blockedFloats(x.shape)
         reorder(x, into: y, toBlocked: true, threads: ctx.threads)
         return y
     }
 
     /// `x` (blocked) in plain NCHW, in a new tensor from `ctx`'s arena.
     static func planar(_ x: RuntimeTensor, _ ctx: ExecContext) throws -> RuntimeTensor {
-        precondition(x.blocked)
+        precondition(x.blocked && x.rank == 4)
         let y = try ctx.floats(x.shape)
         reorder(x, into: y, toBlocked: false, threads: ctx.threads)
         return y
@@ -44,11 +54,20 @@ enum BlockedLayout {
         let (fromLane, fromPosition) = toBlocked ? (plainLane, 1) : (1, blockedPosition)
         let (toLane, toPosition) = toBlocked ? (1, blockedPosition) : (plainLane, 1)
         let (src, dst) = (x.f, y.f)
-        parallelFor(n * c / lanes, threads: threads, cost: plane * lanes) { b in
-            let from = src + b * lanes * plane, to = dst + b * lanes * plane
-            for lane in 0..<lanes {
+        // Block b of an image starts at channel 16·b in the plain order; a padded last block
+        // (see `paddedChannels`) holds fewer channels.
+        let blocks = paddedChannels(c) / lanes
+        parallelFor(n * blocks, threads: threads, cost: plane * lanes) { b in
+            let (image, block) = (b / blocks, b % blocks)
+            let plain = (image * c + block * lanes) * plane, blocked = b * lanes * plane
+            let from = src + (toBlocked ? plain : blocked), to = dst + (toBlocked ? blocked : plain)
+            let filled = min(lanes, c - block * lanes)
+            for lane in 0..<filled {
                 let s = from + lane * fromLane, d = to + lane * toLane
                 for p in 0..<plane { d[p * toPosition] = s[p * fromPosition] }
+            }
+            if toBlocked {
+                for lane in filled..<lanes { for p in 0..<plane { to[p * lanes + lane] = 0 } }
             }
         }
     }
@@ -137,7 +156,7 @@ enum BlockedLayout {
     /// The same over blocked values at `x` of logical shape `shape` ([N, C, H, W]).
     static func planeStatistics(_ x: UnsafePointer<Float>, shape: [Int], into sink: PlaneStatisticsSink, threads: Int) {
         let (n, c, plane) = (shape[0], shape[1], shape[2] * shape[3])
-        let blocks = c / lanes, base = x
+        let blocks = paddedChannels(c) / lanes, base = x
         parallelFor(n * blocks, threads: threads, cost: plane * lanes) { b in
             var counts = LaneCounts(region: sink.region)
             // In runs of at most 1024 positions, as the float partial sums allow.
@@ -148,7 +167,7 @@ enum BlockedLayout {
                 p += n
             }
             let image = b / blocks, first = (b % blocks) * lanes
-            for j in 0..<lanes {
+            for j in 0..<min(lanes, c - first) {
                 sink.record(counts.statistics(lane: j, count: UInt64(plane)), image: image, channel: first + j)
             }
         }

@@ -56,13 +56,14 @@ final class BlockedConvolution {
     static let pieceWidths = [0, 12, 10, 7, 6]
 
     /// Whether `l` can take this path, given the layouts of X and Y: a 2-D (or 1-D) convolution,
-    /// ungrouped, or depthwise over whole 16-channel blocks of a blocked input; a blocked Y needs
-    /// whole blocks of output channels.
+    /// ungrouped, or depthwise from a blocked input. Channel counts that are not multiples of 16
+    /// fill a padded last block (`BlockedLayout.paddedChannels`): the weights of its missing
+    /// channels are zero, and X's missing channels are never read.
     static func applies(to l: ConvLayout, inputBlocked: Bool, outputBlocked: Bool) -> Bool {
         let g = l.geometry, lanes = BlockedLayout.lanes
-        guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1, !outputBlocked || l.outChannels % lanes == 0 else { return false }
-        if l.groups == 1 { return !inputBlocked || l.inChannels % lanes == 0 }
-        return inputBlocked && l.groups == l.inChannels && l.outChannels == l.inChannels && l.inChannels % lanes == 0
+        guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1 else { return false }
+        if l.groups == 1 { return true }
+        return inputBlocked && l.groups == l.inChannels && l.outChannels == l.inChannels
     }
 
     init(_ l: ConvLayout, inputBlocked: Bool, outputBlocked: Bool) {
@@ -113,7 +114,9 @@ final class BlockedConvolution {
     }
 
     /// Floats of padded input per image (0 when X serves as it is).
-    var inputScratch: Int { padded && !readsUnpadded ? l.inChannels * PH * PW : 0 }
+    var inputScratch: Int { padded && !readsUnpadded ? storedInputChannels * PH * PW : 0 }
+    /// Input channels as X stores them: whole blocks when blocked (the last one may be padded).
+    var storedInputChannels: Int { inputBlocked ? BlockedLayout.paddedChannels(l.inChannels) : l.inChannels }
 
     /// A padded scratch this plan keeps for itself when it is small (at most `keptScratchBytes`):
     /// its border, zeroed when it is made, stays zero, since `pad` writes only the interior. A
@@ -144,9 +147,13 @@ final class BlockedConvolution {
         let lanes = BlockedLayout.lanes
         var k = 0
         if depthwise {
-            for block in 0..<(l.outChannels / lanes) {
+            for block in 0..<(paddedChannels / lanes) {
                 for tap in 0..<kvol {
-                    for j in 0..<lanes { p[k] = w[(block * lanes + j) * kvol + tap]; k += 1 }
+                    for j in 0..<lanes {
+                        let c = block * lanes + j
+                        p[k] = c < l.outChannels ? w[c * kvol + tap] : 0
+                        k += 1
+                    }
                 }
             }
             return
@@ -179,8 +186,8 @@ final class BlockedConvolution {
         let finish = epilogue.finish(groups: 1, perGroup: m, width: paddedChannels)
         let workers = l.workers(threads: threads)
         let g = l.geometry
-        let inputVolume = l.inChannels * g.input[1] * g.input[2]
-        let outputVolume = m * g.output[1] * g.output[2]
+        let inputVolume = storedInputChannels * g.input[1] * g.input[2]
+        let outputVolume = (outputBlocked ? paddedChannels : m) * g.output[1] * g.output[2]
         finish.scale.withUnsafeBufferPointer { scale in
         finish.shift.withUnsafeBufferPointer { shift in
         taps.withUnsafeBufferPointer { taps in
@@ -212,7 +219,7 @@ final class BlockedConvolution {
                     if let counts, let statistics {
                         let plane = UInt64(g.output[1] * g.output[2])
                         for v in 0..<vectors {
-                            for j in 0..<BlockedLayout.lanes {
+                            for j in 0..<min(BlockedLayout.lanes, m - v * BlockedLayout.lanes) {
                                 statistics.record(counts[v].statistics(lane: j, count: plane), image: n, channel: v * BlockedLayout.lanes + j)
                             }
                         }
@@ -248,7 +255,7 @@ final class BlockedConvolution {
         let interior = lastInside >= firstInside ? firstInside..<(lastInside + 1) : 0..<0
         let pieces = Self.pieces(interior.count, most: 8).map { ($0.0 + interior.lowerBound, $0.1) }
         inner.withUnsafeBufferPointer { taps in
-        parallelFor((m / lanes) * OH, threads: threads, cost: OW * kvol * lanes) { k in
+        parallelFor((paddedChannels / lanes) * OH, threads: threads, cost: OW * kvol * lanes) { k in
             let (b, oh) = (k / OH, k % OH)
             let ih0 = oh * sh - top
             let rowInside = ih0 >= 0 && ih0 + (KH - 1) * dh < IH
@@ -313,7 +320,7 @@ final class BlockedConvolution {
     private func zeroBorder(_ p: UnsafeMutablePointer<Float>) {
         let g = l.geometry, (IH, IW) = (g.input[1], g.input[2]), (top, left) = (g.padBegin[1], g.padBegin[2])
         let lanes = BlockedLayout.lanes
-        let (planes, cell) = inputBlocked ? (l.inChannels / lanes, lanes) : (l.inChannels, 1)
+        let (planes, cell) = inputBlocked ? (storedInputChannels / lanes, lanes) : (l.inChannels, 1)
         let right = (PW - left - IW) * cell
         for c in 0..<planes {
             let base = p + c * PH * PW * cell
@@ -332,7 +339,7 @@ final class BlockedConvolution {
         let g = l.geometry, (IH, IW) = (g.input[1], g.input[2]), (top, left) = (g.padBegin[1], g.padBegin[2])
         let lanes = BlockedLayout.lanes
         if inputBlocked {
-            for b in 0..<(l.inChannels / lanes) {
+            for b in 0..<(storedInputChannels / lanes) {
                 for ih in 0..<IH {
                     copyFloats(p + b * blockStride + (ih + top) * rowStride + left * lanes, x + (b * IH + ih) * IW * lanes, IW * lanes)
                 }
@@ -359,7 +366,7 @@ final class BlockedConvolution {
         let rule = sums.rule
         let m = l.outChannels, blocked = outputBlocked
         if depthwise {
-            let blocks = l.outChannels / lanes
+            let blocks = paddedChannels / lanes
             let pieces = Self.pieces(OW, most: 8)
             parallelFor(blocks * OH, threads: threads, cost: OW * kvol * lanes) { k in
                 let (b, oh) = (k / OH, k % OH)
@@ -401,7 +408,7 @@ final class BlockedConvolution {
             // in L1 over the rows, where summing every input channel per tile streamed the group's
             // whole filter for each piece of a row, from L3 for each image of a large filter
             // (ResNet's 512-channel 7×7 layers: 9.4 MB). The partial sums wait in Y, in cache.
-            let cinBlocks = cin / lanes
+            let cinBlocks = storedInputChannels / lanes
             let chunks = max(1, min(rows, (2 * threads + groups.count - 1) / groups.count))
             parallelFor(groups.count * chunks, threads: threads, cost: rowWidth * rows / chunks * cin * kvol * 64) { k in
                 let (first, count) = groups[k / chunks], chunk = k % chunks
@@ -416,6 +423,8 @@ final class BlockedConvolution {
                 for cb in 0..<cinBlocks {
                     let w = packed + first * lanes * cin * kvol + cb * blockWeights
                     let (accumulate, finishing) = (cb > 0, cb == cinBlocks - 1)
+                    // The channels of this block (fewer in a padded last block).
+                    let blockChannels = min(lanes, cin - cb * lanes)
                     for oh in myRows {
                         // This row's share of the next block's lines (none past its end; the range
                         // is never reversed: -Ounchecked would not stop a reversed one).
@@ -427,13 +436,13 @@ final class BlockedConvolution {
                             let from = src + ow * posStride
                             let to = y + first * outBlock + (oh * OW + ow) * lanes
                             switch count {
-                            case 4: Self.row(Four.self, n, from, lanes, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
+                            case 4: Self.row(Four.self, n, from, blockChannels, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
                                              rule, es, et, accumulate: accumulate, finishing: finishing)
-                            case 3: Self.row(Three.self, n, from, lanes, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
+                            case 3: Self.row(Three.self, n, from, blockChannels, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
                                              rule, es, et, accumulate: accumulate, finishing: finishing)
-                            case 2: Self.row(Two.self, n, from, lanes, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
+                            case 2: Self.row(Two.self, n, from, blockChannels, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
                                              rule, es, et, accumulate: accumulate, finishing: finishing)
-                            default: Self.row(One.self, n, from, lanes, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
+                            default: Self.row(One.self, n, from, blockChannels, lanesApart, blocksApart, posStride, taps, kvol, w, to, outBlock,
                                               rule, es, et, accumulate: accumulate, finishing: finishing)
                             }
                         }

@@ -82,7 +82,10 @@ enum ConvolutionOperators {
             }
             // Vectors along output channels when the input is blocked or the output is to be (every
             // reader takes it blocked, as the interpreter planned).
-            let blockedOutput = ctx.blockedOutput && m % BlockedLayout.lanes == 0
+            // A C that is not a multiple of 16 is stored in a padded last block
+            // (`BlockedLayout.paddedChannels`); the interpreter plans that only for convolutions'
+            // inputs.
+            let blockedOutput = ctx.blockedOutput && x.rank == 4
             // A plain Y is scattered from the blocked kernel's tiles value by value; when each output
             // sums few products (a 1×1 convolution of 16 channels) that costs more than the sums, and
             // the plain kernels on a plain copy of X run several times faster (MobileNetV3's 16 → 72).
@@ -95,8 +98,8 @@ enum ConvolutionOperators {
                 } : nil
             if let kernel = blockedPlan {
                 let layout = kernel.l
-                var y = try ctx.floats([batch, m] + layout.geometry.outputShape)
-                y.blocked = blockedOutput
+                let y = blockedOutput ? try ctx.blockedFloats([batch, m] + layout.geometry.outputShape)
+                    : try ctx.floats([batch, m] + layout.geometry.outputShape)
                 // A blocked Y is counted by the kernel, a plain one afterwards over its planes.
                 let statistics = ctx.statistics?.claim(shape: y.shape)
                 let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
