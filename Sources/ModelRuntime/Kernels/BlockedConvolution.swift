@@ -60,7 +60,7 @@ final class BlockedConvolution {
     /// fill a padded last block (`BlockedLayout.paddedChannels`): the weights of its missing
     /// channels are zero, and X's missing channels are never read.
     static func applies(to l: ConvLayout, inputBlocked: Bool, outputBlocked: Bool) -> Bool {
-        let g = l.geometry, lanes = BlockedLayout.lanes
+        let g = l.geometry
         guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1 else { return false }
         if l.groups == 1 { return true }
         return inputBlocked && l.groups == l.inChannels && l.outChannels == l.inChannels
