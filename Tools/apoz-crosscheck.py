@@ -11,7 +11,9 @@ Off-region points (SiLU, GELU, HardSwish, …: `"region": "nonPositive"` in the 
 count the values <= 0 of the activation's input: onnxruntime's pre-activation tensor is exposed
 too and counted here. Besides the Fixtures, two small random-weight conv nets written here cover
 them: HardSwish, x*Sigmoid(x), x*HardSigmoid(x) and Elu in one; GELU from Erf, paddle's
-Add/Clip/Mul/Div hardswish, Mish as x*Tanh(Softplus(x)) and LeakyRelu in the other.
+Add/Clip/Mul/Div hardswish, Mish as x*Tanh(Softplus(x)) and LeakyRelu in the other. A third,
+MobileNet-like with 24 and 40 channels, has ReLUs that modeltool counts in padded 16-channel
+blocks.
 
 Each of those is also trimmed (`--layers all --ratio 0.25`): the smaller model must pass
 `onnx.checker.check_model(full_check=True)` and run equal in onnxruntime and modeltool.
@@ -105,6 +107,52 @@ def off_region_models(workdir):
         onnx.save(model, path)
         paths.append(path)
     return paths
+
+
+def padded_blocks_model(workdir):
+    """A small MobileNet-like net whose channel counts (24, 40) are not multiples of 16: between
+    convolutions modeltool keeps them in padded 16-channel blocks and counts the ReLUs there."""
+    rng = np.random.default_rng(7)
+    inits, nodes = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
+
+    def conv_bn_relu(name, x, cin, cout, kernel, group=1, stride=1, relu=True):
+        const(f"{name}.w", rng.normal(0, (2.0 / (cin // group * kernel * kernel)) ** 0.5, (cout, cin // group, kernel, kernel)))
+        const(f"{name}.b", rng.normal(0, 0.2, cout))
+        for field, value in (("scale", rng.uniform(0.5, 1.5, cout)), ("shift", rng.normal(-0.2, 0.5, cout)),
+                             ("mean", rng.normal(0, 0.1, cout)), ("var", rng.uniform(0.5, 1.5, cout))):
+            const(f"{name}.{field}", value)
+        pad = kernel // 2
+        nodes.append(helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [f"{name}.c"], name=name, group=group,
+                                      pads=[pad] * 4, strides=[stride, stride]))
+        nodes.append(helper.make_node("BatchNormalization", [f"{name}.c", f"{name}.scale", f"{name}.shift", f"{name}.mean",
+                                                             f"{name}.var"], [f"{name}.n"]))
+        if not relu:
+            return f"{name}.n"
+        nodes.append(helper.make_node("Relu", [f"{name}.n"], [f"{name}.r"]))
+        return f"{name}.r"
+
+    a0 = conv_bn_relu("stem", "input", 1, 24, 3)
+    a1 = conv_bn_relu("dw1", a0, 24, 24, 3, group=24, stride=2)
+    a2 = conv_bn_relu("pw1", a1, 24, 40, 1)
+    a3 = conv_bn_relu("dw2", a2, 40, 40, 5, group=40)
+    p4 = conv_bn_relu("pw2", a3, 40, 40, 1, relu=False)
+    nodes.extend([helper.make_node("Add", [p4, a2], ["joined"]), helper.make_node("Relu", ["joined"], ["a5"]),
+                  helper.make_node("GlobalAveragePool", ["a5"], ["pooled"]), helper.make_node("Flatten", ["pooled"], ["flat"]),
+                  helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"])])
+    const("fc.w", rng.normal(0, 0.3, (40, 10)))
+    const("fc.b", np.zeros(10))
+    graph = helper.make_graph(nodes, "padded_blocks",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 28, 28])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 10])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="apoz-crosscheck")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    path = os.path.join(workdir, "padded_blocks.onnx")
+    onnx.save(model, path)
+    return path
 
 
 def reference(model_path, tensors, images, inputs=None):
@@ -221,7 +269,7 @@ def main():
     failures, checks = 0, 0
     with tempfile.TemporaryDirectory() as workdir:
         models = args.models or (sorted(glob.glob(os.path.join(ROOT, "Fixtures", "models", "*.onnx")))
-                                 + off_region_models(workdir))
+                                 + off_region_models(workdir) + [padded_blocks_model(workdir)])
         for m in models:
             ok, message = check(os.path.abspath(args.tool), m, args.limit, workdir)
             shown = os.path.basename(m) if m.startswith(workdir) else os.path.relpath(m, ROOT)
