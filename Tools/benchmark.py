@@ -5,8 +5,8 @@
 
 For every model, batch size and thread count, both runtimes classify the same images:
   * modeltool: `modeltool eval MODEL --data X.npy --labels Y.npy --batch B --threads T --json`,
-    whose `seconds` cover the batch loop only (streaming the float32 .npy, copying each batch
-    into a tensor, running it, scoring top-k), not loading or planning the model. Warm, like
+    whose `seconds` cover the batch loop only (streaming the float32 .npy into the batch buffer,
+    running it there, scoring top-k), not loading or planning the model. Warm, like
     onnxruntime's: less the seconds of a second run with `--limit B` (the first batch alone, which
     packs the weights and faults in the buffers), over the other batches' images; `--cold` keeps
     the first batch in (the figures before 2026-12-07's fourth round);

@@ -16,7 +16,7 @@ import ModelIR
 enum BlockedLayout {
     static let lanes = 16
 
-    /// Whether a tensor of `shape` can be stored blocked.
+    /// Whether a tensor of `shape` fills whole blocks (no padded last block).
     static func fits(_ shape: [Int]) -> Bool { shape.count == 4 && shape[1] % lanes == 0 && shape[1] > 0 }
 
     /// `c` channels rounded up to whole blocks. A convolution may write (and the next convolution

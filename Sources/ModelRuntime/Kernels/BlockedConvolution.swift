@@ -55,11 +55,11 @@ final class BlockedConvolution {
     let piecesByCount: [[(Int, Int)]]
     static let pieceWidths = [0, 12, 10, 7, 6]
 
-    /// Whether `l` can take this path, given the layouts of X and Y: a 2-D (or 1-D) convolution,
+    /// Whether `l` can take this path, given X's layout (Y may be either): a 2-D (or 1-D) convolution,
     /// ungrouped, or depthwise from a blocked input. Channel counts that are not multiples of 16
     /// fill a padded last block (`BlockedLayout.paddedChannels`): the weights of its missing
     /// channels are zero, and X's missing channels are never read.
-    static func applies(to l: ConvLayout, inputBlocked: Bool, outputBlocked: Bool) -> Bool {
+    static func applies(to l: ConvLayout, inputBlocked: Bool) -> Bool {
         let g = l.geometry
         guard g.input[0] == 1, g.output[0] == 1, g.kernel[0] == 1 else { return false }
         if l.groups == 1 { return true }

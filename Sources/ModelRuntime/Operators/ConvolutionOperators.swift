@@ -93,7 +93,7 @@ enum ConvolutionOperators {
             let blockedPlan = x.rank == 4 && (x.blocked || blockedOutput) && !scatterBound
                 ? try blockedPlans.plan(sizes + [x.blocked ? 1 : 0, blockedOutput ? 1 : 0], for: ctx.arena) { () throws -> BlockedConvolution? in
                     let layout = try makeLayout()
-                    guard BlockedConvolution.applies(to: layout, inputBlocked: x.blocked, outputBlocked: blockedOutput) else { return nil }
+                    guard BlockedConvolution.applies(to: layout, inputBlocked: x.blocked) else { return nil }
                     return BlockedConvolution(layout, inputBlocked: x.blocked, outputBlocked: blockedOutput)
                 } : nil
             if let kernel = blockedPlan {
@@ -104,18 +104,13 @@ enum ConvolutionOperators {
                 let statistics = ctx.statistics?.claim(shape: y.shape)
                 let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
                                                    count: kernel.packedWeights, kernel.pack)
+                // The plan's own scratch when it keeps one (its border already zero), else the arena's.
                 let workers = layout.workers(threads: ctx.threads)
-                if let kept = kernel.keptScratch(workers: workers) {
+                let kept = kernel.keptScratch(workers: workers)
+                withScratch(ctx, kept == nil ? kernel.scratchCount(workers: workers) : 0) { shared in
                     withExtendedLifetime(packed) {
-                        kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: kept, zeroBorders: false, threads: ctx.threads,
-                                   statistics: blockedOutput ? statistics : nil)
-                    }
-                } else {
-                    withScratch(ctx, kernel.scratchCount(workers: workers)) { scratch in
-                        withExtendedLifetime(packed) {
-                            kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: scratch, threads: ctx.threads,
-                                       statistics: blockedOutput ? statistics : nil)
-                        }
+                        kernel.run(x.f, packed: packed.floats, epilogue, y.f, scratch: kept ?? shared, zeroBorders: kept == nil,
+                                   threads: ctx.threads, statistics: blockedOutput ? statistics : nil)
                     }
                 }
                 if let sink = statistics, !blockedOutput { sink.recordPlanes(of: y) }
