@@ -102,8 +102,10 @@ enum ConvolutionOperators {
                     : try ctx.floats([batch, m] + layout.geometry.outputShape)
                 // A blocked Y is counted by the kernel, a plain one afterwards over its planes.
                 let statistics = ctx.statistics?.claim(shape: y.shape)
-                let packed = blockedWeights.packed(w, key: [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol],
-                                                   count: kernel.packedWeights, kernel.pack)
+                // Keyed by the packing's order too: the vectors summed together depend on the row
+                // width (`BlockedConvolution.groups`), so another image size may pack differently.
+                let order = [1, kernel.depthwise ? 1 : 0, channels, m, kernel.kvol] + kernel.groups.map(\.count)
+                let packed = blockedWeights.packed(w, key: order, count: kernel.packedWeights, kernel.pack)
                 // The plan's own scratch when it keeps one (its border already zero), else the arena's.
                 let workers = layout.workers(threads: ctx.threads)
                 let kept = kernel.keptScratch(workers: workers)
