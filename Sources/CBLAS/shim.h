@@ -33,6 +33,15 @@ static inline modeltool_float16 modeltool_reciprocal16(modeltool_float16 x) {
 #else
 static inline modeltool_float16 modeltool_reciprocal16(modeltool_float16 x) { return 1.0f / x; }
 #endif
+// Whether the build targets AVX-512's 32 registers of 16 floats (else AVX2's 16 of 8, where a
+// 16-float vector takes two): the convolution kernels size their register tiles from it.
+static inline int modeltool_wide_registers(void) {
+#if defined(__AVX512F__)
+    return 1;
+#else
+    return 0;
+#endif
+}
 // CPU features, for choosing OpenBLAS's kernels when its own detection fails (`BLASKernels`).
 static inline int modeltool_cpu_supports_avx512(void) {
     __builtin_cpu_init();

@@ -74,20 +74,20 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// The direct kernel's blocks cover every grid position, stay inside the grid, hold at most
-    /// six vectors and differ in size by at most one.
+    /// the tile's vectors (6 with AVX-512's tiles, 1 with AVX2's) and differ in size by at most one.
     func testDirectBlocksCoverTheGrid() {
-        for grid in 1...400 {
-            let blocks = DirectConvolution.blocks(grid: grid)
+        for most in [Tiles.wide.gridVectors, Tiles.narrow.gridVectors, 4] { for grid in 1...400 {
+            let blocks = DirectConvolution.blocks(grid: grid, most: most)
             guard grid >= 16 else { XCTAssertEqual(blocks.map(\.count), [1]); continue }
             var covered = [Bool](repeating: false, count: grid)
             for (p, n) in blocks {
-                XCTAssertTrue(p >= 0 && p + 16 * n <= grid && n >= 1 && n <= DirectConvolution.vectorsPerBlock, "grid \(grid)")
+                XCTAssertTrue(p >= 0 && p + 16 * n <= grid && n >= 1 && n <= most, "grid \(grid), at most \(most)")
                 for k in p..<(p + 16 * n) { covered[k] = true }
             }
             XCTAssertTrue(covered.allSatisfy { $0 }, "grid \(grid)")
             let sizes = blocks.map(\.count)
             XCTAssertLessThanOrEqual(sizes.max()! - sizes.min()!, 1, "grid \(grid)")
-        }
+        } }
     }
 
     /// The direct kernel keeps its packed weights between runs while W is the same tensor; W fed
@@ -178,16 +178,23 @@ final class ConvolutionTests: XCTestCase {
             ([2, 3, 4, 18], [4, 3, 2, 2], [ints("pads", [1, 3, 0, 3])]),
             ([2, 4, 4, 18], [4, 1, 3, 2], [int("group", 4), ints("pads", [1, 3, 0, 3])]),
             ([2, 4, 4, 18], [4, 1, 3, 3], [int("group", 4), ints("pads", [0, 1, 2, 2])]),
+            // Grouped on small maps: the direct kernel's vectors run along 2, 3 (a group of 2 and
+            // one of 1) and 4 vectors of output channels.
+            ([2, 4, 7, 7], [64, 2, 3, 3], [int("group", 2), ints("pads", [1, 1, 1, 1])]),
+            ([1, 6, 5, 9], [96, 3, 3, 3], [int("group", 2), ints("pads", [1, 1, 1, 1])]),
+            ([1, 4, 6, 13], [128, 2, 3, 3], [int("group", 2), ints("pads", [0, 1, 1, 1])]),
         ]
         for (xs, ws, attrs) in cases {
             let x = T(xs, (0..<xs.reduce(1, *)).map { Float(($0 * 7) % 13) - 6 })
             let w = T(ws, (0..<ws.reduce(1, *)).map { Float(($0 * 5) % 9) - 4 })
             let b = T([ws[0]], (0..<ws[0]).map { Float($0) - 1.5 })
-            let y = try run1("Conv", [x, w, b], attrs)
             let params = try WindowAttributes.forKernels(Node(opType: "Conv", inputs: [], outputs: [], attributes: attrs))
             let g = try WindowGeometry(spatial: Array(xs[2...]), kernel: Array(ws[2...]), params)
             let groups = xs[1] / ws[1]
-            assertTensor(y, [xs[0], ws[0]] + g.outputShape, directConv(x.floats, xs, w.floats, ws, b.floats, g, groups: groups))
+            try withEachTileTable { _ in
+                let y = try run1("Conv", [x, w, b], attrs)
+                assertTensor(y, [xs[0], ws[0]] + g.outputShape, directConv(x.floats, xs, w.floats, ws, b.floats, g, groups: groups))
+            }
         }
     }
 

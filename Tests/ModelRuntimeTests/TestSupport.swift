@@ -44,3 +44,14 @@ func ints(_ name: String, _ v: [Int64]) -> Attribute { Attribute(name, .ints(v))
 func int(_ name: String, _ v: Int64) -> Attribute { Attribute(name, .int(v)) }
 func float(_ name: String, _ v: Float) -> Attribute { Attribute(name, .float(v)) }
 func string(_ name: String, _ v: String) -> Attribute { Attribute(name, .string(Array(v.utf8))) }
+
+/// Runs `body` once with each table of register tiles (AVX-512's and AVX2's), whichever the
+/// build targets, so that every tile width is checked on any machine; restores the target's.
+func withEachTileTable(_ body: (String) throws -> Void) rethrows {
+    let target = Tiles.current
+    defer { Tiles.current = target }
+    for (name, tiles) in [("AVX-512 tiles", Tiles.wide), ("AVX2 tiles", Tiles.narrow)] {
+        Tiles.current = tiles
+        try body(name)
+    }
+}

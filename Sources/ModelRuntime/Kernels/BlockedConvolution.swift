@@ -49,11 +49,12 @@ final class BlockedConvolution {
     /// a 1×1 kernel at stride 1 without padding a single row of OH·OW (longer pieces fill the
     /// register blocks better on small maps).
     let rows: Int, rowWidth: Int
-    /// Each row in pieces of at most `pieceWidths[count]` outputs for `count` channel vectors: as
-    /// many accumulators as leave registers for the weights and broadcast inputs (24 spilled
-    /// with 2 vectors × 12 outputs).
+    /// Each row in pieces of at most `Tiles.blockedPieces[count]` outputs for `count` channel
+    /// vectors: as many accumulators as leave registers for the weights and broadcast inputs
+    /// (with AVX-512, 24 spilled with 2 vectors × 12 outputs).
     let piecesByCount: [[(Int, Int)]]
-    static let pieceWidths = [0, 12, 10, 7, 6]
+    /// A depthwise row in pieces of at most this many outputs.
+    let depthwisePieces: Int
 
     /// Whether `l` can take this path, given X's layout (Y may be either): a 2-D (or 1-D) convolution,
     /// ungrouped, or depthwise from a blocked input. Channel counts that are not multiples of 16
@@ -94,12 +95,14 @@ final class BlockedConvolution {
         let flat = kvol == 1 && !padded && g.stride[1] == 1 && g.stride[2] == 1
         (rows, rowWidth) = flat ? (1, g.output[1] * g.output[2]) : (g.output[1], g.output[2])
         let width = rowWidth
-        piecesByCount = Self.pieceWidths.map { $0 == 0 ? [] : Self.pieces(width, most: $0) }
+        let tiles = Tiles.current
+        depthwisePieces = tiles.depthwisePieces
+        piecesByCount = tiles.blockedPieces.map { $0 == 0 ? [] : Self.pieces(width, most: $0) }
         // Vectors per group: the count whose tiles hold the most sums on average over a row's
         // pieces (ties to the larger count). Short rows fit 3 vectors better than 4: a row of 7
         // takes one 3 × 7 tile (21 sums) but two 4 × 3–4 tiles (14 on average).
         let pieces = piecesByCount
-        let perGroup = (1...4).max { a, b in
+        let perGroup = (1...tiles.blockedVectors).max { a, b in
             (a * width * pieces[b].count, a) < (b * width * pieces[a].count, b)
         }!
         var groups: [(first: Int, count: Int)] = []
@@ -253,7 +256,7 @@ final class BlockedConvolution {
         let firstInside = min(OW, (left + sw - 1) / sw)
         let lastInside = (IW - 1 - (KW - 1) * dw + left) >= 0 ? min(OW - 1, (IW - 1 - (KW - 1) * dw + left) / sw) : -1
         let interior = lastInside >= firstInside ? firstInside..<(lastInside + 1) : 0..<0
-        let pieces = Self.pieces(interior.count, most: 8).map { ($0.0 + interior.lowerBound, $0.1) }
+        let pieces = Self.pieces(interior.count, most: depthwisePieces).map { ($0.0 + interior.lowerBound, $0.1) }
         inner.withUnsafeBufferPointer { taps in
         parallelFor((paddedChannels / lanes) * OH, threads: threads, cost: OW * kvol * lanes) { k in
             let (b, oh) = (k / OH, k % OH)
@@ -367,7 +370,7 @@ final class BlockedConvolution {
         let m = l.outChannels, blocked = outputBlocked
         if depthwise {
             let blocks = paddedChannels / lanes
-            let pieces = Self.pieces(OW, most: 8)
+            let pieces = Self.pieces(OW, most: depthwisePieces)
             parallelFor(blocks * OH, threads: threads, cost: OW * kvol * lanes) { k in
                 let (b, oh) = (k / OH, k % OH)
                 let src = input + b * blockStride + oh * sh * rowStride, w = packed + b * kvol * lanes

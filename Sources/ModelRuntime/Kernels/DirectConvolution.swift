@@ -7,9 +7,9 @@
 ///     grid[co][p] = Σ_ci Σ_tap W[co][ci][tap] · planes[ci][p + offset(tap)]
 ///
 /// The sum runs in a register block of 4 output channels × up to 6 vectors of 16 grid positions
-/// (`DirectConvolution.block`): every input vector loaded serves 4 channels, every broadcast
-/// weight up to 6 vectors. The epilogue (bias, batch norm, Relu/Clip) is applied to the sums
-/// before they leave L1. The grid's QW − OW extra columns per row are computed and dropped when
+/// (`DirectConvolution.block`; 1 vector with AVX2, see `Tiles`): every input vector loaded serves
+/// 4 channels, every broadcast weight up to 6 vectors. The epilogue (bias, batch norm, Relu/Clip)
+/// is applied to the sums before they leave L1. The grid's QW − OW extra columns per row are computed and dropped when
 /// the grid is copied into Y. The weights are packed as [group][channel block][ci][tap][4],
 /// zero-padded to a whole block of channels (the Conv operator keeps the packed copy between
 /// batches).
@@ -17,13 +17,13 @@
 /// Small grids waste much of that: a 7×7 output fills 49 of the 64 lanes of its four vectors, and
 /// the grid's extra columns cost a further 2 in 9. There the vectors run along output channels
 /// instead (`byChannels`): a block holds 4 vectors of 16 channels × up to 6 consecutive outputs
-/// of a row (2 or 1 vectors × up to 12), each output's input broadcast from the phases, so only
-/// real outputs are computed, and the sums are scattered into Y's planes. The weights are then packed as
-/// [group][16 channels][ci][tap][16].
+/// of a row (2 or 1 vectors × up to 12; with AVX2, 2 × 3 or 1 × 6), each output's input
+/// broadcast from the phases, so only real outputs are computed, and the sums are scattered into
+/// Y's planes. The weights are then packed as [group][16 channels][ci][tap][16].
 ///
 /// A class, as `BlockedConvolution` is: kept between batches and handed on by reference.
 final class DirectConvolution {
-    static let channelBlock = 4, vectorsPerBlock = 6
+    static let channelBlock = 4
 
     let l: ConvLayout
     let phases: PhasePlanes
@@ -45,13 +45,13 @@ final class DirectConvolution {
     /// Grid rows are Y's rows (no horizontal padding or stride), there is at least one vector per
     /// channel, and the channels come in whole blocks: the sums are stored straight into Y.
     let writesInPlace: Bool
-    /// Over the grid: the blocks of vectors (`blocks(grid:)`).
+    /// Over the grid: the blocks of vectors (`blocks(grid:most:)`).
     let gridBlocks: [(position: Int, count: Int)]
-    /// By channels: groups of 4, 2 or 1 channel vectors, with as many outputs as fit in 24
-    /// registers, and the pieces of output rows for 4 vectors (`wide`, at most 6 outputs) and
-    /// fewer (`narrow`, at most 12).
+    /// By channels: groups of 4, 2 or 1 channel vectors (at most `Tiles.channelVectors`), and
+    /// the pieces of output rows for 1, 2 and 4 vectors, with as many outputs as the tile's
+    /// accumulators hold (`Tiles.channelPieces`: with AVX-512, 6 for 4 vectors and 12 for fewer).
     let channelGroups: [(first: Int, count: Int)]
-    let wide: [(grid: Int, output: Int, count: Int)], narrow: [(grid: Int, output: Int, count: Int)]
+    let piecesByVectors: [[(grid: Int, output: Int, count: Int)]]
 
     /// Whether `l` can take this path: at most two spatial axes.
     static func applies(to l: ConvLayout) -> Bool {
@@ -82,15 +82,18 @@ final class DirectConvolution {
         channelBlocks = (m + packWidth - 1) / packWidth
         readsInPlace = l.isPointwise && (grid >= 16 || byChannels)
         writesInPlace = byChannels || (phases.QW == phases.OW && grid >= 16 && m % Self.channelBlock == 0)
-        gridBlocks = byChannels ? [] : Self.blocks(grid: grid)
+        let tiles = Tiles.current
+        gridBlocks = byChannels ? [] : Self.blocks(grid: grid, most: tiles.gridVectors)
         var groups: [(first: Int, count: Int)] = [], v = 0
         while byChannels && v < channelBlocks {
-            let count = channelBlocks - v >= 4 ? 4 : (channelBlocks - v >= 2 ? 2 : 1)
+            let most = tiles.channelVectors, left = channelBlocks - v
+            let count = left >= 4 && most >= 4 ? 4 : (left >= 2 && most >= 2 ? 2 : 1)
             groups.append((v, count))
             v += count
         }
         channelGroups = groups
-        (wide, narrow) = byChannels ? (Self.pieces(phases, most: 6), Self.pieces(phases, most: 12)) : ([], [])
+        let planes = phases
+        piecesByVectors = byChannels ? [1, 2, 4].map { Self.pieces(planes, most: tiles.channelPieces($0)) } : []
     }
 
     /// Pieces of output rows at most `most` outputs long, as even as possible: (grid offset,
@@ -204,7 +207,7 @@ final class DirectConvolution {
         taps.withUnsafeBufferPointer { taps in
             let offsets = taps.baseAddress!
             // Positions outside, channels inside: a block's input stays in L1 for every channel block.
-            // The last block may overlap the one before (see `blocks(grid:)`): the two run on one
+            // The last block may overlap the one before (see `blocks(grid:most:)`): the two run on one
             // thread, in order, since each finishes its sums in place (on two threads, one could
             // finish values the other had already finished, twice).
             let n = blocks.count
@@ -245,10 +248,11 @@ final class DirectConvolution {
     }
 
     /// Blocks of vectors covering a grid of `grid` positions: as few as possible of at most
-    /// `vectorsPerBlock`, as even as possible (no lone vector left over). The last block ends at
-    /// the grid's end, overlapping the one before when the grid is not whole vectors, so that
-    /// nothing is read or written past it; a grid under one vector is one vector of scratch.
-    static func blocks(grid: Int) -> [(position: Int, count: Int)] {
+    /// `vectorsPerBlock` (`Tiles.gridVectors`), as even as possible (no lone vector left over).
+    /// The last block ends at the grid's end, overlapping the one before when the grid is not
+    /// whole vectors, so that nothing is read or written past it; a grid under one vector is one
+    /// vector of scratch.
+    static func blocks(grid: Int, most vectorsPerBlock: Int) -> [(position: Int, count: Int)] {
         guard grid >= 16 else { return [(0, 1)] }
         let vectors = (grid + 15) / 16
         var count = (vectors + vectorsPerBlock - 1) / vectorsPerBlock
@@ -278,7 +282,7 @@ final class DirectConvolution {
                 let rule = finish.rule, es = finish.scale + 16 * first, et = finish.shift + 16 * first
                 let tile = UnsafeMutablePointer<Float>.allocate(capacity: 24 * 16)
                 defer { tile.deallocate() }
-                for (at, o, n) in count == 4 ? wide : narrow {
+                for (at, o, n) in piecesByVectors[count == 4 ? 2 : count - 1] {
                     func run<C: VectorCount>(_ c: C.Type) {
                         switch n {
                         case 12: Self.channelBlock(C.self, Twelve.self, planes, planeStride, cin, offsets, kvol, at, w, vectorWeights, out + o, ovol, lanes, tile, rule, es, et)
