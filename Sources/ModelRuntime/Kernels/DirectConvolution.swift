@@ -17,7 +17,7 @@
 /// Small grids waste much of that: a 7×7 output fills 49 of the 64 lanes of its four vectors, and
 /// the grid's extra columns cost a further 2 in 9. There the vectors run along output channels
 /// instead (`byChannels`): a block holds 4 vectors of 16 channels × up to 6 consecutive outputs
-/// of a row (2 or 1 vectors × up to 12; with AVX2, 2 × 3 or 1 × 6), each output's input
+/// of a row (2 or 1 vectors × up to 12; with AVX2, 1 × 6), each output's input
 /// broadcast from the phases, so only real outputs are computed, and the sums are scattered into
 /// Y's planes. The weights are then packed as [group][16 channels][ci][tap][16].
 ///
