@@ -9,8 +9,8 @@
 /// The sum runs in a register block of 4 output channels × up to 6 vectors of 16 grid positions
 /// (`DirectConvolution.block`; 1 vector with AVX2, see `Tiles`): every input vector loaded serves
 /// 4 channels, every broadcast weight up to 6 vectors. The epilogue (bias, batch norm, Relu/Clip)
-/// is applied to the sums before they leave L1. The grid's QW − OW extra columns per row are computed and dropped when
-/// the grid is copied into Y. The weights are packed as [group][channel block][ci][tap][4],
+/// is applied to the sums before they leave L1. The grid's QW − OW extra columns per row are
+/// computed and dropped when the grid is copied into Y. The weights are packed as [group][channel block][ci][tap][4],
 /// zero-padded to a whole block of channels (the Conv operator keeps the packed copy between
 /// batches).
 ///
@@ -48,8 +48,9 @@ final class DirectConvolution {
     /// Over the grid: the blocks of vectors (`blocks(grid:most:)`).
     let gridBlocks: [(position: Int, count: Int)]
     /// By channels: groups of 4, 2 or 1 channel vectors (at most `Tiles.channelVectors`), and
-    /// the pieces of output rows for 1, 2 and 4 vectors, with as many outputs as the tile's
-    /// accumulators hold (`Tiles.channelPieces`: with AVX-512, 6 for 4 vectors and 12 for fewer).
+    /// the pieces of output rows by the group's vector count, with as many outputs as the tile's
+    /// accumulators hold (`Tiles.channelPieces`: with AVX-512, 6 for 4 vectors and 12 for fewer;
+    /// empty for counts no group has).
     let channelGroups: [(first: Int, count: Int)]
     let piecesByVectors: [[(grid: Int, output: Int, count: Int)]]
 
@@ -84,16 +85,17 @@ final class DirectConvolution {
         writesInPlace = byChannels || (phases.QW == phases.OW && grid >= 16 && m % Self.channelBlock == 0)
         let tiles = Tiles.current
         gridBlocks = byChannels ? [] : Self.blocks(grid: grid, most: tiles.gridVectors)
+        let counts = [4, 2, 1].filter { $0 <= tiles.channelVectors }
         var groups: [(first: Int, count: Int)] = [], v = 0
         while byChannels && v < channelBlocks {
-            let most = tiles.channelVectors, left = channelBlocks - v
-            let count = left >= 4 && most >= 4 ? 4 : (left >= 2 && most >= 2 ? 2 : 1)
+            let left = channelBlocks - v
+            let count = counts.first { $0 <= left }!
             groups.append((v, count))
             v += count
         }
         channelGroups = groups
-        let planes = phases
-        piecesByVectors = byChannels ? [1, 2, 4].map { Self.pieces(planes, most: tiles.channelPieces($0)) } : []
+        let planes = phases, used = Set(groups.map(\.count))
+        piecesByVectors = (0...4).map { used.contains($0) ? Self.pieces(planes, most: tiles.channelPieces($0)) : [] }
     }
 
     /// Pieces of output rows at most `most` outputs long, as even as possible: (grid offset,
@@ -282,7 +284,7 @@ final class DirectConvolution {
                 let rule = finish.rule, es = finish.scale + 16 * first, et = finish.shift + 16 * first
                 let tile = UnsafeMutablePointer<Float>.allocate(capacity: 24 * 16)
                 defer { tile.deallocate() }
-                for (at, o, n) in piecesByVectors[count == 4 ? 2 : count - 1] {
+                for (at, o, n) in piecesByVectors[count] {
                     func run<C: VectorCount>(_ c: C.Type) {
                         switch n {
                         case 12: Self.channelBlock(C.self, Twelve.self, planes, planeStride, cin, offsets, kvol, at, w, vectorWeights, out + o, ovol, lanes, tile, rule, es, et)
